@@ -1,0 +1,174 @@
+//! The image-related fields of a `VirtualMachine`, read without owning the rest of the
+//! object: the webhook and `pin` patch the original JSON/YAML, so nothing else is lost.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// `spec.image` or `spec.hardware.cdrom[].image`: a typed reference to an image object.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageRef {
+    /// `VirtualMachineImage` or `ClusterVirtualMachineImage` (may be empty when written by hand).
+    #[serde(default)]
+    pub kind: String,
+    /// The object name (a VMI ID), or a display name written by hand.
+    #[serde(default)]
+    pub name: String,
+}
+
+/// One CD-ROM of `spec.hardware.cdrom`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct CdromRef {
+    /// CD-ROM device name.
+    #[serde(default)]
+    pub name: String,
+    /// The ISO image it mounts.
+    #[serde(default)]
+    pub image: Option<ImageRef>,
+    /// Whether the device is connected (VM Operator prefers the first connected one).
+    #[serde(default)]
+    pub connected: Option<bool>,
+}
+
+/// What a VirtualMachine says about its images.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VmImageRefs {
+    /// `metadata.name` (may be empty on CREATE with `generateName`).
+    pub name: String,
+    /// `metadata.namespace`.
+    pub namespace: String,
+    /// `metadata.annotations`.
+    pub annotations: BTreeMap<String, String>,
+    /// `spec.imageName`: a VMI ID or a display name.
+    pub image_name: Option<String>,
+    /// `spec.image`.
+    pub image: Option<ImageRef>,
+    /// `spec.hardware.cdrom`.
+    pub cdroms: Vec<CdromRef>,
+}
+
+#[derive(Deserialize)]
+struct Raw {
+    #[serde(default)]
+    metadata: RawMeta,
+    #[serde(default)]
+    spec: Option<RawSpec>,
+}
+
+#[derive(Default, Deserialize)]
+struct RawMeta {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    namespace: Option<String>,
+    #[serde(default)]
+    annotations: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawSpec {
+    #[serde(default)]
+    image_name: Option<String>,
+    #[serde(default)]
+    image: Option<ImageRef>,
+    #[serde(default)]
+    hardware: Option<RawHardware>,
+}
+
+#[derive(Default, Deserialize)]
+struct RawHardware {
+    #[serde(default)]
+    cdrom: Option<Vec<CdromRef>>,
+}
+
+impl VmImageRefs {
+    /// Reads the image fields of a VirtualMachine given as JSON. Fails only when a field
+    /// vmimage reads has the wrong type (e.g. `spec.imageName: 3`).
+    pub fn from_json(vm: &serde_json::Value) -> Result<Self, serde_json::Error> {
+        let raw = Raw::deserialize(vm)?;
+        let spec = raw.spec.unwrap_or_default();
+        Ok(Self {
+            name: raw.metadata.name.unwrap_or_default(),
+            namespace: raw.metadata.namespace.unwrap_or_default(),
+            annotations: raw.metadata.annotations.unwrap_or_default(),
+            image_name: spec.image_name,
+            image: spec.image,
+            cdroms: spec.hardware.and_then(|h| h.cdrom).unwrap_or_default(),
+        })
+    }
+
+    /// The reference VM Operator's resolver would read: `spec.imageName`, or, when it is
+    /// empty and the VM has CD-ROMs, the image of the first connected CD-ROM (else of the
+    /// first CD-ROM).
+    pub fn effective_image_name(&self) -> Option<&str> {
+        if let Some(name) = self.image_name.as_deref().filter(|n| !n.is_empty()) {
+            return Some(name);
+        }
+        let cdrom = self
+            .cdroms
+            .iter()
+            .find(|c| c.connected == Some(true))
+            .or_else(|| self.cdroms.first())?;
+        cdrom
+            .image
+            .as_ref()
+            .map(|i| i.name.as_str())
+            .filter(|n| !n.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn reads_image_fields_and_ignores_the_rest() {
+        let vm = json!({
+            "metadata": {"name": "web", "namespace": "ns1"},
+            "spec": {"imageName": "ubuntu", "className": "small", "image": {"kind": "VirtualMachineImage", "name": "vmi-1"}}
+        });
+        let refs = VmImageRefs::from_json(&vm).unwrap();
+        assert_eq!(refs.image_name.as_deref(), Some("ubuntu"));
+        assert_eq!(refs.image.unwrap().name, "vmi-1");
+        assert_eq!(refs.namespace, "ns1");
+    }
+
+    #[test]
+    fn empty_image_name_falls_back_to_first_connected_cdrom() {
+        let vm = json!({"spec": {"hardware": {"cdrom": [
+            {"name": "a", "image": {"kind": "VirtualMachineImage", "name": "iso-a"}, "connected": false},
+            {"name": "b", "image": {"kind": "VirtualMachineImage", "name": "iso-b"}, "connected": true}
+        ]}}});
+        assert_eq!(
+            VmImageRefs::from_json(&vm).unwrap().effective_image_name(),
+            Some("iso-b")
+        );
+    }
+
+    #[test]
+    fn no_connected_cdrom_uses_the_first() {
+        let vm = json!({"spec": {"imageName": "", "hardware": {"cdrom": [
+            {"name": "a", "image": {"name": "iso-a"}}, {"name": "b", "image": {"name": "iso-b"}}
+        ]}}});
+        assert_eq!(
+            VmImageRefs::from_json(&vm).unwrap().effective_image_name(),
+            Some("iso-a")
+        );
+    }
+
+    #[test]
+    fn wrongly_typed_image_name_is_an_error() {
+        assert!(VmImageRefs::from_json(&json!({"spec": {"imageName": 3}})).is_err());
+    }
+
+    #[test]
+    fn missing_spec_means_no_image() {
+        assert_eq!(
+            VmImageRefs::from_json(&json!({"metadata": {}}))
+                .unwrap()
+                .effective_image_name(),
+            None
+        );
+    }
+}

@@ -1,0 +1,200 @@
+//! Reading images from text: multi-document YAML or JSON, single objects or Kubernetes
+//! Lists, exactly what `kubectl get vmi,cvmi -A -o yaml` prints. The plugin's
+//! `--catalog` flag and the local catalog loader both read through here.
+
+use crate::{api::Image, index::ImageEntry};
+use serde::Deserialize;
+
+const IMAGE_KINDS: [&str; 2] = ["VirtualMachineImage", "ClusterVirtualMachineImage"];
+
+/// Why a catalog could not be read. Every variant names the source and document.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A document is not valid YAML/JSON.
+    #[error("{source_name}: document {document}: not valid YAML or JSON: {message}")]
+    Syntax {
+        /// File name or `-`.
+        source_name: String,
+        /// 1-based document number.
+        document: usize,
+        /// Parser message, with line and column.
+        message: String,
+    },
+    /// An image object has fields of the wrong type or lacks its name/namespace.
+    #[error("{source_name}: document {document}{}: {message}", item.map(|i| format!(", item {i}")).unwrap_or_default())]
+    BadImage {
+        /// File name or `-`.
+        source_name: String,
+        /// 1-based document number.
+        document: usize,
+        /// 0-based index in a List, if the object was inside one.
+        item: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
+    /// The text holds no image at all.
+    #[error(
+        "{0}: no VirtualMachineImage or ClusterVirtualMachineImage found; \
+         a catalog is what `kubectl get vmi,cvmi -A -o yaml` prints"
+    )]
+    Empty(String),
+}
+
+/// Images read from a catalog, with the indexable entries already extracted.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    /// The full objects, for `get`/`describe`.
+    pub images: Vec<Image>,
+    /// Objects of other kinds that were passed over: (document, kind).
+    pub skipped: Vec<(usize, String)>,
+}
+
+impl Catalog {
+    /// Parses `text`, read from `source_name` (used in errors).
+    pub fn parse(source_name: &str, text: &str) -> Result<Self, Error> {
+        let mut catalog = Catalog::default();
+        for (i, doc) in serde_norway::Deserializer::from_str(text).enumerate() {
+            let document = i + 1;
+            let value = serde_json::Value::deserialize(doc).map_err(|e| Error::Syntax {
+                source_name: source_name.to_string(),
+                document,
+                message: e.to_string(),
+            })?;
+            catalog.add_document(source_name, document, value)?;
+        }
+        if catalog.images.is_empty() {
+            return Err(Error::Empty(source_name.to_string()));
+        }
+        Ok(catalog)
+    }
+
+    fn add_document(
+        &mut self,
+        source_name: &str,
+        document: usize,
+        value: serde_json::Value,
+    ) -> Result<(), Error> {
+        if value.is_null() {
+            return Ok(()); // an empty document between `---` lines
+        }
+        let kind = value
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .unwrap_or_default()
+            .to_string();
+        if let Some(items) = value.get("items").filter(|_| kind.ends_with("List")) {
+            let items = items.as_array().ok_or_else(|| Error::BadImage {
+                source_name: source_name.to_string(),
+                document,
+                item: None,
+                message: "items is not a list".to_string(),
+            })?;
+            for (n, item) in items.iter().enumerate() {
+                self.add_object(source_name, document, Some(n), item.clone())?;
+            }
+            return Ok(());
+        }
+        self.add_object(source_name, document, None, value)
+    }
+
+    fn add_object(
+        &mut self,
+        source_name: &str,
+        document: usize,
+        item: Option<usize>,
+        value: serde_json::Value,
+    ) -> Result<(), Error> {
+        let kind = value.get("kind").and_then(|k| k.as_str()).unwrap_or_default();
+        if !IMAGE_KINDS.contains(&kind) {
+            self.skipped.push((document, kind.to_string()));
+            return Ok(());
+        }
+        let bad = |message: String| Error::BadImage {
+            source_name: source_name.to_string(),
+            document,
+            item,
+            message,
+        };
+        let image: Image = serde_json::from_value(value).map_err(|e| bad(e.to_string()))?;
+        ImageEntry::from_image(&image).map_err(|e| bad(e.to_string()))?;
+        self.images.push(image);
+        Ok(())
+    }
+
+    /// The index entries of every image.
+    pub fn entries(&self) -> impl Iterator<Item = ImageEntry> + '_ {
+        // `parse` validated every image, so extraction cannot fail here.
+        self.images.iter().filter_map(|i| ImageEntry::from_image(i).ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_kubectl_lists_and_multi_document_yaml() {
+        let text = r#"
+apiVersion: v1
+kind: List
+items:
+- apiVersion: vmoperator.vmware.com/v1alpha6
+  kind: VirtualMachineImage
+  metadata: {name: vmi-1, namespace: ns1}
+  status: {name: ubuntu}
+- apiVersion: vmoperator.vmware.com/v1alpha6
+  kind: ClusterVirtualMachineImage
+  metadata: {name: vmi-2}
+  status: {name: ubuntu}
+---
+{"kind": "ClusterVirtualMachineImage", "metadata": {"name": "vmi-3"}, "status": {"name": "photon"}}
+---
+kind: ConfigMap
+metadata: {name: x}
+"#;
+        let catalog = Catalog::parse("c.yaml", text).unwrap();
+        assert_eq!(catalog.images.len(), 3);
+        assert_eq!(catalog.skipped, vec![(3, "ConfigMap".to_string())]);
+        assert_eq!(catalog.entries().count(), 3);
+    }
+
+    #[test]
+    fn syntax_errors_name_file_and_document() {
+        let err = Catalog::parse(
+            "c.yaml",
+            "kind: ClusterVirtualMachineImage\nmetadata: {name: a}\n---\n: : [\n",
+        )
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.starts_with("c.yaml: document 2: not valid YAML or JSON"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn bad_images_name_the_list_item() {
+        let text = "kind: List\nitems:\n- kind: VirtualMachineImage\n  metadata: {name: vmi-1}\n";
+        let err = Catalog::parse("c.yaml", text).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "c.yaml: document 1, item 0: VirtualMachineImage \"vmi-1\" has no metadata.namespace"
+        );
+    }
+
+    #[test]
+    fn a_catalog_without_images_is_an_error() {
+        assert!(matches!(Catalog::parse("-", ""), Err(Error::Empty(_))));
+        assert!(matches!(
+            Catalog::parse("-", "kind: List\nitems: []\n"),
+            Err(Error::Empty(_))
+        ));
+    }
+
+    #[test]
+    fn wrongly_typed_fields_are_reported() {
+        let text = "kind: ClusterVirtualMachineImage\nmetadata: {name: vmi-1}\nstatus: {name: [1]}\n";
+        assert!(matches!(Catalog::parse("c", text), Err(Error::BadImage { .. })));
+    }
+}

@@ -1,0 +1,27 @@
+//! The pure domain of vmimage: everything that must give the same answer in the
+//! `kubectl vmimage` plugin, the admission webhook and VM Operator itself.
+//!
+//! - [`api`]: the VM Operator objects vmimage reads and writes (images, VMs, publish
+//!   requests, content libraries), version-agnostic where VM Operator's versions agree.
+//! - [`vmi_id`]: the deterministic VMI ID of a Content Library item.
+//! - [`index`]: a lean in-memory index of images with O(1) lookups by ID and display name.
+//! - [`resolve`]: VM Operator's image-name resolver, case for case, with errors that list
+//!   every candidate.
+//! - [`catalog`]: reading images from YAML/JSON documents and Kubernetes Lists.
+//! - [`quote`]: Go's `%q`, which VM Operator's messages use.
+//!
+//! Nothing here performs network I/O; callers feed objects in.
+
+pub mod api;
+pub mod catalog;
+#[cfg(any(test, feature = "test-util"))]
+pub mod fixtures;
+pub mod index;
+pub mod mutate;
+pub mod quote;
+pub mod resolve;
+pub mod vmi_id;
+
+pub use index::{ImageEntry, Index, Scope};
+pub use resolve::{Resolution, ResolveError, resolve};
+pub use vmi_id::VmiId;
