@@ -1,0 +1,132 @@
+//! Loading images into a cluster: a catalog file (what `kubectl get vmi,cvmi -A -o yaml`
+//! prints) or N synthetic images. Objects are server-side applied, then their status is
+//! written through the status subresource, as VM Operator's controller would.
+
+use anyhow::{Context, Result};
+use futures::{StreamExt, TryStreamExt, stream};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::{
+    Api, Client,
+    api::{ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams},
+};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use vmimage_shared::{VmiId, api::ImageKind, catalog::Catalog};
+
+const MANAGER: &str = "vmimage-testenv";
+const VERSION: &str = "v1alpha6";
+
+fn resource(kind: ImageKind) -> ApiResource {
+    let info = kind.info();
+    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(info.group, VERSION, info.kind), info.plural)
+}
+
+/// Creates the namespaces the images need (if absent).
+pub async fn ensure_namespaces(client: &Client, names: impl IntoIterator<Item = String>) -> Result<()> {
+    let api: Api<Namespace> = Api::all(client.clone());
+    for name in names.into_iter().collect::<BTreeSet<_>>() {
+        if api.get_opt(&name).await?.is_none() {
+            let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": name}}))?;
+            match api.create(&PostParams::default(), &ns).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(e)) if e.code == 409 => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Applies one image object (given as JSON with kind, metadata, spec, status).
+pub async fn apply_image(client: &Client, mut obj: Value) -> Result<()> {
+    let kind: ImageKind = obj["kind"].as_str().unwrap_or_default().parse().map_err(anyhow::Error::msg)?;
+    let ar = resource(kind);
+    let name = obj["metadata"]["name"].as_str().context("image without metadata.name")?.to_string();
+    let api: Api<DynamicObject> = match obj["metadata"]["namespace"].as_str() {
+        Some(ns) if kind == ImageKind::VirtualMachineImage => Api::namespaced_with(client.clone(), ns, &ar),
+        _ => Api::all_with(client.clone(), &ar),
+    };
+    obj["apiVersion"] = json!(ar.api_version);
+    let status = obj.as_object_mut().and_then(|o| o.remove("status"));
+    // Server-managed fields from a `kubectl get -o yaml` dump cannot be applied.
+    if let Some(meta) = obj["metadata"].as_object_mut() {
+        for f in ["resourceVersion", "uid", "creationTimestamp", "generation", "managedFields"] {
+            meta.remove(f);
+        }
+    }
+    let pp = PatchParams::apply(MANAGER).force();
+    api.patch(&name, &pp, &Patch::Apply(&obj)).await.with_context(|| format!("applying {kind} {name}"))?;
+    if let Some(status) = status {
+        let patch = json!({"apiVersion": ar.api_version, "kind": kind.as_str(), "status": status});
+        api.patch_status(&name, &pp, &Patch::Apply(&patch))
+            .await
+            .with_context(|| format!("writing status of {kind} {name}"))?;
+    }
+    Ok(())
+}
+
+/// Loads every image of a catalog file.
+pub async fn load_file(client: &Client, path: &std::path::Path) -> Result<usize> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let catalog = Catalog::parse(&path.display().to_string(), &text)?;
+    let objects: Vec<Value> =
+        catalog.images.iter().map(serde_json::to_value).collect::<Result<_, _>>()?;
+    load_objects(client, objects).await
+}
+
+/// Applies image objects with bounded parallelism, creating namespaces first.
+pub async fn load_objects(client: &Client, objects: Vec<Value>) -> Result<usize> {
+    let namespaces = objects
+        .iter()
+        .filter(|o| o["kind"] == "VirtualMachineImage")
+        .filter_map(|o| o["metadata"]["namespace"].as_str().map(str::to_string));
+    ensure_namespaces(client, namespaces).await?;
+    let n = objects.len();
+    stream::iter(objects.into_iter().map(|o| apply_image(client, o)))
+        .buffer_unordered(32)
+        .try_collect::<()>()
+        .await?;
+    Ok(n)
+}
+
+/// `n` synthetic images: spread over `namespaces` namespaced scopes plus the cluster,
+/// with realistic display names, a few duplicates and not-Ready images.
+pub fn synthetic(n: usize, namespaces: usize) -> Vec<Value> {
+    let families = [("ubuntu", "ubuntu64Guest"), ("photon", "vmwarePhoton64Guest"), ("rhel", "rhel9_64Guest"), ("debian", "debian12_64Guest")];
+    (0..n)
+        .map(|i| {
+            let (family, os_id) = families[i % families.len()];
+            let uuid = uuid::Uuid::from_u128(0x5eed_0000_0000_4000_8000_0000_0000_0000u128 + i as u128);
+            let id = VmiId::for_item(&uuid.to_string()).expect("generated UUIDs are valid");
+            let version = format!("{}.{}.{}", 20 + i % 7, i % 12, i / 1000);
+            let ready = i % 50 != 7;
+            let (kind, ns) = if namespaces == 0 || i % 2 == 0 {
+                ("ClusterVirtualMachineImage", None)
+            } else {
+                ("VirtualMachineImage", Some(format!("team-{}", i % namespaces)))
+            };
+            let mut metadata = json!({"name": id.as_str(), "labels": {
+                "image.vmoperator.vmware.com/type": "OVF",
+                "os.image.vmoperator.vmware.com/id": os_id,
+            }});
+            if let Some(ns) = ns {
+                metadata["namespace"] = json!(ns);
+            }
+            json!({
+                "kind": kind,
+                "metadata": metadata,
+                "spec": {"providerRef": {"apiVersion": "imageregistry.vmware.com/v1alpha2", "kind": "ContentLibraryItem", "name": format!("clitem-{i}")}},
+                "status": {
+                    "name": format!("{family}-{version}"),
+                    "type": "OVF",
+                    "providerItemID": uuid.to_string(),
+                    "productInfo": {"product": family, "version": version},
+                    "osInfo": {"id": os_id, "type": "linux", "version": version},
+                    "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" },
+                                    "reason": if ready { "" } else { "VirtualMachineImageNotSynced" },
+                                    "lastTransitionTime": "2026-01-01T00:00:00Z"}]
+                }
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,299 @@
+//! Starting and stopping a local control plane.
+
+use crate::{
+    assets::{self, Assets},
+    pki::{self, Ca},
+    process::{self, Proc},
+    say,
+};
+use anyhow::{Context, Result, bail};
+use base64::{Engine, engine::general_purpose::STANDARD as B64};
+use serde::{Deserialize, Serialize};
+use std::{
+    io::{Read, Write},
+    net::{TcpListener, TcpStream},
+    path::{Path, PathBuf},
+    time::{Duration, Instant},
+};
+
+/// How to start a control plane.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Directory for certificates, kubeconfig and logs.
+    pub state_dir: PathBuf,
+    /// Install VM Operator's CRDs (and vmimage's) once ready.
+    pub install_crds: bool,
+}
+
+impl Options {
+    /// A fresh temporary state directory, CRDs installed.
+    pub fn temp() -> Result<Self> {
+        let dir = std::env::temp_dir().join(format!("vmimage-cp-{}", uuid::Uuid::new_v4().simple()));
+        Ok(Self { state_dir: dir, install_crds: true })
+    }
+}
+
+/// What `vmimage-testenv up` records so `down` (and a second `up`) can find the processes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    /// Process group of etcd.
+    pub etcd_pid: u32,
+    /// Process group of kube-apiserver.
+    pub apiserver_pid: u32,
+    /// Other processes started alongside (webhook, publisher): name → process group.
+    #[serde(default)]
+    pub extra: Vec<(String, u32)>,
+    /// etcd's data directory (tmpfs).
+    pub etcd_data: PathBuf,
+    /// https://127.0.0.1:<port>
+    pub server: String,
+}
+
+/// A running control plane. Dropping it stops both processes and removes etcd's data.
+pub struct ControlPlane {
+    /// Binaries in use.
+    pub assets: Assets,
+    /// State directory (certs, kubeconfig, logs).
+    pub dir: PathBuf,
+    /// Admin kubeconfig path.
+    pub kubeconfig: PathBuf,
+    /// The apiserver URL.
+    pub server: String,
+    /// The CA that signed everything (also used for the webhook's serving cert).
+    pub ca: Ca,
+    etcd: Option<Proc>,
+    apiserver: Option<Proc>,
+    etcd_data: PathBuf,
+}
+
+fn free_port() -> Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+fn write(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+impl ControlPlane {
+    /// Starts etcd and kube-apiserver, waits until ready, writes the kubeconfig and (by
+    /// default) installs the CRDs.
+    pub async fn start(opts: Options) -> Result<Self> {
+        let assets = tokio::task::spawn_blocking(assets::ensure).await??;
+        std::fs::create_dir_all(&opts.state_dir)
+            .with_context(|| format!("creating {}", opts.state_dir.display()))?;
+        // Absolute, so the processes and the kubeconfig do not depend on the caller's cwd.
+        let dir = std::fs::canonicalize(&opts.state_dir)?;
+        let started = Instant::now();
+
+        let ca = Ca::new("vmimage-local-ca")?;
+        let serving = ca.serving("kube-apiserver", &["kubernetes", "kubernetes.default"])?;
+        let admin = ca.client("vmimage-admin", &["system:masters"])?;
+        write(&dir.join("ca.crt"), &ca.pair.cert_pem)?;
+        write(&dir.join("ca.key"), &ca.pair.key_pem)?;
+        write(&dir.join("apiserver.crt"), &serving.cert_pem)?;
+        write(&dir.join("apiserver.key"), &serving.key_pem)?;
+        let (sa_key, sa_pub) = pki::service_account_key()?;
+        write(&dir.join("sa.key"), &sa_key)?;
+        write(&dir.join("sa.pub"), &sa_pub)?;
+
+        let shm = Path::new("/dev/shm");
+        let base = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
+        let etcd_data = base.join(format!("vmimage-etcd-{}", uuid::Uuid::new_v4().simple()));
+        let (client_port, peer_port, api_port) = (free_port()?, free_port()?, free_port()?);
+        let client_url = format!("http://127.0.0.1:{client_port}");
+        let peer_url = format!("http://127.0.0.1:{peer_port}");
+        let etcd_args: Vec<String> = vec![
+            format!("--data-dir={}", etcd_data.display()),
+            format!("--listen-client-urls={client_url}"),
+            format!("--advertise-client-urls={client_url}"),
+            format!("--listen-peer-urls={peer_url}"),
+            format!("--initial-advertise-peer-urls={peer_url}"),
+            format!("--initial-cluster=default={peer_url}"),
+            "--name=default".into(),
+            "--unsafe-no-fsync=true".into(),
+            "--log-level=warn".into(),
+        ];
+        let mut etcd = Proc::spawn("etcd", &assets.etcd, &etcd_args, &dir.join("etcd.log"))?;
+        wait_for(&mut etcd, Duration::from_secs(30), || http_get_ok(client_port, "/health"))?;
+
+        let server = format!("https://127.0.0.1:{api_port}");
+        let d = |f: &str| dir.join(f).display().to_string();
+        let api_args: Vec<String> = vec![
+            format!("--etcd-servers={client_url}"),
+            "--bind-address=127.0.0.1".into(),
+            format!("--secure-port={api_port}"),
+            "--advertise-address=127.0.0.1".into(),
+            "--endpoint-reconciler-type=none".into(),
+            format!("--cert-dir={}", d("certs")),
+            format!("--tls-cert-file={}", d("apiserver.crt")),
+            format!("--tls-private-key-file={}", d("apiserver.key")),
+            format!("--client-ca-file={}", d("ca.crt")),
+            "--authorization-mode=RBAC".into(),
+            format!("--service-account-issuer={server}"),
+            format!("--service-account-key-file={}", d("sa.pub")),
+            format!("--service-account-signing-key-file={}", d("sa.key")),
+            "--service-cluster-ip-range=10.0.0.0/24".into(),
+            "--disable-admission-plugins=ServiceAccount".into(),
+            "--enable-priority-and-fairness=false".into(),
+            "--profiling=false".into(),
+        ];
+        let mut apiserver =
+            Proc::spawn("kube-apiserver", &assets.kube_apiserver, &api_args, &dir.join("kube-apiserver.log"))?;
+
+        let kubeconfig = dir.join("kubeconfig");
+        write(&kubeconfig, &kubeconfig_yaml(&server, &ca.pair.cert_pem, &admin.cert_pem, &admin.key_pem))?;
+        write(&dir.join("admin.crt"), &admin.cert_pem)?;
+        write(&dir.join("admin.key"), &admin.key_pem)?;
+
+        let mut cp = Self {
+            assets,
+            dir,
+            kubeconfig,
+            server,
+            ca,
+            etcd: Some(etcd),
+            apiserver: None,
+            etcd_data,
+        };
+        let client = cp.client().await?;
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            if let Some(status) = apiserver.exited() {
+                bail!("kube-apiserver exited ({status}); its log ends with:\n{}", apiserver.log_tail(30));
+            }
+            if ready(&client).await {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("kube-apiserver not ready after 90 s; its log ends with:\n{}", apiserver.log_tail(30));
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        cp.apiserver = Some(apiserver);
+        say(format!("control plane ready at {} in {:.1} s", cp.server, started.elapsed().as_secs_f64()));
+        if opts.install_crds {
+            crate::crds::install(&client, &crate::workspace_root().join("manifests/crds")).await?;
+        }
+        Ok(cp)
+    }
+
+    /// An admin client.
+    pub async fn client(&self) -> Result<kube::Client> {
+        client_for(&self.kubeconfig).await
+    }
+
+    /// The tails of both logs, for a failing test's output.
+    pub fn log_tails(&self, lines: usize) -> String {
+        let mut out = String::new();
+        for p in [&self.etcd, &self.apiserver].into_iter().flatten() {
+            out.push_str(&format!("--- {} ({}) ---\n{}\n", p.name, p.log.display(), p.log_tail(lines)));
+        }
+        out
+    }
+
+    /// Lets the processes keep running after this handle is gone; returns what `down` needs.
+    pub fn detach(mut self) -> State {
+        let etcd = self.etcd.take().expect("etcd running").detach();
+        let api = self.apiserver.take().expect("apiserver running").detach();
+        State {
+            etcd_pid: etcd,
+            apiserver_pid: api,
+            extra: Vec::new(),
+            etcd_data: std::mem::take(&mut self.etcd_data),
+            server: self.server.clone(),
+        }
+    }
+
+    /// Stops the apiserver only (to test how clients survive an outage).
+    pub fn stop_apiserver(&mut self) {
+        if let Some(mut p) = self.apiserver.take() {
+            p.stop(Duration::from_secs(10));
+        }
+    }
+}
+
+impl Drop for ControlPlane {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("{}", self.log_tails(40));
+        }
+        if let Some(mut p) = self.apiserver.take() {
+            p.stop(Duration::from_secs(10));
+        }
+        if let Some(mut p) = self.etcd.take() {
+            p.stop(Duration::from_secs(5));
+        }
+        if !self.etcd_data.as_os_str().is_empty() {
+            let _ = std::fs::remove_dir_all(&self.etcd_data);
+        }
+    }
+}
+
+/// Stops what `up` started and removes etcd's data.
+pub fn stop_state(state: &State) {
+    for (_, pid) in &state.extra {
+        process::stop_group(*pid, Duration::from_secs(5));
+    }
+    process::stop_group(state.apiserver_pid, Duration::from_secs(10));
+    process::stop_group(state.etcd_pid, Duration::from_secs(5));
+    let _ = std::fs::remove_dir_all(&state.etcd_data);
+}
+
+/// A client for a kubeconfig file.
+pub async fn client_for(kubeconfig: &Path) -> Result<kube::Client> {
+    let kc = kube::config::Kubeconfig::read_from(kubeconfig)?;
+    let config = kube::Config::from_custom_kubeconfig(kc, &Default::default()).await?;
+    Ok(kube::Client::try_from(config)?)
+}
+
+/// Whether `/readyz` answers ok and namespace `default` exists.
+pub async fn ready(client: &kube::Client) -> bool {
+    let req = http_request("/readyz");
+    let ok = matches!(client.request_text(req).await, Ok(body) if body.trim() == "ok");
+    if !ok {
+        return false;
+    }
+    let ns: kube::Api<k8s_openapi::api::core::v1::Namespace> = kube::Api::all(client.clone());
+    ns.get_opt("default").await.ok().flatten().is_some()
+}
+
+fn http_request(path: &str) -> http::Request<Vec<u8>> {
+    http::Request::get(path).body(Vec::new()).expect("static request")
+}
+
+fn wait_for(proc_: &mut Proc, timeout: Duration, mut ok: impl FnMut() -> bool) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    while !ok() {
+        if let Some(status) = proc_.exited() {
+            bail!("{} exited ({status}); its log ends with:\n{}", proc_.name, proc_.log_tail(30));
+        }
+        if Instant::now() > deadline {
+            bail!("{} not ready after {:?}; its log ends with:\n{}", proc_.name, timeout, proc_.log_tail(30));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Ok(())
+}
+
+/// A plain HTTP GET on loopback that reports whether the answer was 200.
+fn http_get_ok(port: u16, path: &str) -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
+    if write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut buf = [0u8; 12];
+    s.read_exact(&mut buf).is_ok() && buf.ends_with(b"200")
+}
+
+fn kubeconfig_yaml(server: &str, ca: &str, cert: &str, key: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: vmimage-local\n  cluster:\n    server: {server}\n    \
+         certificate-authority-data: {}\nusers:\n- name: vmimage-admin\n  user:\n    client-certificate-data: {}\n    \
+         client-key-data: {}\ncontexts:\n- name: vmimage-local\n  context:\n    cluster: vmimage-local\n    \
+         user: vmimage-admin\n    namespace: default\ncurrent-context: vmimage-local\n",
+        B64.encode(ca),
+        B64.encode(cert),
+        B64.encode(key)
+    )
+}

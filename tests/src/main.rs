@@ -1,0 +1,117 @@
+//! `vmimage-testenv`: the local control plane as a command, for `make cluster-up`,
+//! `make cluster-down`, the demo and the benchmarks.
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use vmimage_testenv::{
+    ControlPlane, Options,
+    cluster::{self, State},
+    say,
+};
+
+#[derive(Parser)]
+#[command(about = "Start and stop a local kube-apiserver + etcd with vmimage's CRDs")]
+struct Cli {
+    /// Where certificates, the kubeconfig, logs and the state file live.
+    #[arg(long, global = true, default_value = "target/cluster")]
+    state_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the control plane in the background (does nothing if it is already up).
+    Up {
+        /// Catalog of images to load once started.
+        #[arg(long, default_value = "manifests/samples/catalog.yaml")]
+        catalog: PathBuf,
+        /// Load no catalog.
+        #[arg(long)]
+        no_catalog: bool,
+    },
+    /// Stop everything `up` started and remove its state.
+    Down,
+    /// Load a catalog file of images into the running control plane.
+    Load {
+        /// The catalog (multi-document YAML/JSON or a List).
+        file: PathBuf,
+    },
+    /// Create N synthetic images in the running control plane.
+    Generate {
+        /// How many images.
+        #[arg(long)]
+        images: usize,
+        /// Spread namespaced images over this many namespaces (0: cluster images only).
+        #[arg(long, default_value_t = 10)]
+        namespaces: usize,
+    },
+    /// Build or find the control-plane binaries and print their paths.
+    Assets,
+}
+
+fn state_file(dir: &std::path::Path) -> PathBuf {
+    dir.join("state.json")
+}
+
+fn read_state(dir: &std::path::Path) -> Option<State> {
+    serde_json::from_slice(&std::fs::read(state_file(dir)).ok()?).ok()
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cli = Cli::parse();
+    let dir = cli.state_dir;
+    let kubeconfig = dir.join("kubeconfig");
+    match cli.command {
+        Command::Up { catalog, no_catalog } => {
+            if let Some(state) = read_state(&dir) {
+                if let Ok(client) = cluster::client_for(&kubeconfig).await
+                    && cluster::ready(&client).await
+                {
+                    say(format!("already up at {}", state.server));
+                    println!("export KUBECONFIG={}", std::fs::canonicalize(&kubeconfig)?.display());
+                    return Ok(());
+                }
+                say("stale state from an earlier run; cleaning it up");
+                cluster::stop_state(&state);
+            }
+            let cp = ControlPlane::start(Options { state_dir: dir.clone(), install_crds: true }).await?;
+            let client = cp.client().await?;
+            if !no_catalog {
+                let n = vmimage_testenv::catalog::load_file(&client, &catalog).await?;
+                say(format!("loaded {n} images from {}", catalog.display()));
+            }
+            let state = cp.detach();
+            std::fs::write(state_file(&dir), serde_json::to_vec_pretty(&state)?)?;
+            println!("export KUBECONFIG={}", std::fs::canonicalize(&kubeconfig)?.display());
+        }
+        Command::Down => match read_state(&dir) {
+            Some(state) => {
+                cluster::stop_state(&state);
+                std::fs::remove_dir_all(&dir).with_context(|| format!("removing {}", dir.display()))?;
+                say("control plane stopped");
+            }
+            None => say(format!("nothing to stop (no {})", state_file(&dir).display())),
+        },
+        Command::Load { file } => {
+            let client = cluster::client_for(&kubeconfig).await?;
+            let n = vmimage_testenv::catalog::load_file(&client, &file).await?;
+            say(format!("loaded {n} images from {}", file.display()));
+        }
+        Command::Generate { images, namespaces } => {
+            let client = cluster::client_for(&kubeconfig).await?;
+            let started = std::time::Instant::now();
+            let n = vmimage_testenv::catalog::load_objects(&client, vmimage_testenv::catalog::synthetic(images, namespaces))
+                .await?;
+            say(format!("created {n} images in {:.1} s", started.elapsed().as_secs_f64()));
+        }
+        Command::Assets => {
+            let a = tokio::task::spawn_blocking(vmimage_testenv::assets::ensure).await??;
+            println!("kube-apiserver: {}\netcd: {}\nkubectl: {}", a.kube_apiserver.display(), a.etcd.display(), a.kubectl.display());
+        }
+    }
+    Ok(())
+}

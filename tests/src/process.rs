@@ -1,0 +1,114 @@
+//! Child processes in their own process groups: a Ctrl-C in the terminal does not reach
+//! them by accident, and stopping the group also stops anything they started.
+
+use anyhow::{Context, Result};
+use nix::{
+    sys::signal::{Signal, killpg},
+    unistd::Pid,
+};
+use std::{
+    fs::File,
+    os::unix::process::CommandExt,
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+/// A running child with its log file.
+#[derive(Debug)]
+pub struct Proc {
+    /// Short name for messages (`etcd`, `kube-apiserver`).
+    pub name: String,
+    /// Its log (stdout and stderr).
+    pub log: PathBuf,
+    child: Option<Child>,
+    pid: u32,
+}
+
+impl Proc {
+    /// Starts `program` with `args`, logging to `log`.
+    pub fn spawn(name: &str, program: &Path, args: &[String], log: &Path) -> Result<Self> {
+        let out = File::create(log).with_context(|| format!("creating {}", log.display()))?;
+        let child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .process_group(0)
+            .spawn()
+            .with_context(|| format!("starting {} ({})", name, program.display()))?;
+        let pid = child.id();
+        Ok(Self { name: name.to_string(), log: log.to_path_buf(), child: Some(child), pid })
+    }
+
+    /// The process id (also its process group id).
+    pub fn pid(&self) -> u32 {
+        self.pid
+    }
+
+    /// Whether it has exited; the exit status if so.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.as_mut().and_then(|c| c.try_wait().ok().flatten())
+    }
+
+    /// Lets the process outlive this handle (for `vmimage-testenv up`).
+    pub fn detach(mut self) -> u32 {
+        self.child = None;
+        self.pid
+    }
+
+    /// The last `lines` lines of its log.
+    pub fn log_tail(&self, lines: usize) -> String {
+        tail(&self.log, lines)
+    }
+
+    /// SIGTERM to the group, SIGKILL after `grace`.
+    pub fn stop(&mut self, grace: Duration) {
+        if let Some(mut child) = self.child.take() {
+            stop_group(self.pid, grace);
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        self.stop(Duration::from_secs(5));
+    }
+}
+
+/// Stops a process group by id: SIGTERM, then SIGKILL after `grace`. Returns once the
+/// leader is gone.
+pub fn stop_group(pgid: u32, grace: Duration) {
+    let pg = Pid::from_raw(pgid as i32);
+    if killpg(pg, Signal::SIGTERM).is_err() {
+        return; // already gone
+    }
+    let deadline = Instant::now() + grace;
+    while Instant::now() < deadline {
+        if killpg(pg, None).is_err() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = killpg(pg, Signal::SIGKILL);
+}
+
+/// Whether a process group still has members.
+pub fn group_alive(pgid: u32) -> bool {
+    killpg(Pid::from_raw(pgid as i32), None).is_ok()
+}
+
+/// The last `lines` lines of a file. Go's klog marks errors with a leading `E`/`F`;
+/// when there are such lines, they are what a reader needs, so they come first.
+pub fn tail(path: &Path, lines: usize) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let all: Vec<&str> = text.lines().collect();
+    let errors: Vec<&str> = all.iter().copied().filter(|l| l.starts_with('E') || l.starts_with('F')).collect();
+    let pick = |v: &[&str], n: usize| v[v.len().saturating_sub(n)..].join("\n");
+    if errors.is_empty() {
+        pick(&all, lines)
+    } else {
+        format!("{}\n(last lines:)\n{}", pick(&errors, lines / 2), pick(&all, lines / 2))
+    }
+}
