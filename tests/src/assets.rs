@@ -65,16 +65,27 @@ pub fn ensure() -> Result<Assets> {
     let etcd_dir = cache_dir().join(format!("etcd-{}", etcd_version()));
     let find = || {
         (
-            lookup("kube-apiserver", "TEST_ASSET_KUBE_APISERVER", &k8s_dir.join("kube-apiserver")),
+            lookup(
+                "kube-apiserver",
+                "TEST_ASSET_KUBE_APISERVER",
+                &k8s_dir.join("kube-apiserver"),
+            ),
             lookup("etcd", "TEST_ASSET_ETCD", &etcd_dir.join("etcd")),
             lookup("kubectl", "TEST_ASSET_KUBECTL", &k8s_dir.join("kubectl")),
         )
     };
     if let (Some(kube_apiserver), Some(etcd), Some(kubectl)) = find() {
-        return check(Assets { kube_apiserver, etcd, kubectl });
+        return check(Assets {
+            kube_apiserver,
+            etcd,
+            kubectl,
+        });
     }
     let script = crate::workspace_root().join("hack/build-control-plane.sh");
-    crate::say(format!("control-plane binaries missing; building with {}", script.display()));
+    crate::say(format!(
+        "control-plane binaries missing; building with {}",
+        script.display()
+    ));
     let status = Command::new("bash")
         .arg(&script)
         .env("VMIMAGE_K8S_VERSION", k8s_version())
@@ -91,15 +102,25 @@ pub fn ensure() -> Result<Assets> {
         );
     }
     match find() {
-        (Some(kube_apiserver), Some(etcd), Some(kubectl)) => check(Assets { kube_apiserver, etcd, kubectl }),
-        _ => bail!("the build script succeeded but the binaries are not in {}", cache_dir().display()),
+        (Some(kube_apiserver), Some(etcd), Some(kubectl)) => check(Assets {
+            kube_apiserver,
+            etcd,
+            kubectl,
+        }),
+        _ => bail!(
+            "the build script succeeded but the binaries are not in {}",
+            cache_dir().display()
+        ),
     }
 }
 
 fn check(assets: Assets) -> Result<Assets> {
     for p in [&assets.kube_apiserver, &assets.etcd, &assets.kubectl] {
         if !p.is_file() {
-            bail!("{} does not exist (check TEST_ASSET_* / KUBEBUILDER_ASSETS)", p.display());
+            bail!(
+                "{} does not exist (check TEST_ASSET_* / KUBEBUILDER_ASSETS)",
+                p.display()
+            );
         }
     }
     Ok(assets)

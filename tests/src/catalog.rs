@@ -18,7 +18,10 @@ const VERSION: &str = "v1alpha6";
 
 fn resource(kind: ImageKind) -> ApiResource {
     let info = kind.info();
-    ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(info.group, VERSION, info.kind), info.plural)
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk(info.group, VERSION, info.kind),
+        info.plural,
+    )
 }
 
 /// Creates the namespaces the images need (if absent).
@@ -39,9 +42,16 @@ pub async fn ensure_namespaces(client: &Client, names: impl IntoIterator<Item = 
 
 /// Applies one image object (given as JSON with kind, metadata, spec, status).
 pub async fn apply_image(client: &Client, mut obj: Value) -> Result<()> {
-    let kind: ImageKind = obj["kind"].as_str().unwrap_or_default().parse().map_err(anyhow::Error::msg)?;
+    let kind: ImageKind = obj["kind"]
+        .as_str()
+        .unwrap_or_default()
+        .parse()
+        .map_err(anyhow::Error::msg)?;
     let ar = resource(kind);
-    let name = obj["metadata"]["name"].as_str().context("image without metadata.name")?.to_string();
+    let name = obj["metadata"]["name"]
+        .as_str()
+        .context("image without metadata.name")?
+        .to_string();
     let api: Api<DynamicObject> = match obj["metadata"]["namespace"].as_str() {
         Some(ns) if kind == ImageKind::VirtualMachineImage => Api::namespaced_with(client.clone(), ns, &ar),
         _ => Api::all_with(client.clone(), &ar),
@@ -50,12 +60,20 @@ pub async fn apply_image(client: &Client, mut obj: Value) -> Result<()> {
     let status = obj.as_object_mut().and_then(|o| o.remove("status"));
     // Server-managed fields from a `kubectl get -o yaml` dump cannot be applied.
     if let Some(meta) = obj["metadata"].as_object_mut() {
-        for f in ["resourceVersion", "uid", "creationTimestamp", "generation", "managedFields"] {
+        for f in [
+            "resourceVersion",
+            "uid",
+            "creationTimestamp",
+            "generation",
+            "managedFields",
+        ] {
             meta.remove(f);
         }
     }
     let pp = PatchParams::apply(MANAGER).force();
-    api.patch(&name, &pp, &Patch::Apply(&obj)).await.with_context(|| format!("applying {kind} {name}"))?;
+    api.patch(&name, &pp, &Patch::Apply(&obj))
+        .await
+        .with_context(|| format!("applying {kind} {name}"))?;
     if let Some(status) = status {
         let patch = json!({"apiVersion": ar.api_version, "kind": kind.as_str(), "status": status});
         api.patch_status(&name, &pp, &Patch::Apply(&patch))
@@ -69,8 +87,11 @@ pub async fn apply_image(client: &Client, mut obj: Value) -> Result<()> {
 pub async fn load_file(client: &Client, path: &std::path::Path) -> Result<usize> {
     let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let catalog = Catalog::parse(&path.display().to_string(), &text)?;
-    let objects: Vec<Value> =
-        catalog.images.iter().map(serde_json::to_value).collect::<Result<_, _>>()?;
+    let objects: Vec<Value> = catalog
+        .images
+        .iter()
+        .map(serde_json::to_value)
+        .collect::<Result<_, _>>()?;
     load_objects(client, objects).await
 }
 
@@ -92,7 +113,12 @@ pub async fn load_objects(client: &Client, objects: Vec<Value>) -> Result<usize>
 /// `n` synthetic images: spread over `namespaces` namespaced scopes plus the cluster,
 /// with realistic display names, a few duplicates and not-Ready images.
 pub fn synthetic(n: usize, namespaces: usize) -> Vec<Value> {
-    let families = [("ubuntu", "ubuntu64Guest"), ("photon", "vmwarePhoton64Guest"), ("rhel", "rhel9_64Guest"), ("debian", "debian12_64Guest")];
+    let families = [
+        ("ubuntu", "ubuntu64Guest"),
+        ("photon", "vmwarePhoton64Guest"),
+        ("rhel", "rhel9_64Guest"),
+        ("debian", "debian12_64Guest"),
+    ];
     (0..n)
         .map(|i| {
             let (family, os_id) = families[i % families.len()];

@@ -23,13 +23,19 @@ pub struct Options {
     pub state_dir: PathBuf,
     /// Install VM Operator's CRDs (and vmimage's) once ready.
     pub install_crds: bool,
+    /// Remove `state_dir` when the control plane is dropped (tests); `up` keeps it.
+    pub remove_state_dir: bool,
 }
 
 impl Options {
     /// A fresh temporary state directory, CRDs installed.
     pub fn temp() -> Result<Self> {
         let dir = std::env::temp_dir().join(format!("vmimage-cp-{}", uuid::Uuid::new_v4().simple()));
-        Ok(Self { state_dir: dir, install_crds: true })
+        Ok(Self {
+            state_dir: dir,
+            install_crds: true,
+            remove_state_dir: true,
+        })
     }
 }
 
@@ -64,6 +70,7 @@ pub struct ControlPlane {
     etcd: Option<Proc>,
     apiserver: Option<Proc>,
     etcd_data: PathBuf,
+    remove_state_dir: bool,
 }
 
 fn free_port() -> Result<u16> {
@@ -97,7 +104,11 @@ impl ControlPlane {
         write(&dir.join("sa.pub"), &sa_pub)?;
 
         let shm = Path::new("/dev/shm");
-        let base = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
+        let base = if shm.is_dir() {
+            shm.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        };
         let etcd_data = base.join(format!("vmimage-etcd-{}", uuid::Uuid::new_v4().simple()));
         let (client_port, peer_port, api_port) = (free_port()?, free_port()?, free_port()?);
         let client_url = format!("http://127.0.0.1:{client_port}");
@@ -114,7 +125,9 @@ impl ControlPlane {
             "--log-level=warn".into(),
         ];
         let mut etcd = Proc::spawn("etcd", &assets.etcd, &etcd_args, &dir.join("etcd.log"))?;
-        wait_for(&mut etcd, Duration::from_secs(30), || http_get_ok(client_port, "/health"))?;
+        wait_for(&mut etcd, Duration::from_secs(30), || {
+            http_get_ok(client_port, "/health")
+        })?;
 
         let server = format!("https://127.0.0.1:{api_port}");
         let d = |f: &str| dir.join(f).display().to_string();
@@ -137,11 +150,18 @@ impl ControlPlane {
             "--enable-priority-and-fairness=false".into(),
             "--profiling=false".into(),
         ];
-        let mut apiserver =
-            Proc::spawn("kube-apiserver", &assets.kube_apiserver, &api_args, &dir.join("kube-apiserver.log"))?;
+        let mut apiserver = Proc::spawn(
+            "kube-apiserver",
+            &assets.kube_apiserver,
+            &api_args,
+            &dir.join("kube-apiserver.log"),
+        )?;
 
         let kubeconfig = dir.join("kubeconfig");
-        write(&kubeconfig, &kubeconfig_yaml(&server, &ca.pair.cert_pem, &admin.cert_pem, &admin.key_pem))?;
+        write(
+            &kubeconfig,
+            &kubeconfig_yaml(&server, &ca.pair.cert_pem, &admin.cert_pem, &admin.key_pem),
+        )?;
         write(&dir.join("admin.crt"), &admin.cert_pem)?;
         write(&dir.join("admin.key"), &admin.key_pem)?;
 
@@ -154,23 +174,34 @@ impl ControlPlane {
             etcd: Some(etcd),
             apiserver: None,
             etcd_data,
+            remove_state_dir: opts.remove_state_dir,
         };
         let client = cp.client().await?;
         let deadline = Instant::now() + Duration::from_secs(90);
         loop {
             if let Some(status) = apiserver.exited() {
-                bail!("kube-apiserver exited ({status}); its log ends with:\n{}", apiserver.log_tail(30));
+                bail!(
+                    "kube-apiserver exited ({status}); its log ends with:\n{}",
+                    apiserver.log_tail(30)
+                );
             }
             if ready(&client).await {
                 break;
             }
             if Instant::now() > deadline {
-                bail!("kube-apiserver not ready after 90 s; its log ends with:\n{}", apiserver.log_tail(30));
+                bail!(
+                    "kube-apiserver not ready after 90 s; its log ends with:\n{}",
+                    apiserver.log_tail(30)
+                );
             }
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
         cp.apiserver = Some(apiserver);
-        say(format!("control plane ready at {} in {:.1} s", cp.server, started.elapsed().as_secs_f64()));
+        say(format!(
+            "control plane ready at {} in {:.1} s",
+            cp.server,
+            started.elapsed().as_secs_f64()
+        ));
         if opts.install_crds {
             crate::crds::install(&client, &crate::workspace_root().join("manifests/crds")).await?;
         }
@@ -186,13 +217,19 @@ impl ControlPlane {
     pub fn log_tails(&self, lines: usize) -> String {
         let mut out = String::new();
         for p in [&self.etcd, &self.apiserver].into_iter().flatten() {
-            out.push_str(&format!("--- {} ({}) ---\n{}\n", p.name, p.log.display(), p.log_tail(lines)));
+            out.push_str(&format!(
+                "--- {} ({}) ---\n{}\n",
+                p.name,
+                p.log.display(),
+                p.log_tail(lines)
+            ));
         }
         out
     }
 
     /// Lets the processes keep running after this handle is gone; returns what `down` needs.
     pub fn detach(mut self) -> State {
+        self.remove_state_dir = false;
         let etcd = self.etcd.take().expect("etcd running").detach();
         let api = self.apiserver.take().expect("apiserver running").detach();
         State {
@@ -225,6 +262,9 @@ impl Drop for ControlPlane {
         }
         if !self.etcd_data.as_os_str().is_empty() {
             let _ = std::fs::remove_dir_all(&self.etcd_data);
+        }
+        if self.remove_state_dir {
+            let _ = std::fs::remove_dir_all(&self.dir);
         }
     }
 }
@@ -265,10 +305,19 @@ fn wait_for(proc_: &mut Proc, timeout: Duration, mut ok: impl FnMut() -> bool) -
     let deadline = Instant::now() + timeout;
     while !ok() {
         if let Some(status) = proc_.exited() {
-            bail!("{} exited ({status}); its log ends with:\n{}", proc_.name, proc_.log_tail(30));
+            bail!(
+                "{} exited ({status}); its log ends with:\n{}",
+                proc_.name,
+                proc_.log_tail(30)
+            );
         }
         if Instant::now() > deadline {
-            bail!("{} not ready after {:?}; its log ends with:\n{}", proc_.name, timeout, proc_.log_tail(30));
+            bail!(
+                "{} not ready after {:?}; its log ends with:\n{}",
+                proc_.name,
+                timeout,
+                proc_.log_tail(30)
+            );
         }
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -277,7 +326,9 @@ fn wait_for(proc_: &mut Proc, timeout: Duration, mut ok: impl FnMut() -> bool) -
 
 /// A plain HTTP GET on loopback that reports whether the answer was 200.
 fn http_get_ok(port: u16, path: &str) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
     let _ = s.set_read_timeout(Some(Duration::from_secs(2)));
     if write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").is_err() {
         return false;

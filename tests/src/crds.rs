@@ -27,9 +27,13 @@ pub async fn install(client: &Client, dir: &Path) -> Result<()> {
         let crd: CustomResourceDefinition =
             serde_norway::from_str(&text).with_context(|| format!("parsing {}", file.display()))?;
         let name = crd.metadata.name.clone().context("CRD without a name")?;
-        api.patch(&name, &PatchParams::apply("vmimage-testenv").force(), &Patch::Apply(&crd))
-            .await
-            .with_context(|| format!("applying {}", file.display()))?;
+        api.patch(
+            &name,
+            &PatchParams::apply("vmimage-testenv").force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .with_context(|| format!("applying {}", file.display()))?;
         names.push(name);
     }
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -54,7 +58,10 @@ pub async fn install(client: &Client, dir: &Path) -> Result<()> {
     for name in &names {
         let crd = api.get(name).await?;
         let version = &crd.spec.versions[0].name;
-        let path = format!("/apis/{}/{}/{}?limit=1", crd.spec.group, version, crd.spec.names.plural);
+        let path = format!(
+            "/apis/{}/{}/{}?limit=1",
+            crd.spec.group, version, crd.spec.names.plural
+        );
         loop {
             let req = http::Request::get(&path).body(Vec::new())?;
             if client.request_text(req).await.is_ok() {

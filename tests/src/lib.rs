@@ -15,13 +15,17 @@ pub mod cluster;
 pub mod crds;
 pub mod pki;
 pub mod process;
+pub mod suite;
 pub mod webhook;
 
 pub use cluster::{ControlPlane, Options};
 
 /// The workspace root (the directory holding `manifests/`).
 pub fn workspace_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// Prints a progress line for a human watching `make demo` or `make test`.

@@ -72,13 +72,21 @@ async fn main() -> Result<()> {
                     && cluster::ready(&client).await
                 {
                     say(format!("already up at {}", state.server));
-                    println!("export KUBECONFIG={}", std::fs::canonicalize(&kubeconfig)?.display());
+                    println!(
+                        "export KUBECONFIG={}",
+                        std::fs::canonicalize(&kubeconfig)?.display()
+                    );
                     return Ok(());
                 }
                 say("stale state from an earlier run; cleaning it up");
                 cluster::stop_state(&state);
             }
-            let cp = ControlPlane::start(Options { state_dir: dir.clone(), install_crds: true }).await?;
+            let cp = ControlPlane::start(Options {
+                state_dir: dir.clone(),
+                install_crds: true,
+                remove_state_dir: false,
+            })
+            .await?;
             let client = cp.client().await?;
             if !no_catalog {
                 let n = vmimage_testenv::catalog::load_file(&client, &catalog).await?;
@@ -86,7 +94,10 @@ async fn main() -> Result<()> {
             }
             let state = cp.detach();
             std::fs::write(state_file(&dir), serde_json::to_vec_pretty(&state)?)?;
-            println!("export KUBECONFIG={}", std::fs::canonicalize(&kubeconfig)?.display());
+            println!(
+                "export KUBECONFIG={}",
+                std::fs::canonicalize(&kubeconfig)?.display()
+            );
         }
         Command::Down => match read_state(&dir) {
             Some(state) => {
@@ -104,13 +115,24 @@ async fn main() -> Result<()> {
         Command::Generate { images, namespaces } => {
             let client = cluster::client_for(&kubeconfig).await?;
             let started = std::time::Instant::now();
-            let n = vmimage_testenv::catalog::load_objects(&client, vmimage_testenv::catalog::synthetic(images, namespaces))
-                .await?;
-            say(format!("created {n} images in {:.1} s", started.elapsed().as_secs_f64()));
+            let n = vmimage_testenv::catalog::load_objects(
+                &client,
+                vmimage_testenv::catalog::synthetic(images, namespaces),
+            )
+            .await?;
+            say(format!(
+                "created {n} images in {:.1} s",
+                started.elapsed().as_secs_f64()
+            ));
         }
         Command::Assets => {
             let a = tokio::task::spawn_blocking(vmimage_testenv::assets::ensure).await??;
-            println!("kube-apiserver: {}\netcd: {}\nkubectl: {}", a.kube_apiserver.display(), a.etcd.display(), a.kubectl.display());
+            println!(
+                "kube-apiserver: {}\netcd: {}\nkubectl: {}",
+                a.kube_apiserver.display(),
+                a.etcd.display(),
+                a.kubectl.display()
+            );
         }
     }
     Ok(())

@@ -38,7 +38,12 @@ impl Proc {
             .spawn()
             .with_context(|| format!("starting {} ({})", name, program.display()))?;
         let pid = child.id();
-        Ok(Self { name: name.to_string(), log: log.to_path_buf(), child: Some(child), pid })
+        Ok(Self {
+            name: name.to_string(),
+            log: log.to_path_buf(),
+            child: Some(child),
+            pid,
+        })
     }
 
     /// The process id (also its process group id).
@@ -104,11 +109,19 @@ pub fn group_alive(pgid: u32) -> bool {
 pub fn tail(path: &Path, lines: usize) -> String {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let all: Vec<&str> = text.lines().collect();
-    let errors: Vec<&str> = all.iter().copied().filter(|l| l.starts_with('E') || l.starts_with('F')).collect();
+    let errors: Vec<&str> = all
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with('E') || l.starts_with('F'))
+        .collect();
     let pick = |v: &[&str], n: usize| v[v.len().saturating_sub(n)..].join("\n");
     if errors.is_empty() {
         pick(&all, lines)
     } else {
-        format!("{}\n(last lines:)\n{}", pick(&errors, lines / 2), pick(&all, lines / 2))
+        format!(
+            "{}\n(last lines:)\n{}",
+            pick(&errors, lines / 2),
+            pick(&all, lines / 2)
+        )
     }
 }
