@@ -1,1 +1,17 @@
-fn main() {}
+//! `kubectl-vmimage`: found on PATH by kubectl as `kubectl vmimage`.
+
+use clap::Parser;
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // kube and rustls are built with ring only; install it before any TLS config exists.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("VMIMAGE_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
+    vmimage_plugin::run(vmimage_plugin::cli::Cli::parse()).await
+}

@@ -1,0 +1,208 @@
+//! Command-line interface: kubectl's global flags plus one subcommand per verb.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// Resolve, inspect, pin, check and publish VM Operator images.
+///
+/// Display names (status.name) are not unique; VMI IDs are. Every command resolves names
+/// exactly as VM Operator does, and says which images to choose from when a name is
+/// ambiguous.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl vmimage",
+    bin_name = "kubectl vmimage",
+    version,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Global kubectl-style flags.
+    #[command(flatten)]
+    pub global: Global,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every subcommand accepts, spelled as kubectl spells them.
+#[derive(Debug, Args, Clone, Default)]
+pub struct Global {
+    /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// The namespace of the VM (default: the context's namespace, else "default").
+    #[arg(short = 'n', long, global = true, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// How long to wait for one API request, e.g. 30s or 2m (0: no limit).
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    pub request_timeout: Option<std::time::Duration>,
+    /// Read images from this file instead of the cluster ("-" for stdin): what
+    /// `kubectl get vmi,cvmi -A -o yaml` prints. Works offline.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub catalog: Option<String>,
+}
+
+/// Output formats, as kubectl names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+#[value(rename_all = "lowercase")]
+pub enum Format {
+    /// Aligned columns (the default).
+    #[default]
+    Table,
+    /// Columns with extra details.
+    Wide,
+    /// JSON.
+    Json,
+    /// YAML.
+    Yaml,
+    /// `kind.group/name`, one per line.
+    Name,
+    /// The bare VMI ID, one per line (for scripts).
+    Id,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Resolve display names or IDs to the one image VM Operator would use.
+    Resolve(ResolveArgs),
+    /// List the images visible from a namespace (both scopes).
+    #[command(visible_alias = "ls")]
+    List(ListArgs),
+    /// Show one image (or every candidate of an ambiguous name).
+    Get(GetArgs),
+    /// Describe one image (or every candidate) in full, with the VMs that use it.
+    Describe(GetArgs),
+    /// Rewrite VirtualMachine manifests so they name images by VMI ID (for GitOps).
+    Pin(PinArgs),
+    /// Print the VMI ID of Content Library item UUIDs.
+    Id(IdArgs),
+    /// Print a shell completion script.
+    Completion(CompletionArgs),
+    /// Completion candidates for kubectl's plugin completion (kubectl_complete-vmimage).
+    #[command(name = "__complete", hide = true)]
+    Complete(CompleteArgs),
+}
+
+/// `resolve`.
+#[derive(Debug, Args)]
+pub struct ResolveArgs {
+    /// Display names or VMI IDs.
+    #[arg(required = true, value_name = "REF")]
+    pub refs: Vec<String>,
+    /// Output format: table, json, yaml, name or id.
+    #[arg(short = 'o', long, default_value = "table")]
+    pub output: Format,
+}
+
+/// `list`.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// List images in every namespace.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Only images with exactly this display name.
+    #[arg(long, value_name = "NAME")]
+    pub display_name: Option<String>,
+    /// Only images whose labels match this selector (k=v, k!=v, k, !k; comma-separated).
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// Only Ready images.
+    #[arg(long)]
+    pub ready: bool,
+    /// Only images of this type (OVF, ISO, VM).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub image_type: Option<String>,
+    /// Output format: table, wide, json, yaml, name or id.
+    #[arg(short = 'o', long, default_value = "table")]
+    pub output: Format,
+}
+
+/// `get` and `describe`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// A display name or VMI ID.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// Output format (get only): table, wide, json, yaml, name or id.
+    #[arg(short = 'o', long, default_value = "table")]
+    pub output: Format,
+}
+
+/// `pin`.
+#[derive(Debug, Args)]
+pub struct PinArgs {
+    /// Manifest file, directory (recursive) or "-" for stdin; repeatable.
+    #[arg(short = 'f', long = "filename", required = true, value_name = "PATH")]
+    pub files: Vec<String>,
+    /// Rewrite the files instead of printing the result.
+    #[arg(long, short = 'i')]
+    pub in_place: bool,
+    /// Only report what would change.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `id`.
+#[derive(Debug, Args)]
+pub struct IdArgs {
+    /// Content Library item UUIDs.
+    #[arg(required = true, value_name = "UUID")]
+    pub uuids: Vec<String>,
+}
+
+/// `completion`.
+#[derive(Debug, Args)]
+pub struct CompletionArgs {
+    /// The shell.
+    pub shell: clap_complete::Shell,
+}
+
+/// `__complete`: the words typed so far.
+#[derive(Debug, Args)]
+pub struct CompleteArgs {
+    /// Arguments after `kubectl vmimage`, the last one being completed.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub words: Vec<String>,
+}
+
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map_or((s, "s"), |i| s.split_at(i));
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?}: use e.g. 30s, 2m, 1h"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" => n,
+        "m" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("invalid duration unit in {s:?}: use ms, s, m or h")),
+    };
+    Ok(std::time::Duration::from_secs_f64(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_parse_like_kubectl() {
+        assert_eq!(parse_duration("30s").unwrap().as_secs(), 30);
+        assert_eq!(parse_duration("2m").unwrap().as_secs(), 120);
+        assert_eq!(parse_duration("5").unwrap().as_secs(), 5);
+        assert!(parse_duration("abc").is_err());
+        assert!(parse_duration("3d").is_err());
+    }
+}

@@ -1,0 +1,207 @@
+//! `kubectl vmimage get REF` and `describe REF`: one image, or every candidate of an
+//! ambiguous name, in full.
+
+use crate::{
+    cli::{Format, GetArgs, Global},
+    error::{Error, Result},
+    source::{Scope, Source, list_objects},
+};
+use std::{fmt::Write as _, io::Write, process::ExitCode, sync::Arc};
+use vmimage_shared::{
+    ImageEntry, ResolveError,
+    api::{Image, VIRTUAL_MACHINE, VmImageRefs},
+    resolve,
+};
+
+/// Which of the two verbs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `get`: a table or the objects.
+    Get,
+    /// `describe`: everything, as text.
+    Describe,
+}
+
+pub async fn run(global: &Global, args: GetArgs, mode: Mode) -> Result<ExitCode> {
+    let (source, namespace) = Source::open(global).await?;
+    let images = source.images(&Scope::VisibleFrom(namespace.clone())).await?;
+    let (found, note): (Vec<Arc<ImageEntry>>, Option<String>) =
+        match resolve(&images.index, &namespace, &args.reference) {
+            Ok(r) => (vec![r.image], None),
+            Err(e @ ResolveError::Ambiguous { .. }) => {
+                (e.candidates().to_vec(), Some(e.vm_operator_message()))
+            }
+            Err(e) => return Err(Error::Failed(e.to_string())),
+        };
+    if let Some(note) = &note {
+        eprintln!("{note}; showing all {} candidates", found.len());
+    }
+    match mode {
+        Mode::Get => {
+            super::list::print(&images, &found, Some(&namespace), args.output)?;
+        }
+        Mode::Describe => {
+            if args.output != Format::Table {
+                return Err(Error::Usage(
+                    "describe prints text; use `get -o yaml` for the object".into(),
+                ));
+            }
+            let vms = match source.cluster() {
+                Some(cluster) => list_objects(cluster, VIRTUAL_MACHINE, Some(&namespace))
+                    .await
+                    .ok(),
+                None => None,
+            };
+            let mut out = std::io::stdout().lock();
+            for (i, image) in found.iter().enumerate() {
+                if i > 0 {
+                    writeln!(out)?;
+                }
+                let users = vms.as_ref().map(|vms| users_of(vms, image));
+                out.write_all(describe(image, images.object(image), users.as_deref()).as_bytes())?;
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Names of the VMs whose `spec.image` or `spec.imageName` names `image`.
+fn users_of(vms: &[kube::api::DynamicObject], image: &ImageEntry) -> Vec<String> {
+    let mut names: Vec<String> = vms
+        .iter()
+        .filter_map(|vm| {
+            let refs = VmImageRefs::from_json(&serde_json::to_value(vm).ok()?).ok()?;
+            let by_image = refs
+                .image
+                .as_ref()
+                .is_some_and(|i| i.name == *image.name && i.kind == image.kind().as_str());
+            let by_name = refs.image.is_none()
+                && refs
+                    .image_name
+                    .as_deref()
+                    .is_some_and(|n| n == &*image.name || image.display_name.as_deref() == Some(n));
+            (by_image || by_name).then(|| vm.metadata.name.clone().unwrap_or_default())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// The describe text for one image, kubectl-describe style.
+pub fn describe(entry: &ImageEntry, object: Option<&Image>, users: Option<&[String]>) -> String {
+    let mut s = String::new();
+    let field = |s: &mut String, k: &str, v: &str| {
+        let _ = writeln!(s, "{:<18}{}", format!("{k}:"), v);
+    };
+    field(&mut s, "Name", &entry.name);
+    field(&mut s, "Kind", entry.kind().as_str());
+    field(
+        &mut s,
+        "Namespace",
+        entry.scope.namespace().unwrap_or("<cluster>"),
+    );
+    field(
+        &mut s,
+        "Display Name",
+        entry.display_name.as_deref().unwrap_or("<none>"),
+    );
+    field(&mut s, "Type", entry.image_type.as_deref().unwrap_or("<unknown>"));
+    field(&mut s, "Ready", if entry.ready { "True" } else { "False" });
+    if let Some(o) = object {
+        let st = &o.status;
+        if let Some(p) = &st.product_info {
+            let _ = writeln!(s, "Product:");
+            for (k, v) in [
+                ("Name", &p.product),
+                ("Vendor", &p.vendor),
+                ("Version", &p.version),
+                ("Full Version", &p.full_version),
+            ] {
+                if let Some(v) = v {
+                    let _ = writeln!(s, "  {:<16}{}", format!("{k}:"), v);
+                }
+            }
+        }
+        if let Some(os) = &st.os_info {
+            let _ = writeln!(s, "OS:");
+            for (k, v) in [("ID", &os.id), ("Type", &os.type_), ("Version", &os.version)] {
+                if let Some(v) = v {
+                    let _ = writeln!(s, "  {:<16}{}", format!("{k}:"), v);
+                }
+            }
+        }
+        field(&mut s, "Firmware", st.firmware.as_deref().unwrap_or("<unset>"));
+        field(
+            &mut s,
+            "Hardware Version",
+            &st.hardware_version.map_or("<unset>".into(), |v| v.to_string()),
+        );
+        field(
+            &mut s,
+            "Capabilities",
+            &if st.capabilities.is_empty() {
+                "<none>".into()
+            } else {
+                st.capabilities.join(", ")
+            },
+        );
+        if let Some(p) = &o.spec.provider_ref {
+            field(
+                &mut s,
+                "Provider",
+                &format!("{} {} ({})", p.kind, p.name, p.api_version),
+            );
+        }
+        if let Some(item) = &st.provider_item_id {
+            field(&mut s, "Library Item", item);
+        }
+        let _ = writeln!(s, "Disks:");
+        if st.disks.is_empty() {
+            let _ = writeln!(s, "  <none>");
+        }
+        for d in &st.disks {
+            let _ = writeln!(
+                s,
+                "  {}  requested {}  limit {}",
+                d.name.as_deref().unwrap_or("-"),
+                d.requested.as_deref().unwrap_or("-"),
+                d.limit.as_deref().unwrap_or("-")
+            );
+        }
+        let _ = writeln!(s, "Labels:");
+        match &o.metadata.labels {
+            Some(l) if !l.is_empty() => l.iter().for_each(|(k, v)| {
+                let _ = writeln!(s, "  {k}={v}");
+            }),
+            _ => {
+                let _ = writeln!(s, "  <none>");
+            }
+        }
+        let _ = writeln!(s, "Conditions:");
+        if st.conditions.is_empty() {
+            let _ = writeln!(s, "  <none>");
+        }
+        for c in &st.conditions {
+            let _ = writeln!(
+                s,
+                "  {:<8}{:<8}{}  {}",
+                c.type_,
+                c.status,
+                c.reason.as_deref().unwrap_or(""),
+                c.message.as_deref().unwrap_or("")
+            );
+        }
+    }
+    match users {
+        Some([]) => {
+            let _ = writeln!(s, "Used By:          <no VMs in this namespace>");
+        }
+        Some(users) => {
+            let _ = writeln!(s, "Used By:          {}", users.join(", "));
+        }
+        None => {
+            let _ = writeln!(s, "Used By:          <unknown: read from a catalog>");
+        }
+    }
+    s
+}

@@ -1,0 +1,29 @@
+//! One module per subcommand, dispatched by one `match`.
+
+mod complete;
+mod get;
+mod id;
+mod list;
+mod pin;
+mod resolve;
+
+use crate::{
+    cli::{Cli, Command},
+    error::Result,
+};
+use std::process::ExitCode;
+
+/// Runs the subcommand.
+pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
+    let global = cli.global;
+    match cli.command {
+        Command::Resolve(args) => resolve::run(&global, args).await,
+        Command::List(args) => list::run(&global, args).await,
+        Command::Get(args) => get::run(&global, args, get::Mode::Get).await,
+        Command::Describe(args) => get::run(&global, args, get::Mode::Describe).await,
+        Command::Pin(args) => pin::run(&global, args).await,
+        Command::Id(args) => id::run(args),
+        Command::Completion(args) => complete::script(args),
+        Command::Complete(args) => complete::candidates(&global, args).await,
+    }
+}

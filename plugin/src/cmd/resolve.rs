@@ -1,0 +1,192 @@
+//! `kubectl vmimage resolve REF...`: the one image VM Operator would use for each ref.
+
+use crate::{
+    cli::{Format, Global, ResolveArgs},
+    error::{Error, Result},
+    output::{self, Table},
+    source::{Scope, Source},
+};
+use serde::Serialize;
+use std::{io::Write, process::ExitCode, sync::Arc};
+use vmimage_shared::{ImageEntry, ResolveError, resolve};
+
+/// Longest reference accepted: longer strings cannot be display names or object names.
+const MAX_REF: usize = 1024;
+
+/// A successful resolution, as `-o json` prints it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Resolved {
+    /// The reference as given.
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// The VM namespace it was resolved for.
+    pub namespace: String,
+    /// `VirtualMachineImage` or `ClusterVirtualMachineImage`.
+    pub kind: &'static str,
+    /// The object name (VMI ID).
+    pub name: String,
+    /// The image's namespace (namespaced images only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_namespace: Option<String>,
+    /// `status.name`.
+    pub display_name: Option<String>,
+    /// Whether the image is Ready.
+    pub ready: bool,
+    /// `status.type`.
+    #[serde(rename = "type")]
+    pub image_type: Option<String>,
+    /// Product or OS version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+}
+
+/// A failed resolution, as `-o json` prints it.
+#[derive(Debug, Serialize)]
+pub struct Failed {
+    /// The reference as given.
+    #[serde(rename = "ref")]
+    pub reference: String,
+    /// The VM namespace it was resolved for.
+    pub namespace: String,
+    /// What went wrong.
+    pub error: FailureBody,
+}
+
+/// `error` of a failed resolution.
+#[derive(Debug, Serialize)]
+pub struct FailureBody {
+    /// `NotFound`, `Ambiguous` or `Invalid`.
+    pub reason: &'static str,
+    /// The full message (VM Operator's text first).
+    pub message: String,
+    /// Images to choose from (ambiguous) or near misses (not found).
+    pub candidates: Vec<Resolved>,
+}
+
+/// One ref's outcome.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+pub enum Outcome {
+    /// Resolved.
+    Ok(Resolved),
+    /// Not resolved.
+    Err(Failed),
+}
+
+/// Describes `image` as resolved for `reference` from `namespace`.
+pub fn resolved(reference: &str, namespace: &str, image: &ImageEntry) -> Resolved {
+    Resolved {
+        reference: reference.to_string(),
+        namespace: namespace.to_string(),
+        kind: image.kind().as_str(),
+        name: image.name.to_string(),
+        image_namespace: image.scope.namespace().map(str::to_string),
+        display_name: image.display_name.as_deref().map(str::to_string),
+        ready: image.ready,
+        image_type: image.image_type.as_deref().map(str::to_string),
+        version: image.version().map(str::to_string),
+    }
+}
+
+/// Resolves one reference into an outcome (also used by other commands).
+pub fn outcome(index: &vmimage_shared::Index, namespace: &str, reference: &str) -> Outcome {
+    let failed = |reason: &'static str, message: String, candidates: &[Arc<ImageEntry>]| {
+        Outcome::Err(Failed {
+            reference: reference.to_string(),
+            namespace: namespace.to_string(),
+            error: FailureBody {
+                reason,
+                message,
+                candidates: candidates
+                    .iter()
+                    .map(|c| resolved(reference, namespace, c))
+                    .collect(),
+            },
+        })
+    };
+    if reference.len() > MAX_REF {
+        return failed(
+            "Invalid",
+            format!(
+                "the reference is {} bytes long; at most {MAX_REF} are allowed",
+                reference.len()
+            ),
+            &[],
+        );
+    }
+    match resolve(index, namespace, reference) {
+        Ok(r) => Outcome::Ok(resolved(reference, namespace, &r.image)),
+        Err(e @ ResolveError::Empty) => failed(e.reason(), e.to_string(), &[]),
+        Err(e) => failed(e.reason(), e.to_string(), e.candidates()),
+    }
+}
+
+pub async fn run(global: &Global, args: ResolveArgs) -> Result<ExitCode> {
+    if args.output == Format::Wide {
+        return Err(Error::Usage(
+            "resolve supports -o table, json, yaml, name or id".into(),
+        ));
+    }
+    let (source, namespace) = Source::open(global).await?;
+    let images = source.images(&Scope::VisibleFrom(namespace.clone())).await?;
+    let outcomes: Vec<Outcome> = args
+        .refs
+        .iter()
+        .map(|r| outcome(&images.index, &namespace, r))
+        .collect();
+    let failed = outcomes.iter().filter(|o| matches!(o, Outcome::Err(_))).count();
+    let mut out = std::io::stdout().lock();
+    match args.output {
+        Format::Json | Format::Yaml if outcomes.len() == 1 => {
+            output::write_data(&mut out, args.output, &outcomes[0])?
+        }
+        Format::Json | Format::Yaml => output::write_data(&mut out, args.output, &outcomes)?,
+        Format::Name | Format::Id => {
+            for o in &outcomes {
+                match o {
+                    Outcome::Ok(r) if args.output == Format::Id => writeln!(out, "{}", r.name)?,
+                    Outcome::Ok(r) => writeln!(
+                        out,
+                        "{}.{}/{}",
+                        r.kind.to_lowercase(),
+                        vmimage_shared::api::GROUP,
+                        r.name
+                    )?,
+                    Outcome::Err(f) => eprintln!("error: {}", f.error.message),
+                }
+            }
+        }
+        Format::Table | Format::Wide => {
+            let mut table = Table {
+                header: vec!["REF", "NAME", "KIND", "SCOPE", "DISPLAY NAME", "READY"],
+                rows: vec![],
+            };
+            for o in &outcomes {
+                match o {
+                    Outcome::Ok(r) => table.rows.push(vec![
+                        r.reference.clone().into(),
+                        r.name.clone().into(),
+                        r.kind.into(),
+                        r.image_namespace
+                            .clone()
+                            .unwrap_or_else(|| "cluster".into())
+                            .into(),
+                        r.display_name.clone().unwrap_or_default().into(),
+                        if r.ready { "True".into() } else { "False".into() },
+                    ]),
+                    Outcome::Err(f) => eprintln!("error: {}", f.error.message),
+                }
+            }
+            if !table.rows.is_empty() {
+                table.write(&mut out, output::use_color())?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(if failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}

@@ -1,0 +1,49 @@
+//! The plugin's errors, each mapped to the exit code a script can act on.
+
+/// What went wrong, by who can fix it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Bad flags, arguments or input files: the user's invocation must change.
+    #[error("{0}")]
+    Usage(String),
+    /// The cluster could not be reached, or refused the request.
+    #[error("{context}: {source}")]
+    Cluster {
+        /// What was being done, e.g. "list VirtualMachineImages in namespace dev".
+        context: String,
+        /// The client error.
+        #[source]
+        source: kube::Error,
+    },
+    /// Connecting to the cluster failed before any request (kubeconfig, context).
+    #[error("{0}")]
+    Config(String),
+    /// One or more references did not resolve, or a check found violations. The
+    /// details were already printed.
+    #[error("{0}")]
+    Failed(String),
+    /// Writing output failed.
+    #[error("writing output: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Failed(_) => 1,
+            Self::Usage(_) | Self::Io(_) => 2,
+            Self::Cluster { .. } | Self::Config(_) => 3,
+        }
+    }
+
+    /// Wraps a kube error with what was being attempted.
+    pub fn cluster(context: impl Into<String>) -> impl FnOnce(kube::Error) -> Self {
+        let context = context.into();
+        move |source| Self::Cluster { context, source }
+    }
+}
+
+/// The plugin's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,30 @@
+//! The `kubectl vmimage` plugin: resolve, list, inspect, pin, check and publish VM
+//! Operator images. Every answer comes from `vmimage_shared`'s resolver, so it is the
+//! webhook's and VM Operator's answer.
+//!
+//! Exit codes: 0 success, 1 a reference did not resolve (or a check failed), 2 usage
+//! error or bad input file, 3 the cluster could not be reached or refused access.
+
+pub mod cli;
+pub mod client;
+mod cmd;
+pub mod error;
+pub mod output;
+pub mod pin;
+pub mod selector;
+pub mod source;
+
+use std::process::ExitCode;
+
+pub use error::Error;
+
+/// Runs one invocation and returns its exit code; errors are printed to stderr.
+pub async fn run(cli: cli::Cli) -> ExitCode {
+    match cmd::dispatch(cli).await {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(err.exit_code())
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Rewriting VirtualMachine manifests to VMI IDs.

@@ -1,0 +1,163 @@
+//! Where images come from: the live cluster (paged lists, newest served version) or a
+//! catalog file (`--catalog`). Both give the same objects, so both give the same answers.
+
+use crate::{
+    client::{self, Cluster},
+    error::{Error, Result},
+};
+use kube::api::{Api, DynamicObject, ListParams};
+use std::io::Read;
+use vmimage_shared::{
+    Index,
+    api::{CLUSTER_VIRTUAL_MACHINE_IMAGE, Image, ImageKind, KindInfo, VIRTUAL_MACHINE_IMAGE},
+    catalog::Catalog,
+    index::ImageEntry,
+};
+
+/// Page size for list calls: large catalogs arrive in pieces, never one huge response.
+const PAGE: u32 = 500;
+
+/// A set of images with their index.
+pub struct Images {
+    /// Full objects (kind set), for output.
+    pub objects: Vec<Image>,
+    /// The index the resolver reads.
+    pub index: Index,
+}
+
+impl Images {
+    fn new(objects: Vec<Image>) -> Self {
+        let index = Index::from_entries(objects.iter().filter_map(|o| ImageEntry::from_image(o).ok()));
+        Self { objects, index }
+    }
+
+    /// The full object behind an index entry.
+    pub fn object(&self, entry: &ImageEntry) -> Option<&Image> {
+        self.objects.iter().find(|o| {
+            o.image_kind() == entry.kind()
+                && o.metadata.name.as_deref() == Some(&*entry.name)
+                && (entry.kind() == ImageKind::ClusterVirtualMachineImage
+                    || o.metadata.namespace.as_deref() == entry.scope.namespace())
+        })
+    }
+}
+
+/// Which images to read.
+#[derive(Debug, Clone)]
+pub enum Scope {
+    /// Images a VM in this namespace can use: its namespace's and the cluster's.
+    VisibleFrom(String),
+    /// Every image.
+    All,
+}
+
+/// The live cluster or a catalog.
+pub enum Source {
+    /// A connected cluster.
+    Live(Cluster),
+    /// A parsed catalog file.
+    Catalog(Catalog),
+}
+
+impl Source {
+    /// Opens `--catalog` if given, else connects to the cluster.
+    pub async fn open(global: &crate::cli::Global) -> Result<(Self, String)> {
+        match &global.catalog {
+            Some(path) => {
+                let text = if path == "-" {
+                    let mut s = String::new();
+                    std::io::stdin()
+                        .read_to_string(&mut s)
+                        .map_err(|e| Error::Usage(format!("reading catalog from stdin: {e}")))?;
+                    s
+                } else {
+                    std::fs::read_to_string(path)
+                        .map_err(|e| Error::Usage(format!("reading catalog {path}: {e}")))?
+                };
+                let catalog = Catalog::parse(path, &text).map_err(|e| Error::Usage(e.to_string()))?;
+                let ns = global.namespace.clone().unwrap_or_else(|| "default".to_string());
+                Ok((Self::Catalog(catalog), ns))
+            }
+            None => {
+                let cluster = client::connect(global).await?;
+                let ns = cluster.namespace.clone();
+                Ok((Self::Live(cluster), ns))
+            }
+        }
+    }
+
+    /// Reads the images in `scope`.
+    pub async fn images(&self, scope: &Scope) -> Result<Images> {
+        let in_scope = |i: &Image| match (scope, i.image_kind()) {
+            (Scope::All, _) | (_, ImageKind::ClusterVirtualMachineImage) => true,
+            (Scope::VisibleFrom(ns), ImageKind::VirtualMachineImage) => {
+                i.metadata.namespace.as_deref() == Some(ns)
+            }
+        };
+        match self {
+            Self::Catalog(c) => Ok(Images::new(
+                c.images.iter().filter(|i| in_scope(i)).cloned().collect(),
+            )),
+            Self::Live(cluster) => {
+                let ns = match scope {
+                    Scope::VisibleFrom(ns) => Some(ns.as_str()),
+                    Scope::All => None,
+                };
+                let (namespaced, clustered) = futures::try_join!(
+                    list(cluster, VIRTUAL_MACHINE_IMAGE, ns),
+                    list(cluster, CLUSTER_VIRTUAL_MACHINE_IMAGE, None)
+                )?;
+                Ok(Images::new(namespaced.into_iter().chain(clustered).collect()))
+            }
+        }
+    }
+
+    /// The live cluster, if this is not a catalog.
+    pub fn cluster(&self) -> Option<&Cluster> {
+        match self {
+            Self::Live(c) => Some(c),
+            Self::Catalog(_) => None,
+        }
+    }
+}
+
+/// Lists every object of `kind` (in `ns`, or everywhere), page by page.
+pub async fn list_objects(cluster: &Cluster, kind: KindInfo, ns: Option<&str>) -> Result<Vec<DynamicObject>> {
+    let ar = client::resource(&cluster.client, kind).await?;
+    let api: Api<DynamicObject> = match ns {
+        Some(ns) if kind.namespaced => Api::namespaced_with(cluster.client.clone(), ns, &ar),
+        _ => Api::all_with(cluster.client.clone(), &ar),
+    };
+    let what = match ns {
+        Some(ns) if kind.namespaced => format!("list {}s in namespace {ns}", kind.kind),
+        _ => format!("list {}s", kind.kind),
+    };
+    let mut out = Vec::new();
+    let mut params = ListParams::default().limit(PAGE);
+    loop {
+        let page = api.list(&params).await.map_err(Error::cluster(what.clone()))?;
+        out.extend(page.items);
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => return Ok(out),
+        }
+    }
+}
+
+async fn list(cluster: &Cluster, kind: KindInfo, ns: Option<&str>) -> Result<Vec<Image>> {
+    let objects = list_objects(cluster, kind, ns).await?;
+    objects
+        .into_iter()
+        .map(|o| {
+            let mut value = serde_json::to_value(&o).map_err(|e| Error::Failed(e.to_string()))?;
+            value["kind"] = kind.kind.into();
+            serde_json::from_value::<Image>(value).map_err(|e| {
+                Error::Failed(format!(
+                    "{} {}: unexpected shape: {e}",
+                    kind.kind,
+                    o.metadata.name.as_deref().unwrap_or("?")
+                ))
+            })
+        })
+        .collect()
+}
