@@ -1,0 +1,91 @@
+//! The plain-HTTP admin port: `/healthz` (the process runs), `/readyz` (the index holds
+//! every image) and `/metrics`. Kept off the admission port so probes and scrapes need no
+//! TLS and cannot be confused with admission traffic.
+
+use crate::state::AppState;
+use axum::{
+    Router,
+    extract::State,
+    http::{StatusCode, header},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+
+/// The admin router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    if state.readiness.is_ready() {
+        "ok\n".into_response()
+    } else {
+        let missing = state.readiness.missing().join(", ");
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("image index not synced: {missing}\n"),
+        )
+            .into_response()
+    }
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{index_sync::Readiness, live::FixedReader, metrics::Metrics};
+    use axum::body::Body;
+    use std::sync::Arc;
+    use tower::ServiceExt;
+    use vmimage_shared::api::ImageKind;
+
+    async fn get(router: Router, path: &str) -> (StatusCode, String) {
+        let req = axum::http::Request::get(path).body(Body::empty()).unwrap();
+        let res = router.oneshot(req).await.unwrap();
+        let status = res.status();
+        let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+        (status, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn ready_only_after_both_kinds_synced_and_healthy_always() {
+        let readiness = Readiness::default();
+        let state = AppState {
+            index: Default::default(),
+            readiness: readiness.clone(),
+            live: Arc::new(FixedReader(Ok(vec![]))),
+            metrics: Arc::new(Metrics::new()),
+        };
+        let (status, body) = get(router(state.clone()), "/readyz").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            body.contains("VirtualMachineImage, ClusterVirtualMachineImage"),
+            "{body}"
+        );
+        assert_eq!(get(router(state.clone()), "/healthz").await.0, StatusCode::OK);
+        readiness.set(ImageKind::VirtualMachineImage, true);
+        assert_eq!(
+            get(router(state.clone()), "/readyz").await.0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        readiness.set(ImageKind::ClusterVirtualMachineImage, true);
+        assert_eq!(get(router(state.clone()), "/readyz").await.0, StatusCode::OK);
+        let (status, body) = get(router(state), "/metrics").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(body.contains("vmimage_index_synced"), "{body}");
+    }
+}

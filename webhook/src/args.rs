@@ -1,0 +1,83 @@
+//! Command-line flags. Every flag has an environment variable twin for Deployments.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+/// Mutating admission webhook that turns VirtualMachine image display names into VMI IDs.
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "vmimage-webhook", version, about)]
+#[non_exhaustive]
+pub struct Args {
+    /// Address for the HTTPS admission endpoint (`POST /mutate`).
+    #[arg(long, env = "VMIMAGE_LISTEN", default_value = "0.0.0.0:8443")]
+    pub listen: SocketAddr,
+
+    /// PEM certificate chain served on --listen; reloaded when the file changes.
+    #[arg(long, env = "VMIMAGE_TLS_CERT")]
+    pub tls_cert: PathBuf,
+
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) for --tls-cert; reloaded when it changes.
+    #[arg(long, env = "VMIMAGE_TLS_KEY")]
+    pub tls_key: PathBuf,
+
+    /// Address for plain-HTTP /healthz, /readyz and /metrics.
+    #[arg(long, env = "VMIMAGE_ADMIN_LISTEN", default_value = "0.0.0.0:8080")]
+    pub admin_listen: SocketAddr,
+
+    /// Kubeconfig to use; without it, the in-cluster config or $KUBECONFIG.
+    #[arg(long, env = "VMIMAGE_KUBECONFIG")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Largest AdmissionReview body accepted; larger ones get 413.
+    #[arg(long, env = "VMIMAGE_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+
+    /// How long a live read from the API server may take before the webhook gives up
+    /// (e.g. `3s`, `500ms`). Keep it below the webhook's timeoutSeconds.
+    #[arg(long, env = "VMIMAGE_LIVE_READ_TIMEOUT", default_value = "3s", value_parser = parse_duration)]
+    pub live_read_timeout: Duration,
+}
+
+/// Parses `500ms`, `3s`, `1m` or a plain number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
+        Some(at) => text.split_at(at),
+        None => (text, "s"),
+    };
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration such as 3s or 500ms"))?;
+    let seconds = match unit {
+        "ms" => value / 1000.0,
+        "s" => value,
+        "m" => value * 60.0,
+        other => return Err(format!("unknown unit {other:?} in {text:?}: use ms, s or m")),
+    };
+    Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[test]
+    fn durations_take_common_units() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("3s"), Ok(Duration::from_secs(3)));
+        assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
+        assert!(parse_duration("3h").is_err());
+        assert!(parse_duration("fast").is_err());
+    }
+
+    #[test]
+    fn defaults_match_the_deployment() {
+        let args = Args::parse_from(["vmimage-webhook", "--tls-cert", "c", "--tls-key", "k"]);
+        assert_eq!(args.listen.port(), 8443);
+        assert_eq!(args.admin_listen.port(), 8080);
+        assert_eq!(args.max_body_bytes, 2 * 1024 * 1024);
+        assert_eq!(args.live_read_timeout, Duration::from_secs(3));
+        assert!(args.kubeconfig.is_none());
+    }
+}

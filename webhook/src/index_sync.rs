@@ -1,0 +1,251 @@
+//! Keeping the image index in step with the API server: one kube-runtime watcher per
+//! image kind, fed into a [`SharedIndex`] with kubert's apply/delete/reset contract.
+//!
+//! A kind counts as synced once its watch has delivered a complete list, and stops
+//! counting while a re-list is under way, so `/readyz` never reports an index that may
+//! be missing images.
+
+use crate::{discovery::ImageResources, metrics::Metrics};
+use futures::StreamExt;
+use kube::{
+    Api, Client,
+    api::DynamicObject,
+    runtime::{WatchStreamExt, watcher},
+};
+use parking_lot::RwLock;
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+use vmimage_shared::{
+    api::{Image, ImageKind},
+    index::{ImageEntry, Index},
+};
+
+/// The index shared by the watches (writers) and the admission handler (readers).
+/// Never hold its lock across an `.await`.
+pub type SharedIndex = Arc<RwLock<Index>>;
+
+/// Whether each image kind's watch has completed its latest list.
+#[derive(Debug, Clone, Default)]
+pub struct Readiness {
+    namespaced: Arc<AtomicBool>,
+    cluster: Arc<AtomicBool>,
+}
+
+// === impl Readiness ===
+
+impl Readiness {
+    fn flag(&self, kind: ImageKind) -> &AtomicBool {
+        match kind {
+            ImageKind::VirtualMachineImage => &self.namespaced,
+            ImageKind::ClusterVirtualMachineImage => &self.cluster,
+        }
+    }
+
+    /// Marks one kind synced or not.
+    pub fn set(&self, kind: ImageKind, synced: bool) {
+        self.flag(kind).store(synced, Ordering::Release);
+    }
+
+    /// Whether one kind is synced.
+    pub fn is_synced(&self, kind: ImageKind) -> bool {
+        self.flag(kind).load(Ordering::Acquire)
+    }
+
+    /// Whether both kinds are synced: the index holds every image.
+    pub fn is_ready(&self) -> bool {
+        self.is_synced(ImageKind::VirtualMachineImage)
+            && self.is_synced(ImageKind::ClusterVirtualMachineImage)
+    }
+
+    /// The kinds that are not synced, for `/readyz`'s body.
+    pub fn missing(&self) -> Vec<&'static str> {
+        [
+            ImageKind::VirtualMachineImage,
+            ImageKind::ClusterVirtualMachineImage,
+        ]
+        .into_iter()
+        .filter(|k| !self.is_synced(*k))
+        .map(ImageKind::as_str)
+        .collect()
+    }
+}
+
+/// Runs both watches until the process ends (errors are logged and retried with backoff).
+pub async fn run(
+    client: Client,
+    resources: ImageResources,
+    index: SharedIndex,
+    readiness: Readiness,
+    metrics: Arc<Metrics>,
+) {
+    let namespaced = Api::<DynamicObject>::all_with(client.clone(), &resources.namespaced);
+    let cluster = Api::<DynamicObject>::all_with(client, &resources.cluster);
+    let sync = |kind| KindSync::new(kind, index.clone(), readiness.clone(), metrics.clone());
+    tokio::join!(
+        watch(namespaced, sync(ImageKind::VirtualMachineImage)),
+        watch(cluster, sync(ImageKind::ClusterVirtualMachineImage)),
+    );
+}
+
+async fn watch(api: Api<DynamicObject>, mut sync: KindSync) {
+    let config = watcher::Config::default().page_size(500);
+    let mut events = std::pin::pin!(watcher(api, config).default_backoff());
+    while let Some(event) = events.next().await {
+        match event {
+            Ok(event) => sync.handle(event),
+            Err(error) => tracing::warn!(kind = %sync.kind, %error, "image watch failed; retrying"),
+        }
+    }
+}
+
+/// Applies one kind's watch events to the index.
+pub struct KindSync {
+    kind: ImageKind,
+    index: SharedIndex,
+    readiness: Readiness,
+    metrics: Arc<Metrics>,
+    /// Entries of a re-list in progress (between `Init` and `InitDone`).
+    relisting: Option<Vec<ImageEntry>>,
+}
+
+// === impl KindSync ===
+
+impl KindSync {
+    /// A sync for `kind`, not yet synced.
+    pub fn new(kind: ImageKind, index: SharedIndex, readiness: Readiness, metrics: Arc<Metrics>) -> Self {
+        readiness.set(kind, false);
+        Self {
+            kind,
+            index,
+            readiness,
+            metrics,
+            relisting: None,
+        }
+    }
+
+    /// Applies one event.
+    pub fn handle(&mut self, event: watcher::Event<DynamicObject>) {
+        match event {
+            watcher::Event::Init => {
+                self.readiness.set(self.kind, false);
+                self.relisting = Some(Vec::new());
+            }
+            watcher::Event::InitApply(obj) => {
+                if let Some(entry) = self.entry(&obj) {
+                    self.relisting.get_or_insert_default().push(entry);
+                }
+            }
+            watcher::Event::InitDone => {
+                let entries = self.relisting.take().unwrap_or_default();
+                self.index.write().reset(self.kind, entries);
+                self.readiness.set(self.kind, true);
+                tracing::info!(kind = %self.kind, images = self.count(), "image index synced");
+            }
+            watcher::Event::Apply(obj) => {
+                if let Some(entry) = self.entry(&obj) {
+                    self.index.write().apply(entry);
+                }
+            }
+            watcher::Event::Delete(obj) => {
+                let ns = match self.kind {
+                    ImageKind::VirtualMachineImage => obj.metadata.namespace.as_deref(),
+                    ImageKind::ClusterVirtualMachineImage => None,
+                };
+                if let Some(name) = obj.metadata.name.as_deref() {
+                    self.index.write().delete(ns, name);
+                }
+            }
+        }
+        self.metrics
+            .index(self.kind, self.count(), self.readiness.is_synced(self.kind));
+    }
+
+    fn count(&self) -> usize {
+        self.index.read().len_of(self.kind)
+    }
+
+    fn entry(&self, obj: &DynamicObject) -> Option<ImageEntry> {
+        match entry_of(self.kind, obj) {
+            Ok(entry) => Some(entry),
+            Err(error) => {
+                let name = obj.metadata.name.as_deref().unwrap_or_default();
+                tracing::warn!(kind = %self.kind, %name, %error, "image not indexed");
+                None
+            }
+        }
+    }
+}
+
+/// Reads an image object of `kind` (the kind is set explicitly: list items carry none).
+pub fn entry_of(kind: ImageKind, obj: &DynamicObject) -> Result<ImageEntry, String> {
+    let mut value = serde_json::to_value(obj).map_err(|e| e.to_string())?;
+    value["kind"] = serde_json::Value::from(kind.as_str());
+    let image: Image = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    ImageEntry::from_image(&image).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn image(ns: Option<&str>, name: &str, display: &str) -> DynamicObject {
+        serde_json::from_value(json!({
+            "apiVersion": "vmoperator.vmware.com/v1alpha6",
+            "metadata": {"name": name, "namespace": ns},
+            "status": {"name": display}
+        }))
+        .unwrap()
+    }
+
+    fn sync(kind: ImageKind) -> (KindSync, SharedIndex, Readiness) {
+        let index = SharedIndex::default();
+        let readiness = Readiness::default();
+        let s = KindSync::new(kind, index.clone(), readiness.clone(), Arc::new(Metrics::new()));
+        (s, index, readiness)
+    }
+
+    #[test]
+    fn a_kind_is_synced_only_between_init_done_and_the_next_init() {
+        let (mut s, index, readiness) = sync(ImageKind::ClusterVirtualMachineImage);
+        assert!(!readiness.is_synced(ImageKind::ClusterVirtualMachineImage));
+        s.handle(watcher::Event::Init);
+        s.handle(watcher::Event::InitApply(image(None, "vmi-1", "ubuntu")));
+        assert!(!readiness.is_synced(ImageKind::ClusterVirtualMachineImage));
+        assert_eq!(index.read().len(), 0, "a partial list is not applied");
+        s.handle(watcher::Event::InitDone);
+        assert!(readiness.is_synced(ImageKind::ClusterVirtualMachineImage));
+        assert_eq!(index.read().len(), 1);
+        s.handle(watcher::Event::Init);
+        assert!(!readiness.is_synced(ImageKind::ClusterVirtualMachineImage));
+        assert!(!readiness.is_ready());
+    }
+
+    #[test]
+    fn readiness_needs_both_kinds() {
+        let (mut cluster, _, readiness) = sync(ImageKind::ClusterVirtualMachineImage);
+        cluster.handle(watcher::Event::Init);
+        cluster.handle(watcher::Event::InitDone);
+        assert!(!readiness.is_ready());
+        assert_eq!(readiness.missing(), vec!["VirtualMachineImage"]);
+        readiness.set(ImageKind::VirtualMachineImage, true);
+        assert!(readiness.is_ready());
+    }
+
+    #[test]
+    fn a_relist_replaces_the_kind_and_events_apply_and_delete() {
+        let (mut s, index, _) = sync(ImageKind::VirtualMachineImage);
+        s.handle(watcher::Event::Apply(image(Some("ns1"), "vmi-old", "old")));
+        s.handle(watcher::Event::Init);
+        s.handle(watcher::Event::InitApply(image(Some("ns1"), "vmi-1", "ubuntu")));
+        s.handle(watcher::Event::InitDone);
+        assert!(index.read().get(Some("ns1"), "vmi-old").is_none());
+        let entry = index.read().get(Some("ns1"), "vmi-1").cloned().unwrap();
+        assert_eq!(entry.kind(), ImageKind::VirtualMachineImage);
+        assert_eq!(entry.display_name.as_deref(), Some("ubuntu"));
+        s.handle(watcher::Event::Delete(image(Some("ns1"), "vmi-1", "ubuntu")));
+        assert!(index.read().is_empty());
+    }
+}

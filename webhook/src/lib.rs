@@ -1,0 +1,151 @@
+//! vmimage's mutating admission webhook.
+//!
+//! On CREATE of a VM Operator `VirtualMachine`, the webhook resolves the image references
+//! (`spec.imageName`, `spec.image`, CD-ROM images) with VM Operator's own rules
+//! ([`vmimage_shared::mutate::plan`]) and answers with a JSON patch that records the
+//! resolved VMI IDs, keeping the user's text in the `vmimage.io/requested-image`
+//! annotation. References that do not name exactly one image are denied with VM
+//! Operator's message followed by the candidates, after a live read from the API server
+//! has confirmed the cache.
+//!
+//! - [`args`]: command-line flags.
+//! - [`admission`]: the `POST /mutate` handler.
+//! - [`patch`]: a plan as JSON Patch operations.
+//! - [`live`]: confirming cache misses with the API server.
+//! - [`index_sync`]: watches that keep the image index current; readiness.
+//! - [`discovery`]: the newest served version of the image kinds.
+//! - [`tls`]: serving certificates, loaded at start and reloaded on change.
+//! - [`admin`]: `/healthz`, `/readyz`, `/metrics` on plain HTTP.
+//! - [`metrics`]: the Prometheus registry.
+//! - [`state`]: what handlers share.
+
+pub mod admin;
+pub mod admission;
+pub mod args;
+pub mod discovery;
+pub mod index_sync;
+pub mod live;
+pub mod metrics;
+pub mod patch;
+pub mod state;
+pub mod tls;
+
+pub use args::Args;
+
+use anyhow::Context;
+use axum_server::Handle;
+use std::{
+    net::SocketAddr,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
+
+/// How often the certificate files are re-read.
+const TLS_POLL: Duration = Duration::from_secs(2);
+/// How long in-flight admission requests may take to finish after SIGTERM.
+const DRAIN: Duration = Duration::from_secs(10);
+/// How long the admin server waits for a partial request's headers.
+const ADMIN_HEADER_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Runs the webhook until SIGTERM or SIGINT, then drains and returns.
+pub async fn run(args: Args) -> anyhow::Result<()> {
+    let files = tls::CertFiles {
+        cert: args.tls_cert.clone(),
+        key: args.tls_key.clone(),
+    };
+    let (tls_config, reloader) = files.load()?;
+    let client = client(&args).await?;
+
+    let metrics = Arc::new(metrics::Metrics::new());
+    let resources = Arc::new(OnceLock::new());
+    let state = state::AppState {
+        index: Default::default(),
+        readiness: Default::default(),
+        live: Arc::new(live::KubeReader::new(
+            client.clone(),
+            resources.clone(),
+            args.live_read_timeout,
+        )),
+        metrics: metrics.clone(),
+    };
+
+    let sync = tokio::spawn({
+        let (index, readiness) = (state.index.clone(), state.readiness.clone());
+        async move {
+            let found = discovery::discover_until_found(&client).await;
+            let _ = resources.set(found.clone());
+            index_sync::run(client, found, index, readiness, metrics).await;
+        }
+    });
+    let reload = tokio::spawn(reloader.run(TLS_POLL));
+
+    let (https, admin) = (Handle::<SocketAddr>::new(), Handle::<SocketAddr>::new());
+    tokio::spawn(stop_on_signal(https.clone(), admin.clone()));
+
+    let serve_https = {
+        let router = admission::router(state.clone(), args.max_body_bytes);
+        let server = axum_server::bind_rustls(args.listen, tls_config).handle(https.clone());
+        let admin = admin.clone();
+        async move {
+            tracing::info!(listen = %args.listen, "serving admission reviews over HTTPS");
+            let served = server.serve(router.into_make_service()).await;
+            admin.graceful_shutdown(Some(Duration::from_secs(1)));
+            served.with_context(|| format!("serving --listen {}", args.listen))
+        }
+    };
+    let serve_admin = {
+        let mut server = axum_server::bind(args.admin_listen).handle(admin);
+        server
+            .http_builder()
+            .http1()
+            .header_read_timeout(Some(ADMIN_HEADER_TIMEOUT));
+        let router = admin::router(state);
+        async move {
+            tracing::info!(listen = %args.admin_listen, "serving /healthz, /readyz and /metrics");
+            let served = server.serve(router.into_make_service()).await;
+            https.graceful_shutdown(Some(DRAIN));
+            served.with_context(|| format!("serving --admin-listen {}", args.admin_listen))
+        }
+    };
+    let (served_https, served_admin) = tokio::join!(serve_https, serve_admin);
+    sync.abort();
+    reload.abort();
+    served_https?;
+    served_admin?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn client(args: &Args) -> anyhow::Result<kube::Client> {
+    let config = match &args.kubeconfig {
+        Some(path) => {
+            let kubeconfig = kube::config::Kubeconfig::read_from(path)
+                .with_context(|| format!("reading --kubeconfig {}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+                .await
+                .with_context(|| format!("using --kubeconfig {}", path.display()))?
+        }
+        None => kube::Config::infer()
+            .await
+            .context("no in-cluster config or $KUBECONFIG; pass --kubeconfig")?,
+    };
+    kube::Client::try_from(config).context("building the Kubernetes client")
+}
+
+/// Stops accepting on SIGTERM/SIGINT and lets in-flight requests finish.
+async fn stop_on_signal(https: Handle<SocketAddr>, admin: Handle<SocketAddr>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (mut term, mut int) = match (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) {
+        (Ok(term), Ok(int)) => (term, int),
+        (Err(e), _) | (_, Err(e)) => {
+            tracing::error!(error = %e, "cannot listen for signals; stop with SIGKILL");
+            return;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: draining"),
+        _ = int.recv() => tracing::info!("SIGINT: draining"),
+    }
+    https.graceful_shutdown(Some(DRAIN));
+    admin.graceful_shutdown(Some(DRAIN));
+}

@@ -1,0 +1,183 @@
+//! Prometheus metrics (prometheus-client), served on the admin port at `/metrics`.
+
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
+    registry::Registry,
+};
+use std::time::Duration;
+use vmimage_shared::api::ImageKind;
+
+/// What the webhook answered.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
+pub enum Decision {
+    /// Allowed without a patch.
+    Allowed,
+    /// Allowed with a patch.
+    Mutated,
+    /// Denied.
+    Denied,
+    /// The request could not be read (HTTP 400) or answered.
+    Error,
+}
+
+impl Decision {
+    /// The label value (and log field) for this decision.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Allowed => "allowed",
+            Self::Mutated => "mutated",
+            Self::Denied => "denied",
+            Self::Error => "error",
+        }
+    }
+}
+
+impl std::fmt::Display for Decision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabel {
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabel {
+    kind: &'static str,
+}
+
+/// The webhook's metrics and the registry that renders them.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    admissions: Family<ResultLabel, Counter>,
+    duration: Histogram,
+    images: Family<KindLabel, Gauge>,
+    synced: Family<KindLabel, Gauge>,
+    live_reads: Counter,
+}
+
+/// Latency buckets in seconds: 50 µs to 1 s.
+const BUCKETS: [f64; 14] = [
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+];
+
+// === impl Metrics ===
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric.
+    pub fn new() -> Self {
+        let mut registry = Registry::default();
+        let admissions = Family::<ResultLabel, Counter>::default();
+        let duration = Histogram::new(BUCKETS);
+        let images = Family::<KindLabel, Gauge>::default();
+        let synced = Family::<KindLabel, Gauge>::default();
+        let live_reads = Counter::default();
+        registry.register(
+            "vmimage_admissions",
+            "AdmissionReviews answered, by result",
+            admissions.clone(),
+        );
+        registry.register(
+            "vmimage_admission_duration_seconds",
+            "Time to answer an AdmissionReview",
+            duration.clone(),
+        );
+        registry.register(
+            "vmimage_index_images",
+            "Images in the index, by kind",
+            images.clone(),
+        );
+        registry.register(
+            "vmimage_index_synced",
+            "1 when the watch of that image kind has completed its (re-)list",
+            synced.clone(),
+        );
+        registry.register(
+            "vmimage_live_reads",
+            "Live reads from the API server to confirm a resolution",
+            live_reads.clone(),
+        );
+        for kind in [
+            ImageKind::VirtualMachineImage,
+            ImageKind::ClusterVirtualMachineImage,
+        ] {
+            let label = KindLabel { kind: kind.as_str() };
+            images.get_or_create(&label).set(0);
+            synced.get_or_create(&label).set(0);
+        }
+        Self {
+            registry,
+            admissions,
+            duration,
+            images,
+            synced,
+            live_reads,
+        }
+    }
+
+    /// Counts one answered review and its latency.
+    pub fn admission(&self, result: Decision, took: Duration) {
+        self.admissions
+            .get_or_create(&ResultLabel {
+                result: result.as_str(),
+            })
+            .inc();
+        self.duration.observe(took.as_secs_f64());
+    }
+
+    /// Records the index size and sync state of one kind.
+    pub fn index(&self, kind: ImageKind, images: usize, synced: bool) {
+        let label = KindLabel { kind: kind.as_str() };
+        self.images
+            .get_or_create(&label)
+            .set(i64::try_from(images).unwrap_or(i64::MAX));
+        self.synced.get_or_create(&label).set(i64::from(synced));
+    }
+
+    /// Counts one live read.
+    pub fn live_read(&self) {
+        self.live_reads.inc();
+    }
+
+    /// The OpenMetrics text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposition_names_every_metric() {
+        let m = Metrics::new();
+        m.admission(Decision::Mutated, Duration::from_micros(80));
+        m.index(ImageKind::ClusterVirtualMachineImage, 7, true);
+        m.live_read();
+        let text = m.render();
+        for needle in [
+            r#"vmimage_admissions_total{result="mutated"} 1"#,
+            "vmimage_admission_duration_seconds_bucket{le=\"0.0001\"} 1",
+            r#"vmimage_index_images{kind="ClusterVirtualMachineImage"} 7"#,
+            r#"vmimage_index_synced{kind="ClusterVirtualMachineImage"} 1"#,
+            r#"vmimage_index_synced{kind="VirtualMachineImage"} 0"#,
+            "vmimage_live_reads_total 1",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from\n{text}");
+        }
+    }
+}
