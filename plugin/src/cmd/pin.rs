@@ -1,11 +1,171 @@
-//! `kubectl vmimage pin`: see [`crate::pin`].
+//! `kubectl vmimage pin -f FILE|DIR|-`: rewrite VirtualMachine manifests so they name
+//! images by VMI ID. All or nothing: if any reference does not resolve, every problem is
+//! listed and nothing is written.
 
 use crate::{
     cli::{Global, PinArgs},
     error::{Error, Result},
+    pin::{Input, apply_edits, edits_for, parse_documents, read_inputs},
+    source::{Scope, Source},
 };
-use std::process::ExitCode;
+use serde_json::Value;
+use std::{io::Write, path::Path, process::ExitCode};
+use vmimage_shared::{
+    api::{GROUP, VmImageRefs},
+    mutate::{Change, plan},
+};
 
-pub async fn run(_global: &Global, _args: PinArgs) -> Result<ExitCode> {
-    Err(Error::Usage("pin is not implemented yet".into()))
+/// The VirtualMachines of a document: (pointer prefix, object).
+fn vms_in(doc: &Value) -> Vec<(String, &Value)> {
+    let is_vm = |v: &Value| {
+        v["kind"] == "VirtualMachine"
+            && v["apiVersion"]
+                .as_str()
+                .is_some_and(|a| a.split('/').next() == Some(GROUP))
+    };
+    match (doc["kind"].as_str(), doc["items"].as_array()) {
+        (Some(k), Some(items)) if k.ends_with("List") => items
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| is_vm(v))
+            .map(|(i, v)| (format!("/items/{i}"), v))
+            .collect(),
+        _ if is_vm(doc) => vec![(String::new(), doc)],
+        _ => Vec::new(),
+    }
+}
+
+fn describe_change(change: &Change) -> String {
+    match change {
+        Change::ImageName(id) => format!("spec.imageName -> {id}"),
+        Change::Image(i) => format!("spec.image -> {} {}", i.kind, i.name),
+        Change::CdromImage { index, image } => {
+            format!(
+                "spec.hardware.cdrom[{index}].image -> {} {}",
+                image.kind, image.name
+            )
+        }
+    }
+}
+
+/// Writes `text` to `path` through a temporary file in the same directory, so a crash
+/// never leaves a half-written manifest.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.vmimage-pin.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("manifest")
+    ));
+    std::fs::write(&tmp, text)?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        let _ = std::fs::set_permissions(&tmp, meta.permissions());
+    }
+    std::fs::rename(&tmp, path)
+}
+
+pub async fn run(global: &Global, args: PinArgs) -> Result<ExitCode> {
+    if args.in_place && args.files.iter().any(|f| f == "-") {
+        return Err(Error::Usage(
+            "--in-place cannot rewrite stdin; give files or directories".into(),
+        ));
+    }
+    let inputs = read_inputs(&args.files)?;
+    let mut parsed = Vec::new();
+    for input in &inputs {
+        let docs =
+            parse_documents(&input.text).map_err(|e| Error::Usage(format!("{}: {e}", input.name())))?;
+        parsed.push(docs);
+    }
+    let (source, default_ns) = Source::open(global).await?;
+    let images = source.images(&Scope::All).await?;
+
+    let mut problems = Vec::new();
+    let mut summary = Vec::new();
+    let mut results: Vec<(&Input, String, bool)> = Vec::new();
+    for (input, docs) in inputs.iter().zip(&parsed) {
+        let mut edits = Vec::new();
+        for (d, doc) in docs.iter().enumerate() {
+            for (prefix, vm) in vms_in(&doc.value) {
+                let place = |ns: &str, name: &str| {
+                    format!("{}: document {}: VirtualMachine {ns}/{name}", input.name(), d + 1)
+                };
+                let mut refs = match VmImageRefs::from_json(vm) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        problems.push(format!("{}: document {}: {e}", input.name(), d + 1));
+                        continue;
+                    }
+                };
+                if refs.namespace.is_empty() {
+                    refs.namespace = default_ns.clone();
+                }
+                let here = place(&refs.namespace, &refs.name);
+                match plan(&images.index, &refs)
+                    .map_err(|e| e.to_string())
+                    .and_then(|p| edits_for(doc, &input.text, &prefix, &p).map(|e| (p, e)))
+                {
+                    Ok((p, e)) if !p.changes.is_empty() => {
+                        edits.extend(e);
+                        let what: Vec<String> = p.changes.iter().map(describe_change).collect();
+                        summary.push(format!("{here}: {}", what.join(", ")));
+                    }
+                    Ok(_) => {}
+                    Err(e) => problems.push(format!("{here}: {e}")),
+                }
+            }
+        }
+        let changed = !edits.is_empty();
+        results.push((input, apply_edits(&input.text, edits), changed));
+    }
+
+    if !problems.is_empty() {
+        for p in &problems {
+            eprintln!("error: {p}");
+        }
+        return Err(Error::Failed(format!(
+            "{} reference(s) could not be pinned; nothing was written",
+            problems.len()
+        )));
+    }
+    let report = |out: &mut dyn Write| -> std::io::Result<()> {
+        if summary.is_empty() {
+            writeln!(
+                out,
+                "nothing to pin: every VirtualMachine already names its images by ID"
+            )?;
+        }
+        for line in &summary {
+            writeln!(out, "{line}")?;
+        }
+        Ok(())
+    };
+    if args.dry_run {
+        report(&mut std::io::stdout().lock())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if args.in_place {
+        for (input, text, changed) in &results {
+            if let (Some(path), true) = (&input.path, changed) {
+                write_atomically(path, text)
+                    .map_err(|e| Error::Usage(format!("writing {}: {e}", path.display())))?;
+            }
+        }
+        report(&mut std::io::stdout().lock())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    report(&mut std::io::stderr().lock())?;
+    let mut out = std::io::stdout().lock();
+    for (i, (_, text, _)) in results.iter().enumerate() {
+        if i > 0 {
+            writeln!(out, "---")?;
+        }
+        out.write_all(text.as_bytes())?;
+        if !text.ends_with('\n') {
+            writeln!(out)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,1 +1,0 @@
-//! Rewriting VirtualMachine manifests to VMI IDs.
