@@ -122,11 +122,12 @@ pub fn edits_for(doc: &Document, text: &str, prefix: &str, plan: &Plan) -> Resul
                 let node = &doc.nodes[&image_name_ptr];
                 let spec_flow = doc.nodes.get(&format!("{prefix}/spec")).is_some_and(|n| n.flow);
                 let rest_of_line = &text[node.end..line_end(text, node.end)];
-                if !spec_flow && !rest_of_line.contains('#') {
-                    if let Some(requested) = &plan.requested {
-                        edit.text
-                            .push_str(&format!(" # pinned from {requested:?} by kubectl vmimage"));
-                    }
+                if !spec_flow
+                    && !rest_of_line.contains('#')
+                    && let Some(requested) = &plan.requested
+                {
+                    edit.text
+                        .push_str(&format!(" # pinned from {requested:?} by kubectl vmimage"));
                 }
                 out.push(edit);
             }
