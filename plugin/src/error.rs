@@ -8,7 +8,7 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
     /// The cluster could not be reached, or refused the request.
-    #[error("{context}: {source}")]
+    #[error("{context}: {source}{}", hint(source))]
     Cluster {
         /// What was being done, e.g. "list VirtualMachineImages in namespace dev".
         context: String,
@@ -42,6 +42,16 @@ impl Error {
     pub fn cluster(context: impl Into<String>) -> impl FnOnce(kube::Error) -> Self {
         let context = context.into();
         move |source| Self::Cluster { context, source }
+    }
+}
+
+/// What the user can do about a client error.
+fn hint(e: &kube::Error) -> &'static str {
+    match e {
+        kube::Error::Api(s) if s.code == 401 => " (check the credentials in your kubeconfig)",
+        kube::Error::Api(s) if s.code == 403 => " (ask for get/list permission on VM Operator's image kinds)",
+        kube::Error::Api(_) => "",
+        _ => " (is the cluster reachable? check --context, --kubeconfig and KUBECONFIG)",
     }
 }
 

@@ -7,10 +7,12 @@ use std::process::ExitCode;
 async fn main() -> ExitCode {
     // kube and rustls are built with ring only; install it before any TLS config exists.
     let _ = rustls::crypto::ring::default_provider().install_default();
+    // kube-client logs failures that the plugin reports itself, in one line.
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("VMIMAGE_LOG").unwrap_or_else(|_| "warn".into()),
+            tracing_subscriber::EnvFilter::try_from_env("VMIMAGE_LOG")
+                .unwrap_or_else(|_| "warn,kube_client=off".into()),
         )
         .init();
     vmimage_plugin::run(vmimage_plugin::cli::Cli::parse()).await

@@ -27,10 +27,7 @@ pub async fn candidates(global: &Global, args: CompleteArgs) -> Result<ExitCode>
     let current = words.last().cloned().unwrap_or_default();
     let mut out = BTreeSet::new();
     // Global flags may stand before the subcommand; the first bare word is the verb.
-    let verb = words[..words.len().saturating_sub(1)]
-        .iter()
-        .find(|w| !w.starts_with('-'))
-        .cloned();
+    let verb = first_bare_word(&words[..words.len().saturating_sub(1)]);
     match verb.as_deref() {
         None => {
             for sub in Cli::command().get_subcommands().filter(|s| !s.is_hide_set()) {
@@ -59,6 +56,31 @@ pub async fn candidates(global: &Global, args: CompleteArgs) -> Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
+/// Flags that take a separate value, whose value is not the verb.
+const VALUE_FLAGS: [&str; 8] = [
+    "-n",
+    "--namespace",
+    "--context",
+    "--kubeconfig",
+    "--catalog",
+    "--request-timeout",
+    "-o",
+    "--output",
+];
+
+/// The first word that is neither a flag nor a flag's value.
+fn first_bare_word(words: &[String]) -> Option<String> {
+    let mut it = words.iter();
+    while let Some(w) = it.next() {
+        if VALUE_FLAGS.contains(&w.as_str()) {
+            it.next();
+        } else if !w.starts_with('-') {
+            return Some(w.clone());
+        }
+    }
+    None
+}
+
 /// Picks `-n`, `--context` and `--kubeconfig` out of the words being completed.
 fn with_flags_from(global: &Global, words: &[String]) -> Global {
     let mut g = global.clone();
@@ -81,4 +103,19 @@ fn with_flags_from(global: &Global, words: &[String]) -> Global {
         }
     }
     g
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_verb_is_found_after_global_flags_and_their_values() {
+        let words: Vec<String> = ["--context", "prod", "-n", "dev", "resolve"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(first_bare_word(&words).as_deref(), Some("resolve"));
+        assert_eq!(first_bare_word(&words[..4]), None);
+    }
 }

@@ -1,10 +1,10 @@
 //! End-to-end tests against a real kube-apiserver and etcd, with the real kubectl.
 
 mod control_plane;
+mod plugin;
 
 fn main() -> std::process::ExitCode {
-    vmimage_testenv::suite::run(
-        vmimage_testenv::tests![control_plane::sample_catalog_is_served_with_display_names],
-        |_, _| Ok(Box::new(())),
-    )
+    let mut tests = vmimage_testenv::tests![control_plane::sample_catalog_is_served_with_display_names];
+    tests.extend(plugin::all());
+    vmimage_testenv::suite::run(tests, |_, _| Ok(Box::new(())))
 }
