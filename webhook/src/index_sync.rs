@@ -127,6 +127,9 @@ impl KindSync {
 
     /// Applies one event.
     pub fn handle(&mut self, event: watcher::Event<DynamicObject>) {
+        // NB: counting namespaced images walks every namespace; a buffered InitApply
+        // changes nothing visible, so it skips the metrics update.
+        let visible = !matches!(event, watcher::Event::InitApply(_));
         match event {
             watcher::Event::Init => {
                 self.readiness.set(self.kind, false);
@@ -158,8 +161,10 @@ impl KindSync {
                 }
             }
         }
-        self.metrics
-            .index(self.kind, self.count(), self.readiness.is_synced(self.kind));
+        if visible {
+            self.metrics
+                .index(self.kind, self.count(), self.readiness.is_synced(self.kind));
+        }
     }
 
     fn count(&self) -> usize {

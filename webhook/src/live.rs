@@ -58,10 +58,15 @@ pub struct KubeReader {
     client: Client,
     resources: Arc<OnceLock<ImageResources>>,
     timeout: Duration,
+    /// Bounds concurrent live reads: a burst of bad names must not become a burst of
+    /// full LISTs against the API server.
+    permits: tokio::sync::Semaphore,
 }
 
 /// Items per page of a live list.
 const PAGE: u32 = 500;
+/// Live reads in flight at once per replica; later ones wait (within the timeout).
+const CONCURRENT_READS: usize = 4;
 
 // === impl KubeReader ===
 
@@ -72,10 +77,16 @@ impl KubeReader {
             client,
             resources,
             timeout,
+            permits: tokio::sync::Semaphore::new(CONCURRENT_READS),
         }
     }
 
     async fn read(&self, namespace: &str) -> Result<Vec<ImageEntry>, LiveError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| LiveError::Other("the live reader is shutting down".into()))?;
         let resources = self.resources.get().ok_or(LiveError::NotDiscovered)?;
         let namespaced = Api::namespaced_with(self.client.clone(), namespace, &resources.namespaced);
         let cluster = Api::all_with(self.client.clone(), &resources.cluster);
