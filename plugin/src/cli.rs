@@ -80,6 +80,8 @@ pub enum Command {
     Pin(PinArgs),
     /// Print the VMI ID of Content Library item UUIDs.
     Id(IdArgs),
+    /// Publish a VirtualMachine as a new image (VirtualMachinePublishRequest).
+    Publish(PublishArgs),
     /// Print a shell completion script.
     Completion(CompletionArgs),
     /// Completion candidates for kubectl's plugin completion (kubectl_complete-vmimage).
@@ -144,6 +146,72 @@ pub struct PinArgs {
     /// Only report what would change.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// `publish`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct PublishArgs {
+    /// List or inspect existing requests instead of creating one.
+    #[command(subcommand)]
+    pub action: Option<PublishAction>,
+    /// The VirtualMachine to publish.
+    #[arg(value_name = "VM", required = true)]
+    pub vm: Option<String>,
+    /// Library item name, which becomes the image's display name (default: <vm>-image).
+    #[arg(long, value_name = "NAME")]
+    pub item_name: Option<String>,
+    /// Library item description.
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// ContentLibrary to publish into (default: the namespace's library labelled
+    /// imageregistry.vmware.com/default).
+    #[arg(long, value_name = "LIB")]
+    pub library: Option<String>,
+    /// Name of the VirtualMachinePublishRequest (default: the item name).
+    #[arg(long, value_name = "NAME")]
+    pub request_name: Option<String>,
+    /// Delete the request this many seconds after it finishes.
+    #[arg(long, value_name = "SECONDS")]
+    pub ttl: Option<i64>,
+    /// Publish even if an image with the item name is already visible (the name becomes
+    /// ambiguous for every VM that uses it).
+    #[arg(long)]
+    pub allow_duplicate_name: bool,
+    /// Follow the request until it completes or fails.
+    #[arg(long)]
+    pub wait: bool,
+    /// Give up waiting after this long, e.g. 10m (the request goes on).
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+    /// Print the request instead of a summary: yaml, json or name.
+    #[arg(short = 'o', long)]
+    pub output: Option<Format>,
+    /// Only show the request: `client` builds it locally, `server` also asks the apiserver
+    /// to validate it without persisting.
+    #[arg(long, value_name = "MODE", num_args = 0..=1, default_missing_value = "client")]
+    pub dry_run: Option<DryRun>,
+}
+
+/// `publish list` / `publish status`.
+#[derive(Debug, Subcommand)]
+pub enum PublishAction {
+    /// Requests in the namespace with their stage, attempts, age and resulting image.
+    List,
+    /// One request in detail.
+    Status {
+        /// The request's name.
+        name: String,
+    },
+}
+
+/// `--dry-run` modes, as kubectl names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DryRun {
+    /// Build the request locally.
+    Client,
+    /// Validate on the server without persisting.
+    Server,
 }
 
 /// `id`.

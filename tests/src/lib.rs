@@ -15,6 +15,7 @@ pub mod cluster;
 pub mod crds;
 pub mod pki;
 pub mod process;
+pub mod publisher;
 pub mod suite;
 pub mod webhook;
 

@@ -5,6 +5,7 @@ mod get;
 mod id;
 mod list;
 mod pin;
+mod publish;
 mod resolve;
 
 use crate::{
@@ -23,6 +24,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Describe(args) => get::run(&global, args, get::Mode::Describe).await,
         Command::Pin(args) => pin::run(&global, args).await,
         Command::Id(args) => id::run(args),
+        Command::Publish(args) => publish::run(&global, args).await,
         Command::Completion(args) => complete::script(args),
         Command::Complete(args) => complete::candidates(&global, args).await,
     }
