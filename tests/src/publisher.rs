@@ -12,7 +12,7 @@ use kube::{
     Api, Client,
     api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind, ListParams, Patch, PatchParams},
 };
-use serde_json::{Value, json};
+use serde_json::json;
 use std::time::Duration;
 use vmimage_shared::{
     VmiId,
@@ -297,7 +297,7 @@ async fn check_target(
             .and_then(|a| a.get(PUBLISHED_TO))
             .map(String::as_str)
             == Some(library)
-            && i.data["status"]["name"] == Value::from(item)
+            && i.data["status"]["name"] == item
     });
     if exists {
         return Ok((
