@@ -30,6 +30,9 @@ enum Command {
         /// Load no catalog.
         #[arg(long)]
         no_catalog: bool,
+        /// Do not start and register the webhook.
+        #[arg(long)]
+        no_webhook: bool,
     },
     /// Stop everything `up` started and remove its state.
     Down,
@@ -49,6 +52,8 @@ enum Command {
     },
     /// Build or find the control-plane binaries and print their paths.
     Assets,
+    /// Run the simulated VM Operator publisher in the foreground (local use only).
+    Publisher,
 }
 
 fn state_file(dir: &std::path::Path) -> PathBuf {
@@ -62,11 +67,21 @@ fn read_state(dir: &std::path::Path) -> Option<State> {
 #[tokio::main]
 async fn main() -> Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
     let cli = Cli::parse();
     let dir = cli.state_dir;
     let kubeconfig = dir.join("kubeconfig");
     match cli.command {
-        Command::Up { catalog, no_catalog } => {
+        Command::Up {
+            catalog,
+            no_catalog,
+            no_webhook,
+        } => {
             if let Some(state) = read_state(&dir) {
                 if let Ok(client) = cluster::client_for(&kubeconfig).await
                     && cluster::ready(&client).await
@@ -92,7 +107,33 @@ async fn main() -> Result<()> {
                 let n = vmimage_testenv::catalog::load_file(&client, &catalog).await?;
                 say(format!("loaded {n} images from {}", catalog.display()));
             }
-            let state = cp.detach();
+            // A writable default library, so `kubectl vmimage publish` works in namespace dev.
+            vmimage_testenv::catalog::ensure_namespaces(&client, ["dev".to_string()]).await?;
+            vmimage_testenv::publisher::create_library(&client, "dev", "dev-library", true, true).await?;
+            let mut extra = Vec::new();
+            if !no_webhook {
+                let webhook = vmimage_testenv::webhook::setup(&cp).await?;
+                say(format!(
+                    "webhook serving on https://127.0.0.1:{} (admin :{})",
+                    webhook.port, webhook.admin_port
+                ));
+                extra.push(("vmimage-webhook".to_string(), webhook.proc.detach()));
+            }
+            let exe = std::env::current_exe()?;
+            let args = vec![
+                "--state-dir".to_string(),
+                cp.dir.display().to_string(),
+                "publisher".to_string(),
+            ];
+            let publisher = vmimage_testenv::process::Proc::spawn(
+                "publisher",
+                &exe,
+                &args,
+                &cp.dir.join("publisher.log"),
+            )?;
+            extra.push(("publisher".to_string(), publisher.detach()));
+            let mut state = cp.detach();
+            state.extra = extra;
             std::fs::write(state_file(&dir), serde_json::to_vec_pretty(&state)?)?;
             println!(
                 "export KUBECONFIG={}",
@@ -124,6 +165,11 @@ async fn main() -> Result<()> {
                 "created {n} images in {:.1} s",
                 started.elapsed().as_secs_f64()
             ));
+        }
+        Command::Publisher => {
+            let client = cluster::client_for(&kubeconfig).await?;
+            say("simulated publisher running (local use only)");
+            vmimage_testenv::publisher::run(client, std::time::Duration::from_millis(400)).await?;
         }
         Command::Assets => {
             let a = tokio::task::spawn_blocking(vmimage_testenv::assets::ensure).await??;

@@ -154,7 +154,7 @@ pub fn run(tests: Vec<(&'static str, TestFn)>, setup: SetupFn) -> ExitCode {
             let rt = rt.clone();
             let mut ctx = base.clone();
             let short = name.rsplit("::").next().unwrap_or(name).replace('_', "-");
-            Trial::test(name, move || {
+            Trial::test(name.trim_start_matches("crate::"), move || {
                 rt.block_on(async move {
                     ctx.namespace = format!(
                         "e2e-{}-{}",

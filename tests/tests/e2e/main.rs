@@ -1,10 +1,33 @@
-//! End-to-end tests against a real kube-apiserver and etcd, with the real kubectl.
+//! End-to-end tests against a real kube-apiserver and etcd, with the real kubectl, the
+//! real webhook registered with the apiserver, and the simulated publisher.
 
+mod admit;
 mod control_plane;
 mod plugin;
+mod publish;
+
+use std::any::Any;
+use vmimage_testenv::{ControlPlane, publisher, webhook};
+
+/// Starts the webhook (registered, active) and the simulated publisher for every test.
+fn setup(cp: &ControlPlane, rt: &tokio::runtime::Handle) -> anyhow::Result<Box<dyn Any + Send>> {
+    let webhook = webhook::suite_setup(cp, rt)?;
+    let client = rt.block_on(cp.client())?;
+    let publisher = rt.spawn(publisher::run(client, std::time::Duration::from_millis(200)));
+    // Aborting on drop keeps the publisher from outliving the control plane.
+    struct AbortOnDrop(tokio::task::JoinHandle<anyhow::Result<()>>);
+    impl Drop for AbortOnDrop {
+        fn drop(&mut self) {
+            self.0.abort();
+        }
+    }
+    Ok(Box::new((webhook, AbortOnDrop(publisher))))
+}
 
 fn main() -> std::process::ExitCode {
     let mut tests = vmimage_testenv::tests![control_plane::sample_catalog_is_served_with_display_names];
     tests.extend(plugin::all());
-    vmimage_testenv::suite::run(tests, |_, _| Ok(Box::new(())))
+    tests.extend(admit::all());
+    tests.extend(publish::all());
+    vmimage_testenv::suite::run(tests, setup)
 }

@@ -318,14 +318,14 @@ pub async fn bad_input_gets_clear_errors_and_exit_codes(ctx: Ctx) -> Result<()> 
 /// The tests of this module.
 pub fn all() -> Vec<(&'static str, vmimage_testenv::suite::TestFn)> {
     vmimage_testenv::tests![
-        resolve_finds_a_unique_display_name,
-        resolve_reports_ambiguity_with_candidates,
-        resolve_ignores_readiness_and_reports_missing,
-        list_marks_ambiguous_names,
-        get_and_describe_show_candidates_and_users,
-        pin_rewrites_files_and_refuses_ambiguity,
-        completion_offers_display_names_and_ids,
-        catalog_answers_equal_live_answers,
-        bad_input_gets_clear_errors_and_exit_codes,
+        crate::plugin::resolve_finds_a_unique_display_name,
+        crate::plugin::resolve_reports_ambiguity_with_candidates,
+        crate::plugin::resolve_ignores_readiness_and_reports_missing,
+        crate::plugin::list_marks_ambiguous_names,
+        crate::plugin::get_and_describe_show_candidates_and_users,
+        crate::plugin::pin_rewrites_files_and_refuses_ambiguity,
+        crate::plugin::completion_offers_display_names_and_ids,
+        crate::plugin::catalog_answers_equal_live_answers,
+        crate::plugin::bad_input_gets_clear_errors_and_exit_codes,
     ]
 }
