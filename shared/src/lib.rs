@@ -8,6 +8,7 @@
 //! - [`resolve`]: VM Operator's image-name resolver, case for case, with errors that list
 //!   every candidate.
 //! - [`catalog`]: reading images from YAML/JSON documents and Kubernetes Lists.
+//! - [`policy`]: cluster image policies (VMImagePolicy) and their evaluation.
 //! - [`quote`]: Go's `%q`, which VM Operator's messages use.
 //!
 //! Nothing here performs network I/O; callers feed objects in.
@@ -18,6 +19,7 @@ pub mod catalog;
 pub mod fixtures;
 pub mod index;
 pub mod mutate;
+pub mod policy;
 pub mod quote;
 pub mod resolve;
 pub mod vmi_id;
