@@ -78,6 +78,8 @@ pub enum Command {
     Describe(GetArgs),
     /// Rewrite VirtualMachine manifests so they name images by VMI ID (for GitOps).
     Pin(PinArgs),
+    /// Check VirtualMachine manifests against image policies (for CI); exit 1 if any is denied.
+    Check(CheckArgs),
     /// Print the VMI ID of Content Library item UUIDs.
     Id(IdArgs),
     /// Publish a VirtualMachine as a new image (VirtualMachinePublishRequest).
@@ -212,6 +214,20 @@ pub enum DryRun {
     Client,
     /// Validate on the server without persisting.
     Server,
+}
+
+/// `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Manifest file, directory (recursive) or "-" for stdin; repeatable.
+    #[arg(short = 'f', long = "filename", required = true, value_name = "PATH")]
+    pub files: Vec<String>,
+    /// VMImagePolicy file(s) to check against instead of the cluster's policies.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Vec<String>,
+    /// Output format: table (text) or json.
+    #[arg(short = 'o', long, default_value = "table")]
+    pub output: Format,
 }
 
 /// `id`.

@@ -1,5 +1,6 @@
 //! One module per subcommand, dispatched by one `match`.
 
+mod check;
 mod complete;
 mod get;
 mod id;
@@ -23,6 +24,7 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Get(args) => get::run(&global, args, get::Mode::Get).await,
         Command::Describe(args) => get::run(&global, args, get::Mode::Describe).await,
         Command::Pin(args) => pin::run(&global, args).await,
+        Command::Check(args) => check::run(&global, args).await,
         Command::Id(args) => id::run(args),
         Command::Publish(args) => publish::run(&global, args).await,
         Command::Completion(args) => complete::script(args),

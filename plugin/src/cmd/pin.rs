@@ -5,35 +5,14 @@
 use crate::{
     cli::{Global, PinArgs},
     error::{Error, Result},
-    pin::{Input, apply_edits, edits_for, parse_documents, read_inputs},
+    pin::{Input, apply_edits, edits_for, parse_documents, read_inputs, vms_in},
     source::{Scope, Source},
 };
-use serde_json::Value;
 use std::{io::Write, path::Path, process::ExitCode};
 use vmimage_shared::{
-    api::{GROUP, VmImageRefs},
+    api::VmImageRefs,
     mutate::{Change, plan},
 };
-
-/// The VirtualMachines of a document: (pointer prefix, object).
-fn vms_in(doc: &Value) -> Vec<(String, &Value)> {
-    let is_vm = |v: &Value| {
-        v["kind"] == "VirtualMachine"
-            && v["apiVersion"]
-                .as_str()
-                .is_some_and(|a| a.split('/').next() == Some(GROUP))
-    };
-    match (doc["kind"].as_str(), doc["items"].as_array()) {
-        (Some(k), Some(items)) if k.ends_with("List") => items
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| is_vm(v))
-            .map(|(i, v)| (format!("/items/{i}"), v))
-            .collect(),
-        _ if is_vm(doc) => vec![(String::new(), doc)],
-        _ => Vec::new(),
-    }
-}
 
 fn describe_change(change: &Change) -> String {
     match change {
