@@ -1,5 +1,5 @@
 //! The plain-HTTP admin port: `/healthz` (the process runs), `/readyz` (the index holds
-//! every image) and `/metrics`. Kept off the admission port so probes and scrapes need no
+//! every image and every image policy is loaded) and `/metrics`. Kept off the admission port so probes and scrapes need no
 //! TLS and cannot be confused with admission traffic.
 
 use crate::state::AppState;
@@ -27,7 +27,7 @@ async fn ready(State(state): State<AppState>) -> Response {
         let missing = state.readiness.missing().join(", ");
         (
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("image index not synced: {missing}\n"),
+            format!("not synced yet: {missing}\n"),
         )
             .into_response()
     }
@@ -62,10 +62,12 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn ready_only_after_both_kinds_synced_and_healthy_always() {
+    async fn ready_only_after_both_kinds_and_the_policies_synced_and_healthy_always() {
         let readiness = Readiness::default();
         let state = AppState {
             index: Default::default(),
+            policies: Default::default(),
+            namespaces: Default::default(),
             readiness: readiness.clone(),
             live: Arc::new(FixedReader(Ok(vec![]))),
             metrics: Arc::new(Metrics::new()),
@@ -73,7 +75,7 @@ mod tests {
         let (status, body) = get(router(state.clone()), "/readyz").await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert!(
-            body.contains("VirtualMachineImage, ClusterVirtualMachineImage"),
+            body.contains("VirtualMachineImage, ClusterVirtualMachineImage, VMImagePolicy"),
             "{body}"
         );
         assert_eq!(get(router(state.clone()), "/healthz").await.0, StatusCode::OK);
@@ -83,6 +85,10 @@ mod tests {
             StatusCode::SERVICE_UNAVAILABLE
         );
         readiness.set(ImageKind::ClusterVirtualMachineImage, true);
+        let (status, body) = get(router(state.clone()), "/readyz").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(body, "not synced yet: VMImagePolicy\n");
+        readiness.set_policies(true);
         assert_eq!(get(router(state.clone()), "/readyz").await.0, StatusCode::OK);
         let (status, body) = get(router(state), "/metrics").await;
         assert_eq!(status, StatusCode::OK);

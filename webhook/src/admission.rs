@@ -1,10 +1,14 @@
 //! `POST /mutate`: the AdmissionReview handler.
 //!
-//! Only a CREATE of a VirtualMachine is looked at (VM Operator resolves images on CREATE
-//! only, and both image fields are immutable afterwards); everything else is allowed
-//! untouched. Dry-run requests take the same path: the webhook has no side effects.
+//! A CREATE of a VirtualMachine is resolved, checked against the image policies and
+//! patched (VM Operator resolves images on CREATE only, and both image fields are
+//! immutable afterwards). An UPDATE that changes an image field is resolved and checked
+//! but never patched; every other request is allowed untouched. Dry-run requests take the
+//! same path: the webhook has no side effects (a dry run only skips the policy metric).
 
 use crate::{live, metrics::Decision, patch, state::AppState};
+
+mod verdict;
 use axum::{
     Json, Router,
     body::Bytes,
@@ -64,32 +68,35 @@ fn read(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>, String> {
 async fn admit(state: &AppState, req: &AdmissionRequest<DynamicObject>) -> (AdmissionResponse, Decision) {
     let res = AdmissionResponse::from(req);
     let ns = req.namespace.as_deref().unwrap_or_default();
-    let object = match (&req.operation, &req.object) {
-        (Operation::Create, Some(object)) if is_virtual_machine(req) => object,
+    match (&req.operation, &req.object) {
+        (Operation::Create, Some(object)) if is_virtual_machine(req) => {
+            create(state, req, res, ns, object).await
+        }
+        (Operation::Update, Some(object)) if is_virtual_machine(req) => {
+            update(state, req, res, ns, object).await
+        }
         _ => {
-            tracing::debug!(%ns, name = %req.name, kind = %req.kind.kind, op = ?req.operation, decision = "allowed", "not a VirtualMachine CREATE");
-            return (res, Decision::Allowed);
+            tracing::debug!(%ns, name = %req.name, kind = %req.kind.kind, op = ?req.operation, decision = "allowed", "not a VirtualMachine CREATE or UPDATE");
+            (res, Decision::Allowed)
         }
-    };
-    let name = object
-        .metadata
-        .name
-        .as_deref()
-        .or(object.metadata.generate_name.as_deref())
-        .unwrap_or_default();
-    let json = match serde_json::to_value(object) {
-        Ok(json) => json,
-        Err(e) => return denied(res, ns, name, "", format!("cannot read the VirtualMachine: {e}")),
-    };
-    let mut refs = match VmImageRefs::from_json(&json) {
-        Ok(refs) => refs,
-        Err(e) => {
-            let reason = format!(
-                "cannot read the VirtualMachine's image fields (spec.imageName, spec.image, spec.hardware.cdrom): {e}"
-            );
-            return denied(res, ns, name, "", reason);
-        }
-    };
+    }
+}
+
+/// A VM as JSON and its image fields, the namespace filled in from the request.
+struct Vm {
+    json: serde_json::Value,
+    refs: VmImageRefs,
+    /// The image as written, for logs.
+    image: String,
+}
+
+fn read_vm(object: &DynamicObject, ns: &str) -> Result<Vm, String> {
+    let json = serde_json::to_value(object).map_err(|e| format!("cannot read the VirtualMachine: {e}"))?;
+    let mut refs = VmImageRefs::from_json(&json).map_err(|e| {
+        format!(
+            "cannot read the VirtualMachine's image fields (spec.imageName, spec.image, spec.hardware.cdrom): {e}"
+        )
+    })?;
     if refs.namespace.is_empty() {
         refs.namespace = ns.to_string();
     }
@@ -98,30 +105,107 @@ async fn admit(state: &AppState, req: &AdmissionRequest<DynamicObject>) -> (Admi
         .or(refs.image.as_ref().map(|i| i.name.as_str()))
         .unwrap_or_default()
         .to_string();
-    match live::plan(state, &refs).await {
-        Err(reason) => denied(res, ns, name, &image, reason),
-        Ok(plan) if plan.changes.is_empty() => {
-            tracing::debug!(%ns, %name, %image, decision = "allowed", "nothing to change");
+    Ok(Vm { json, refs, image })
+}
+
+fn name_of(object: &DynamicObject) -> &str {
+    object
+        .metadata
+        .name
+        .as_deref()
+        .or(object.metadata.generate_name.as_deref())
+        .unwrap_or_default()
+}
+
+/// CREATE: resolve, evaluate the image policies, then patch the resolved IDs in.
+async fn create(
+    state: &AppState,
+    req: &AdmissionRequest<DynamicObject>,
+    res: AdmissionResponse,
+    ns: &str,
+    object: &DynamicObject,
+) -> (AdmissionResponse, Decision) {
+    let name = name_of(object);
+    let Vm { json, refs, image } = match read_vm(object, ns) {
+        Ok(vm) => vm,
+        Err(reason) => return denied(res, ns, name, "", reason),
+    };
+    let plan = match live::plan(state, &refs).await {
+        Ok(plan) => plan,
+        Err(reason) => return denied(res, ns, name, &image, reason),
+    };
+    let res = match verdict::check(state, req, ns, &plan, res).await {
+        Ok(res) => res,
+        Err((res, reason)) => return denied(res, ns, name, &image, reason),
+    };
+    if plan.changes.is_empty() {
+        tracing::debug!(%ns, %name, %image, decision = "allowed", "nothing to change");
+        return (res, Decision::Allowed);
+    }
+    match res.clone().with_patch(patch::build(&json, &plan)) {
+        Ok(res) => {
+            let to: Vec<&str> = plan.images.iter().map(|(_, i)| i.name.as_ref()).collect();
+            tracing::info!(%ns, %name, %image, to = ?to, decision = "mutated", "image references resolved");
+            (res, Decision::Mutated)
+        }
+        Err(e) => {
+            let reason = format!("vmimage could not encode its patch: {e}");
+            let (res, _) = denied(res, ns, name, &image, reason);
+            (res, Decision::Error)
+        }
+    }
+}
+
+/// UPDATE: nothing is rewritten (VM Operator resolves on CREATE only), but an UPDATE that
+/// changes an image field is resolved and held to the image policies like a CREATE, so
+/// policies cannot be sidestepped by creating a VM with an allowed image and switching.
+async fn update(
+    state: &AppState,
+    req: &AdmissionRequest<DynamicObject>,
+    res: AdmissionResponse,
+    ns: &str,
+    object: &DynamicObject,
+) -> (AdmissionResponse, Decision) {
+    let name = name_of(object);
+    let new = match read_vm(object, ns) {
+        Ok(vm) => vm,
+        Err(reason) => return denied(res, ns, name, "", reason),
+    };
+    let old = req.old_object.as_ref().and_then(|old| read_vm(old, ns).ok());
+    if old.is_some_and(|old| same_images(&old.refs, &new.refs)) {
+        tracing::debug!(%ns, %name, decision = "allowed", "UPDATE leaves the image fields alone");
+        return (res, Decision::Allowed);
+    }
+    match verdict::applies(state, ns).await {
+        Ok(false) => {
+            tracing::debug!(%ns, %name, decision = "allowed", "image fields changed; no policy selects the namespace");
+            return (res, Decision::Allowed);
+        }
+        Ok(true) => {}
+        Err(reason) => return denied(res, ns, name, &new.image, reason),
+    }
+    let plan = match live::plan(state, &new.refs).await {
+        Ok(plan) => plan,
+        Err(reason) => {
+            let reason =
+                format!("{reason} (the changed image fields must resolve for image policies to be checked)");
+            return denied(res, ns, name, &new.image, reason);
+        }
+    };
+    match verdict::check(state, req, ns, &plan, res).await {
+        Ok(res) => {
+            tracing::info!(%ns, %name, image = %new.image, decision = "allowed", "changed image fields pass the image policies");
             (res, Decision::Allowed)
         }
-        Ok(plan) => match res.clone().with_patch(patch::build(&json, &plan)) {
-            Ok(res) => {
-                let to: Vec<&str> = plan.images.iter().map(|(_, i)| i.name.as_ref()).collect();
-                tracing::info!(%ns, %name, %image, to = ?to, decision = "mutated", "image references resolved");
-                (res, Decision::Mutated)
-            }
-            Err(e) => {
-                let (res, _) = denied(
-                    res,
-                    ns,
-                    name,
-                    &image,
-                    format!("vmimage could not encode its patch: {e}"),
-                );
-                (res, Decision::Error)
-            }
-        },
+        Err((res, reason)) => denied(res, ns, name, &new.image, reason),
     }
+}
+
+/// Whether two versions of a VM name the same images (`spec.imageName`, `spec.image`,
+/// `spec.hardware.cdrom[].image`).
+fn same_images(old: &VmImageRefs, new: &VmImageRefs) -> bool {
+    let cdrom_images = |vm: &VmImageRefs| vm.cdroms.iter().map(|c| c.image.clone()).collect::<Vec<_>>();
+    old.image_name == new.image_name && old.image == new.image && cdrom_images(old) == cdrom_images(new)
 }
 
 fn is_virtual_machine(req: &AdmissionRequest<DynamicObject>) -> bool {

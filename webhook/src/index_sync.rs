@@ -3,7 +3,8 @@
 //!
 //! A kind counts as synced once its watch has delivered a complete list, and stops
 //! counting while a re-list is under way, so `/readyz` never reports an index that may
-//! be missing images.
+//! be missing images. The policy watch ([`crate::policies`]) reports into the same
+//! [`Readiness`]: a replica that may be missing a policy is not ready either.
 
 use crate::{discovery::ImageResources, metrics::Metrics};
 use futures::StreamExt;
@@ -26,11 +27,12 @@ use vmimage_shared::{
 /// Never hold its lock across an `.await`.
 pub type SharedIndex = Arc<RwLock<Index>>;
 
-/// Whether each image kind's watch has completed its latest list.
+/// Whether each image kind's watch, and the policy watch, has completed its latest list.
 #[derive(Debug, Clone, Default)]
 pub struct Readiness {
     namespaced: Arc<AtomicBool>,
     cluster: Arc<AtomicBool>,
+    policies: Arc<AtomicBool>,
 }
 
 // === impl Readiness ===
@@ -53,22 +55,41 @@ impl Readiness {
         self.flag(kind).load(Ordering::Acquire)
     }
 
-    /// Whether both kinds are synced: the index holds every image.
-    pub fn is_ready(&self) -> bool {
+    /// Marks the policy watch synced or not.
+    pub fn set_policies(&self, synced: bool) {
+        self.policies.store(synced, Ordering::Release);
+    }
+
+    /// Whether the policy watch is synced: every `VMImagePolicy` is in memory.
+    pub fn policies_synced(&self) -> bool {
+        self.policies.load(Ordering::Acquire)
+    }
+
+    /// Whether both image kinds are synced: the index holds every image.
+    pub fn images_ready(&self) -> bool {
         self.is_synced(ImageKind::VirtualMachineImage)
             && self.is_synced(ImageKind::ClusterVirtualMachineImage)
     }
 
+    /// Whether everything is synced (both image kinds and the policies): `/readyz`.
+    pub fn is_ready(&self) -> bool {
+        self.images_ready() && self.policies_synced()
+    }
+
     /// The kinds that are not synced, for `/readyz`'s body.
     pub fn missing(&self) -> Vec<&'static str> {
-        [
+        let mut missing: Vec<&'static str> = [
             ImageKind::VirtualMachineImage,
             ImageKind::ClusterVirtualMachineImage,
         ]
         .into_iter()
         .filter(|k| !self.is_synced(*k))
         .map(ImageKind::as_str)
-        .collect()
+        .collect();
+        if !self.policies_synced() {
+            missing.push(vmimage_shared::policy::KIND);
+        }
+        missing
     }
 }
 
@@ -229,14 +250,18 @@ mod tests {
     }
 
     #[test]
-    fn readiness_needs_both_kinds() {
+    fn readiness_needs_both_kinds_and_the_policies() {
         let (mut cluster, _, readiness) = sync(ImageKind::ClusterVirtualMachineImage);
         cluster.handle(watcher::Event::Init);
         cluster.handle(watcher::Event::InitDone);
         assert!(!readiness.is_ready());
-        assert_eq!(readiness.missing(), vec!["VirtualMachineImage"]);
+        assert_eq!(readiness.missing(), vec!["VirtualMachineImage", "VMImagePolicy"]);
         readiness.set(ImageKind::VirtualMachineImage, true);
+        assert!(readiness.images_ready());
+        assert!(!readiness.is_ready());
+        readiness.set_policies(true);
         assert!(readiness.is_ready());
+        assert!(readiness.missing().is_empty());
     }
 
     #[test]

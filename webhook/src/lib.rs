@@ -6,13 +6,16 @@
 //! resolved VMI IDs, keeping the user's text in the `vmimage.io/requested-image`
 //! annotation. References that do not name exactly one image are denied with VM
 //! Operator's message followed by the candidates, after a live read from the API server
-//! has confirmed the cache.
+//! has confirmed the cache. Cluster image policies (`VMImagePolicy`) are then evaluated
+//! against the resolved images: Enforce denies, Warn warns, Audit records.
 //!
 //! - [`args`]: command-line flags.
 //! - [`admission`]: the `POST /mutate` handler.
 //! - [`patch`]: a plan as JSON Patch operations.
 //! - [`live`]: confirming cache misses with the API server.
 //! - [`index_sync`]: watches that keep the image index current; readiness.
+//! - [`policies`]: the watch that keeps the image policies current; their status.
+//! - [`namespaces`]: namespace labels for policies' `namespaceSelector`.
 //! - [`discovery`]: the newest served version of the image kinds.
 //! - [`tls`]: serving certificates, loaded at start and reloaded on change.
 //! - [`admin`]: `/healthz`, `/readyz`, `/metrics` on plain HTTP.
@@ -26,7 +29,9 @@ pub mod discovery;
 pub mod index_sync;
 pub mod live;
 pub mod metrics;
+pub mod namespaces;
 pub mod patch;
+pub mod policies;
 pub mod state;
 pub mod tls;
 
@@ -60,6 +65,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let resources = Arc::new(OnceLock::new());
     let state = state::AppState {
         index: Default::default(),
+        policies: Default::default(),
+        namespaces: Default::default(),
         readiness: Default::default(),
         live: Arc::new(live::KubeReader::new(
             client.clone(),
@@ -69,6 +76,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         metrics: metrics.clone(),
     };
 
+    // The policy and namespace watches need no discovery: they start at once.
+    let policy_sync = tokio::spawn(policies::run(
+        client.clone(),
+        state.policies.clone(),
+        state.readiness.clone(),
+    ));
+    let namespace_sync = tokio::spawn(namespaces::run(client.clone(), state.namespaces.clone()));
     let sync = tokio::spawn({
         let (index, readiness) = (state.index.clone(), state.readiness.clone());
         async move {
@@ -109,6 +123,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     };
     let (served_https, served_admin) = tokio::join!(serve_https, serve_admin);
     sync.abort();
+    policy_sync.abort();
+    namespace_sync.abort();
     reload.abort();
     served_https?;
     served_admin?;

@@ -9,11 +9,13 @@
 
 use crate::{discovery::ImageResources, state::AppState};
 use futures::future::BoxFuture;
+use k8s_openapi::api::core::v1::Namespace;
 use kube::{
     Api, Client,
     api::{DynamicObject, ListParams},
 };
 use std::{
+    collections::BTreeMap,
     sync::{Arc, OnceLock},
     time::Duration,
 };
@@ -21,6 +23,7 @@ use vmimage_shared::{
     api::{ImageKind, VmImageRefs},
     index::{ImageEntry, Index},
     mutate::{self, Plan},
+    policy::Policy,
 };
 
 /// Why a live read failed.
@@ -39,6 +42,18 @@ pub enum LiveError {
         #[source]
         source: kube::Error,
     },
+    /// Reading a namespace's labels failed.
+    #[error("reading namespace {name}: {source}")]
+    Namespace {
+        /// The namespace.
+        name: String,
+        /// The API error.
+        #[source]
+        source: kube::Error,
+    },
+    /// Listing the image policies failed.
+    #[error("listing VMImagePolicies: {0}")]
+    Policies(#[source] kube::Error),
     /// The read took longer than `--live-read-timeout`.
     #[error("no answer within {0:?} (--live-read-timeout)")]
     Timeout(Duration),
@@ -47,10 +62,20 @@ pub enum LiveError {
     Other(String),
 }
 
-/// Reads the images a VM in a namespace can see, straight from the API server.
+/// Reads what admission needs straight from the API server, when the caches cannot say.
 pub trait LiveReader: Send + Sync + 'static {
     /// Every `VirtualMachineImage` in `namespace` and every `ClusterVirtualMachineImage`.
     fn images<'a>(&'a self, namespace: &'a str) -> BoxFuture<'a, Result<Vec<ImageEntry>, LiveError>>;
+
+    /// The labels of `namespace`; `None` when it does not exist.
+    fn namespace_labels<'a>(
+        &'a self,
+        namespace: &'a str,
+    ) -> BoxFuture<'a, Result<Option<BTreeMap<String, String>>, LiveError>>;
+
+    /// Every valid `VMImagePolicy` (invalid ones are left out, as the watch leaves them
+    /// out); none when the policy CRD is not installed.
+    fn policies(&self) -> BoxFuture<'_, Result<Vec<Policy>, LiveError>>;
 }
 
 /// The production reader: paged LISTs through a kube client.
@@ -82,11 +107,7 @@ impl KubeReader {
     }
 
     async fn read(&self, namespace: &str) -> Result<Vec<ImageEntry>, LiveError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| LiveError::Other("the live reader is shutting down".into()))?;
+        let _permit = self.permit().await?;
         let resources = self.resources.get().ok_or(LiveError::NotDiscovered)?;
         let namespaced = Api::namespaced_with(self.client.clone(), namespace, &resources.namespaced);
         let cluster = Api::all_with(self.client.clone(), &resources.cluster);
@@ -97,15 +118,71 @@ impl KubeReader {
         entries.extend(cluster);
         Ok(entries)
     }
+
+    async fn permit(&self) -> Result<tokio::sync::SemaphorePermit<'_>, LiveError> {
+        self.permits
+            .acquire()
+            .await
+            .map_err(|_| LiveError::Other("the live reader is shutting down".into()))
+    }
+
+    async fn read_namespace(&self, namespace: &str) -> Result<Option<BTreeMap<String, String>>, LiveError> {
+        let _permit = self.permit().await?;
+        let api = Api::<Namespace>::all(self.client.clone());
+        let meta = api
+            .get_metadata_opt(namespace)
+            .await
+            .map_err(|source| LiveError::Namespace {
+                name: namespace.to_string(),
+                source,
+            })?;
+        Ok(meta.map(|m| m.metadata.labels.unwrap_or_default()))
+    }
+
+    async fn read_policies(&self) -> Result<Vec<Policy>, LiveError> {
+        let _permit = self.permit().await?;
+        let api = Api::<DynamicObject>::all_with(self.client.clone(), &crate::policies::api_resource());
+        let mut policies = Vec::new();
+        let mut params = ListParams::default().limit(PAGE);
+        loop {
+            let page = match api.list(&params).await {
+                Ok(page) => page,
+                // NB: no CRD, no policies: the install is incomplete, but nothing can violate.
+                Err(kube::Error::Api(status)) if status.code == 404 => return Ok(Vec::new()),
+                Err(source) => return Err(LiveError::Policies(source)),
+            };
+            policies.extend(page.items.iter().filter_map(|obj| {
+                let json = serde_json::to_value(obj).ok()?;
+                Policy::from_json(&json).ok()
+            }));
+            match page.metadata.continue_.filter(|c| !c.is_empty()) {
+                Some(token) => params = params.continue_token(&token),
+                None => return Ok(policies),
+            }
+        }
+    }
+
+    async fn bounded<T>(&self, read: impl Future<Output = Result<T, LiveError>>) -> Result<T, LiveError> {
+        tokio::time::timeout(self.timeout, read)
+            .await
+            .map_err(|_| LiveError::Timeout(self.timeout))?
+    }
 }
 
 impl LiveReader for KubeReader {
     fn images<'a>(&'a self, namespace: &'a str) -> BoxFuture<'a, Result<Vec<ImageEntry>, LiveError>> {
-        Box::pin(async move {
-            tokio::time::timeout(self.timeout, self.read(namespace))
-                .await
-                .map_err(|_| LiveError::Timeout(self.timeout))?
-        })
+        Box::pin(self.bounded(self.read(namespace)))
+    }
+
+    fn namespace_labels<'a>(
+        &'a self,
+        namespace: &'a str,
+    ) -> BoxFuture<'a, Result<Option<BTreeMap<String, String>>, LiveError>> {
+        Box::pin(self.bounded(self.read_namespace(namespace)))
+    }
+
+    fn policies(&self) -> BoxFuture<'_, Result<Vec<Policy>, LiveError>> {
+        Box::pin(self.bounded(self.read_policies()))
     }
 }
 
@@ -136,7 +213,7 @@ pub async fn plan(state: &AppState, refs: &VmImageRefs) -> Result<Plan, String> 
         let index = state.index.read();
         mutate::plan(&index, refs)
     };
-    let synced = state.readiness.is_ready();
+    let synced = state.readiness.images_ready();
     if cached.is_ok() && synced {
         return cached.map_err(|e| e.to_string());
     }
@@ -173,7 +250,8 @@ fn remember(state: &AppState, entries: Vec<ImageEntry>) {
     }
 }
 
-/// A reader with a fixed answer, for tests.
+/// A reader with a fixed answer, for tests: the images given (or the error); no
+/// namespaces; no policies (or the error).
 #[cfg(test)]
 pub(crate) struct FixedReader(pub(crate) Result<Vec<ImageEntry>, String>);
 
@@ -186,6 +264,21 @@ impl LiveReader for FixedReader {
                 .filter(|e| e.scope.namespace().is_none_or(|ns| ns == namespace))
                 .cloned()
                 .collect()),
+            Err(e) => Err(LiveError::Other(e.clone())),
+        };
+        Box::pin(async move { answer })
+    }
+
+    fn namespace_labels<'a>(
+        &'a self,
+        _namespace: &'a str,
+    ) -> BoxFuture<'a, Result<Option<BTreeMap<String, String>>, LiveError>> {
+        Box::pin(async { Ok(None) })
+    }
+
+    fn policies(&self) -> BoxFuture<'_, Result<Vec<Policy>, LiveError>> {
+        let answer = match &self.0 {
+            Ok(_) => Ok(Vec::new()),
             Err(e) => Err(LiveError::Other(e.clone())),
         };
         Box::pin(async move { answer })

@@ -6,7 +6,7 @@ use prometheus_client::{
     registry::Registry,
 };
 use std::time::Duration;
-use vmimage_shared::api::ImageKind;
+use vmimage_shared::{api::ImageKind, policy::Violation};
 
 /// What the webhook answered.
 #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
@@ -49,6 +49,13 @@ struct KindLabel {
     kind: &'static str,
 }
 
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ViolationLabels {
+    policy: String,
+    mode: String,
+    rule: &'static str,
+}
+
 /// The webhook's metrics and the registry that renders them.
 #[derive(Debug)]
 pub struct Metrics {
@@ -58,6 +65,7 @@ pub struct Metrics {
     images: Family<KindLabel, Gauge>,
     synced: Family<KindLabel, Gauge>,
     live_reads: Counter,
+    violations: Family<ViolationLabels, Counter>,
 }
 
 /// Latency buckets in seconds: 50 µs to 1 s.
@@ -82,6 +90,7 @@ impl Metrics {
         let images = Family::<KindLabel, Gauge>::default();
         let synced = Family::<KindLabel, Gauge>::default();
         let live_reads = Counter::default();
+        let violations = Family::<ViolationLabels, Counter>::default();
         registry.register(
             "vmimage_admissions",
             "AdmissionReviews answered, by result",
@@ -107,6 +116,11 @@ impl Metrics {
             "Live reads from the API server to confirm a resolution",
             live_reads.clone(),
         );
+        registry.register(
+            "vmimage_policy_violations",
+            "Image policy rules violated by admitted or denied VirtualMachines, by policy, mode and rule",
+            violations.clone(),
+        );
         for kind in [
             ImageKind::VirtualMachineImage,
             ImageKind::ClusterVirtualMachineImage,
@@ -122,6 +136,7 @@ impl Metrics {
             images,
             synced,
             live_reads,
+            violations,
         }
     }
 
@@ -149,6 +164,17 @@ impl Metrics {
         self.live_reads.inc();
     }
 
+    /// Counts one violated policy rule.
+    pub fn violation(&self, violation: &Violation) {
+        self.violations
+            .get_or_create(&ViolationLabels {
+                policy: violation.policy.clone(),
+                mode: violation.mode.to_string(),
+                rule: violation.rule,
+            })
+            .inc();
+    }
+
     /// The OpenMetrics text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -168,6 +194,12 @@ mod tests {
         m.admission(Decision::Mutated, Duration::from_micros(80));
         m.index(ImageKind::ClusterVirtualMachineImage, 7, true);
         m.live_read();
+        m.violation(&Violation {
+            policy: "legacy".into(),
+            mode: vmimage_shared::policy::Mode::Audit,
+            rule: "deniedNames",
+            message: "image vmi-1 matches".into(),
+        });
         let text = m.render();
         for needle in [
             r#"vmimage_admissions_total{result="mutated"} 1"#,
@@ -176,6 +208,7 @@ mod tests {
             r#"vmimage_index_synced{kind="ClusterVirtualMachineImage"} 1"#,
             r#"vmimage_index_synced{kind="VirtualMachineImage"} 0"#,
             "vmimage_live_reads_total 1",
+            r#"vmimage_policy_violations_total{policy="legacy",mode="Audit",rule="deniedNames"} 1"#,
         ] {
             assert!(text.contains(needle), "{needle} missing from\n{text}");
         }

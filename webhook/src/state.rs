@@ -4,6 +4,8 @@ use crate::{
     index_sync::{Readiness, SharedIndex},
     live::LiveReader,
     metrics::Metrics,
+    namespaces::SharedNamespaces,
+    policies::SharedPolicies,
 };
 use std::sync::Arc;
 
@@ -12,7 +14,12 @@ use std::sync::Arc;
 pub struct AppState {
     /// The image index the watches keep current; read-locked briefly per request.
     pub index: SharedIndex,
-    /// Which image kinds have completed their (re-)list; drives `/readyz`.
+    /// The valid image policies the policy watch keeps current.
+    pub policies: SharedPolicies,
+    /// Namespace labels (for policies' `namespaceSelector`), kept by a metadata watch.
+    pub namespaces: SharedNamespaces,
+    /// Which image kinds and whether the policies have completed their (re-)list;
+    /// drives `/readyz`.
     pub readiness: Readiness,
     /// Confirms cache misses (and answers while unsynced) by reading the API server.
     pub live: Arc<dyn LiveReader>,

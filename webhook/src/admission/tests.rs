@@ -10,6 +10,7 @@ use tower::ServiceExt;
 use vmimage_shared::{
     api::ImageKind,
     index::{ImageEntry, Index},
+    policy::Policy,
 };
 
 const LIMIT: usize = 64 * 1024;
@@ -20,8 +21,11 @@ fn state(cached: Vec<ImageEntry>, live: Result<Vec<ImageEntry>, &str>) -> AppSta
     let readiness = Readiness::default();
     readiness.set(ImageKind::VirtualMachineImage, true);
     readiness.set(ImageKind::ClusterVirtualMachineImage, true);
+    readiness.set_policies(true);
     AppState {
         index: Arc::new(parking_lot::RwLock::new(Index::from_entries(cached))),
+        policies: Default::default(),
+        namespaces: Default::default(),
         readiness,
         live: Arc::new(FixedReader(live.map_err(str::to_string))),
         metrics: Arc::new(Metrics::new()),
@@ -92,6 +96,8 @@ struct Answer {
     message: String,
     patch: Option<Value>,
     uid: String,
+    warnings: Vec<String>,
+    audit: std::collections::HashMap<String, String>,
 }
 
 async fn post(state: &AppState, review: Value) -> Answer {
@@ -105,6 +111,8 @@ async fn post(state: &AppState, review: Value) -> Answer {
         message: res.result.message,
         patch: res.patch.map(|p| serde_json::from_slice(&p).unwrap()),
         uid: res.uid,
+        warnings: res.warnings.unwrap_or_default(),
+        audit: res.audit_annotations,
     }
 }
 
@@ -369,4 +377,247 @@ async fn a_dry_run_is_answered_exactly_like_a_real_request() {
             (dry.allowed, dry.code, dry.message, dry.patch)
         );
     }
+}
+
+// === image policies ===
+
+const RHEL: &str = "vmi-b880fa100db6861c9";
+
+/// The catalog plus a not-Ready image and an ISO.
+fn policy_catalog() -> Vec<ImageEntry> {
+    let mut images = catalog();
+    images.push(ImageEntry::test(RHEL, "rhel-9.4").not_ready());
+    images.push(ImageEntry::test("vmi-6d121317c1fc7dfa5", "windows.iso").of_type("ISO"));
+    images
+}
+
+fn policy(name: &str, mode: &str, selector: Option<Value>, rules: Value) -> Policy {
+    let mut spec = json!({"mode": mode, "rules": rules});
+    if let Some(selector) = selector {
+        spec["namespaceSelector"] = selector;
+    }
+    Policy::from_json(&json!({"metadata": {"name": name}, "spec": spec})).unwrap()
+}
+
+/// A state with `policies` loaded and namespace ns1 labelled `env=prod`.
+fn with_policies(policies: Vec<Policy>) -> AppState {
+    let s = state(policy_catalog(), Ok(policy_catalog()));
+    s.policies.write().reset(policies);
+    let labels = [("env".to_string(), "prod".to_string())].into_iter().collect();
+    s.namespaces.write().insert("ns1".into(), Arc::new(labels));
+    s
+}
+
+fn update(old: Value, new: Value) -> Value {
+    let mut r = review("UPDATE", "VirtualMachine", new, false);
+    r["request"]["oldObject"] = old;
+    r
+}
+
+#[tokio::test]
+async fn an_enforce_violation_denies_naming_the_policy_and_the_rule() {
+    let s = with_policies(vec![
+        policy("ready-only", "Enforce", None, json!({"requireReady": true})),
+        policy("by-id", "Enforce", None, json!({"requireId": true})),
+    ]);
+    let a = post(&s, create(json!({"imageName": "rhel-9.4"}))).await;
+    assert!(!a.allowed);
+    assert_eq!(a.code, 403);
+    assert!(a.message.starts_with("denied by image policy: "), "{}", a.message);
+    assert!(
+        a.message
+            .contains("policy ready-only (Enforce) rule requireReady: image vmi-b880fa100db6861c9 (rhel-9.4) is not Ready"),
+        "{}",
+        a.message
+    );
+    assert!(
+        a.message.contains("policy by-id (Enforce) rule requireId"),
+        "{}",
+        a.message
+    );
+    assert!(a.patch.is_none());
+    assert!(s.metrics.render().contains(
+        r#"vmimage_policy_violations_total{policy="ready-only",mode="Enforce",rule="requireReady"} 1"#
+    ));
+
+    let a = post(&s, create(json!({"imageName": UBUNTU}))).await;
+    assert!(a.allowed, "a Ready image named by ID passes: {}", a.message);
+}
+
+#[tokio::test]
+async fn a_warn_violation_allows_with_one_warning_per_violation() {
+    let s = with_policies(vec![policy(
+        "boot-from-disk",
+        "Warn",
+        None,
+        json!({"requireReady": true, "allowedBootTypes": ["OVF", "VM"]}),
+    )]);
+    let a = post(&s, create(json!({"imageName": "windows.iso"}))).await;
+    assert!(a.allowed, "{}", a.message);
+    assert!(a.patch.is_some(), "the name is still resolved");
+    assert_eq!(a.warnings.len(), 1, "{:?}", a.warnings);
+    assert!(
+        a.warnings[0].starts_with(
+            "policy boot-from-disk (Warn) rule allowedBootTypes: boot image vmi-6d121317c1fc7dfa5"
+        ),
+        "{:?}",
+        a.warnings
+    );
+
+    let a = post(&s, create(json!({"imageName": "ubuntu-24.04"}))).await;
+    assert!(a.allowed && a.warnings.is_empty(), "{:?}", a.warnings);
+}
+
+#[tokio::test]
+async fn an_audit_violation_allows_with_an_audit_annotation_and_a_metric() {
+    let s = with_policies(vec![policy(
+        "legacy-images",
+        "Audit",
+        None,
+        json!({"deniedNames": ["debian-*", "rhel-*"]}),
+    )]);
+    let a = post(&s, create(json!({"imageName": "rhel-9.4"}))).await;
+    assert!(a.allowed, "{}", a.message);
+    assert!(a.warnings.is_empty());
+    let text = a.audit.get("policy-legacy-images").expect("an audit annotation");
+    assert!(
+        text.starts_with(
+            "policy legacy-images (Audit) rule deniedNames: image vmi-b880fa100db6861c9 (rhel-9.4)"
+        ),
+        "{text}"
+    );
+    assert!(s.metrics.render().contains(
+        r#"vmimage_policy_violations_total{policy="legacy-images",mode="Audit",rule="deniedNames"} 1"#
+    ));
+
+    let mut dry = create(json!({"imageName": "rhel-9.4"}));
+    dry["request"]["dryRun"] = json!(true);
+    let a = post(&s, dry).await;
+    assert!(a.audit.contains_key("policy-legacy-images"));
+    assert!(
+        s.metrics.render().contains(
+            r#"vmimage_policy_violations_total{policy="legacy-images",mode="Audit",rule="deniedNames"} 1"#
+        ),
+        "a dry run is not counted"
+    );
+}
+
+#[tokio::test]
+async fn a_namespace_selector_scopes_the_policy() {
+    let s = with_policies(vec![policy(
+        "prod",
+        "Enforce",
+        Some(json!({"matchLabels": {"env": "prod"}})),
+        json!({"requireReady": true}),
+    )]);
+    let a = post(&s, create(json!({"imageName": "rhel-9.4"}))).await;
+    assert!(!a.allowed, "ns1 is env=prod");
+    assert!(
+        a.message.contains("policy prod (Enforce) rule requireReady"),
+        "{}",
+        a.message
+    );
+
+    let mut other = create(json!({"imageName": "rhel-9.4"}));
+    other["request"]["namespace"] = json!("dev");
+    other["request"]["object"]["metadata"]["namespace"] = json!("dev");
+    let a = post(&s, other).await;
+    assert!(
+        a.allowed,
+        "dev is not selected (its labels are read live: none): {}",
+        a.message
+    );
+}
+
+#[tokio::test]
+async fn an_update_that_changes_the_image_is_evaluated_without_a_patch() {
+    let s = with_policies(vec![
+        policy("ready-only", "Enforce", None, json!({"requireReady": true})),
+        policy("no-iso", "Warn", None, json!({"allowedBootTypes": ["OVF"]})),
+    ]);
+    let before =
+        vm(json!({"imageName": UBUNTU, "image": {"kind": "ClusterVirtualMachineImage", "name": UBUNTU}}));
+    let a = post(&s, update(before.clone(), vm(json!({"imageName": "rhel-9.4"})))).await;
+    assert!(!a.allowed);
+    assert!(a.message.contains("rule requireReady"), "{}", a.message);
+
+    let cdrom = json!({"imageName": UBUNTU, "hardware": {"cdrom": [{"name": "c", "image": {"name": "windows.iso"}}]}});
+    let a = post(&s, update(before.clone(), vm(cdrom))).await;
+    assert!(a.allowed, "an ISO CD-ROM is no boot disk: {}", a.message);
+
+    let a = post(&s, update(before, vm(json!({"imageName": "windows.iso"})))).await;
+    assert!(a.allowed, "{}", a.message);
+    assert!(a.patch.is_none(), "UPDATEs are never patched");
+    assert_eq!(a.warnings.len(), 1, "{:?}", a.warnings);
+}
+
+#[tokio::test]
+async fn an_update_that_leaves_the_images_alone_is_untouched() {
+    let s = with_policies(vec![policy(
+        "ready-only",
+        "Enforce",
+        None,
+        json!({"requireReady": true}),
+    )]);
+    let mut before = vm(json!({"imageName": "rhel-9.4"}));
+    let mut after = before.clone();
+    after["metadata"]["labels"] = json!({"touched": "yes"});
+    let a = post(&s, update(before.clone(), after)).await;
+    assert!(
+        a.allowed && a.patch.is_none() && a.warnings.is_empty(),
+        "{}",
+        a.message
+    );
+    before["spec"]["className"] = json!("small");
+    let a = post(&s, update(vm(json!({"imageName": "rhel-9.4"})), before)).await;
+    assert!(a.allowed, "{}", a.message);
+    assert!(!s.metrics.render().contains("vmimage_policy_violations_total{"));
+}
+
+#[tokio::test]
+async fn an_update_in_a_namespace_no_policy_selects_is_not_resolved() {
+    let s = with_policies(vec![policy(
+        "staging",
+        "Enforce",
+        Some(json!({"matchLabels": {"env": "staging"}})),
+        json!({"requireReady": true}),
+    )]);
+    let a = post(
+        &s,
+        update(
+            vm(json!({"imageName": UBUNTU})),
+            vm(json!({"imageName": "no-such-image"})),
+        ),
+    )
+    .await;
+    assert!(a.allowed, "{}", a.message);
+}
+
+#[tokio::test]
+async fn unloaded_policies_are_read_live_and_a_failed_read_denies() {
+    let s = with_policies(vec![]);
+    s.readiness.set_policies(false);
+    let a = post(&s, create(json!({"imageName": "rhel-9.4"}))).await;
+    assert!(a.allowed, "the live list (empty) is used: {}", a.message);
+    assert!(s.metrics.render().contains("vmimage_live_reads_total 1"));
+
+    let s = state(catalog(), Err("connection refused"));
+    s.readiness.set_policies(false);
+    let a = post(&s, create(json!({"imageName": "ubuntu-24.04"}))).await;
+    assert!(!a.allowed);
+    assert!(
+        a.message.contains("image policies are not loaded"),
+        "{}",
+        a.message
+    );
+    assert!(a.message.contains("connection refused"), "{}", a.message);
+}
+
+#[test]
+fn audit_keys_stay_qualified_names() {
+    assert_eq!(super::verdict::audit_key("legacy"), "policy-legacy");
+    let long = format!("{}.{}", "a".repeat(55), "b".repeat(20));
+    let key = super::verdict::audit_key(&long);
+    assert_eq!(key.len(), 62, "{key}: the trailing dot is trimmed");
+    assert!(key.ends_with('a'));
 }
