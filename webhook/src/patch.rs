@@ -128,7 +128,7 @@ mod tests {
                 Change::ImageName("vmi-1".into()),
             ],
             requested: Some("ubuntu".into()),
-            images: vec![],
+            ..Plan::default()
         };
         let (patched, text) = apply(&vm, &plan);
         assert_eq!(patched["spec"]["imageName"], "vmi-1");
@@ -152,7 +152,7 @@ mod tests {
         let plan = Plan {
             changes: vec![Change::Image(cluster_ref("vmi-1"))],
             requested: Some("ubuntu".into()),
-            images: vec![],
+            ..Plan::default()
         };
         let (patched, text) = apply(&vm, &plan);
         assert_eq!(patched["metadata"]["annotations"]["a"], "b");
@@ -174,7 +174,7 @@ mod tests {
                 },
             ],
             requested: None,
-            images: vec![],
+            ..Plan::default()
         };
         let (patched, _) = apply(&vm, &plan);
         assert_eq!(patched["spec"]["hardware"]["cdrom"][0]["image"]["name"], "vmi-a");
@@ -188,7 +188,7 @@ mod tests {
         let plan = Plan {
             changes: vec![Change::Image(cluster_ref("vmi-1"))],
             requested: None,
-            images: vec![],
+            ..Plan::default()
         };
         let (patched, _) = apply(&vm, &plan);
         assert_eq!(patched["spec"]["image"]["name"], "vmi-1");

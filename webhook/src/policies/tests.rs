@@ -123,3 +123,19 @@ fn status_already_saying_so_is_not_written_again() {
     assert_eq!(condition["observedGeneration"], 3);
     assert_eq!(condition["lastTransitionTime"], "2026-08-01T10:00:00Z");
 }
+
+#[test]
+fn the_kustomize_base_carries_the_same_policy_crd() {
+    let strip = |yaml: &str| -> String {
+        yaml.lines()
+            .filter(|l| !l.starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let source = include_str!("../../../manifests/crds/vmimage.io_vmimagepolicies.yaml");
+    let copy = include_str!("../../../manifests/webhook/base/crd-vmimagepolicies.yaml");
+    assert!(
+        strip(source) == strip(copy),
+        "manifests/webhook/base/crd-vmimagepolicies.yaml differs from manifests/crds/vmimage.io_vmimagepolicies.yaml: copy it again"
+    );
+}
