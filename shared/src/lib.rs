@@ -7,6 +7,7 @@
 //! - [`index`]: a lean in-memory index of images with O(1) lookups by ID and display name.
 //! - [`resolve`]: VM Operator's image-name resolver, case for case, with errors that list
 //!   every candidate.
+//! - [`version`]: version ordering, image families and opt-in newest selection.
 //! - [`catalog`]: reading images from YAML/JSON documents and Kubernetes Lists.
 //! - [`policy`]: cluster image policies (VMImagePolicy) and their evaluation.
 //! - [`quote`]: Go's `%q`, which VM Operator's messages use.
@@ -22,6 +23,7 @@ pub mod mutate;
 pub mod policy;
 pub mod quote;
 pub mod resolve;
+pub mod version;
 pub mod vmi_id;
 
 pub use index::{ImageEntry, Index, Scope};

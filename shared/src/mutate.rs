@@ -11,13 +11,56 @@ use crate::{
     api::{ImageKind, ImageRef, VmImageRefs},
     index::{ImageEntry, Index},
     quote::go_quote,
-    resolve::{ResolveError, resolve},
+    resolve::{Resolution, ResolveError, resolve},
+    version::resolve_newest,
     vmi_id::looks_like_id,
 };
 use std::sync::Arc;
 
 /// Annotation that keeps the image reference the user wrote when vmimage rewrote it.
 pub const REQUESTED_IMAGE_ANNOTATION: &str = "vmimage.io/requested-image";
+/// Annotation a VM sets to opt in to newest-version selection (value `newest`).
+pub const SELECT_ANNOTATION: &str = "vmimage.io/select";
+/// Annotation vmimage writes saying which candidate it picked, and why.
+pub const SELECTED_ANNOTATION: &str = "vmimage.io/selected-image";
+
+/// How an ambiguous display name is treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Selection {
+    /// Exactly as VM Operator: ambiguity is an error (the default).
+    #[default]
+    Exact,
+    /// Opt-in: the newest Ready candidate wins.
+    NewestReady,
+}
+
+impl Selection {
+    /// The selection a VM asks for through [`SELECT_ANNOTATION`].
+    pub fn from_annotations(annotations: &std::collections::BTreeMap<String, String>) -> Self {
+        match annotations.get(SELECT_ANNOTATION).map(String::as_str) {
+            Some("newest") => Self::NewestReady,
+            _ => Self::Exact,
+        }
+    }
+
+    fn resolve(
+        self,
+        index: &Index,
+        ns: &str,
+        reference: &str,
+        notes: &mut Vec<String>,
+    ) -> Result<Resolution, ResolveError> {
+        match self {
+            Self::Exact => resolve(index, ns, reference),
+            Self::NewestReady => resolve_newest(index, ns, reference).map(|choice| {
+                if choice.candidates > 1 {
+                    notes.push(choice.reason);
+                }
+                choice.resolution
+            }),
+        }
+    }
+}
 
 /// One field vmimage sets.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,6 +96,8 @@ pub struct Plan {
     pub requested: Option<String>,
     /// Every image the VM refers to, resolved.
     pub images: Vec<(Role, Arc<ImageEntry>)>,
+    /// With newest selection: which candidate was picked for an ambiguous name, and why.
+    pub notes: Vec<String>,
 }
 
 /// Why a VM's image references cannot be accepted.
@@ -87,6 +132,19 @@ pub enum PlanError {
         /// `spec.image` as written.
         image: ImageRef,
     },
+    /// Newest selection picked an image whose ID VM Operator would resolve to another
+    /// object, so the choice cannot be recorded in `spec.imageName`.
+    #[error(
+        "spec.imageName: {} resolves to {image} as the newest version, but its ID also names a \
+         VirtualMachineImage in the VM's namespace, which VM Operator would pick instead; name the image by ID",
+        go_quote(reference)
+    )]
+    NotPinnable {
+        /// `spec.imageName` as written.
+        reference: String,
+        /// The newest candidate.
+        image: Arc<ImageEntry>,
+    },
 }
 
 impl PlanError {
@@ -94,13 +152,19 @@ impl PlanError {
     pub fn resolve_error(&self) -> Option<&ResolveError> {
         match self {
             Self::ImageName { error } | Self::Field { error, .. } => Some(error),
-            Self::Mismatch { .. } => None,
+            Self::Mismatch { .. } | Self::NotPinnable { .. } => None,
         }
     }
 }
 
-/// Plans the changes that make `vm` name its images by VMI ID.
+/// Plans the changes that make `vm` name its images by VMI ID, exactly as VM Operator
+/// resolves them.
 pub fn plan(index: &Index, vm: &VmImageRefs) -> Result<Plan, PlanError> {
+    plan_with(index, vm, Selection::Exact)
+}
+
+/// [`plan`] with a choice of how ambiguous display names are treated.
+pub fn plan_with(index: &Index, vm: &VmImageRefs, selection: Selection) -> Result<Plan, PlanError> {
     let ns = vm.namespace.as_str();
     let mut plan = Plan::default();
     let written_image = vm.image.as_ref().filter(|i| !i.name.is_empty());
@@ -108,12 +172,20 @@ pub fn plan(index: &Index, vm: &VmImageRefs) -> Result<Plan, PlanError> {
 
     match (image_name, written_image) {
         (Some(reference), image) => {
-            let resolved = resolve(index, ns, reference)
+            let resolved = selection
+                .resolve(index, ns, reference, &mut plan.notes)
                 .map_err(|error| PlanError::ImageName { error })?
                 .image;
             match image {
                 Some(image) => {
-                    let target = object_of(index, ns, image, "spec.image.name")?;
+                    let target = object_of(
+                        index,
+                        ns,
+                        image,
+                        "spec.image.name",
+                        Selection::Exact,
+                        &mut plan.notes,
+                    )?;
                     if !Arc::ptr_eq(&target, &resolved) && *target != *resolved {
                         return Err(PlanError::Mismatch {
                             reference: reference.to_string(),
@@ -129,6 +201,12 @@ pub fn plan(index: &Index, vm: &VmImageRefs) -> Result<Plan, PlanError> {
             }
             if reference != resolved.name.as_ref() && is_fixed_point(index, ns, &resolved) {
                 plan.changes.push(Change::ImageName(resolved.name.to_string()));
+            } else if !plan.notes.is_empty() && reference != resolved.name.as_ref() {
+                // The display name stays ambiguous for VM Operator: only the ID can carry the choice.
+                return Err(PlanError::NotPinnable {
+                    reference: reference.to_string(),
+                    image: resolved,
+                });
             }
             if !plan.changes.is_empty() && reference != resolved.name.as_ref() {
                 plan.requested = Some(reference.to_string());
@@ -136,7 +214,7 @@ pub fn plan(index: &Index, vm: &VmImageRefs) -> Result<Plan, PlanError> {
             plan.images.push((Role::Boot, resolved));
         }
         (None, Some(image)) => {
-            let target = object_of(index, ns, image, "spec.image.name")?;
+            let target = object_of(index, ns, image, "spec.image.name", selection, &mut plan.notes)?;
             if target.name.as_ref() != image.name || image.kind != target.kind().as_str() {
                 plan.changes.push(Change::Image(image_ref(&target)));
                 if is_fixed_point(index, ns, &target) {
@@ -153,7 +231,8 @@ pub fn plan(index: &Index, vm: &VmImageRefs) -> Result<Plan, PlanError> {
         let Some(image) = cdrom.image.as_ref().filter(|i| !i.name.is_empty()) else {
             continue;
         };
-        let target = object_of(index, ns, image, &format!("spec.hardware.cdrom[{i}].image.name"))?;
+        let field = format!("spec.hardware.cdrom[{i}].image.name");
+        let target = object_of(index, ns, image, &field, selection, &mut plan.notes)?;
         if target.name.as_ref() != image.name || image.kind != target.kind().as_str() {
             plan.changes.push(Change::CdromImage {
                 index: i,
@@ -167,7 +246,14 @@ pub fn plan(index: &Index, vm: &VmImageRefs) -> Result<Plan, PlanError> {
 
 /// The object a typed reference names: an existing object of that kind and name as
 /// written, else (for names that are not IDs) the image with that display name.
-fn object_of(index: &Index, ns: &str, image: &ImageRef, field: &str) -> Result<Arc<ImageEntry>, PlanError> {
+fn object_of(
+    index: &Index,
+    ns: &str,
+    image: &ImageRef,
+    field: &str,
+    selection: Selection,
+    notes: &mut Vec<String>,
+) -> Result<Arc<ImageEntry>, PlanError> {
     let existing = match image.kind.parse::<ImageKind>() {
         Ok(ImageKind::VirtualMachineImage) => index.get(Some(ns), &image.name),
         Ok(ImageKind::ClusterVirtualMachineImage) => index.get(None, &image.name),
@@ -178,7 +264,7 @@ fn object_of(index: &Index, ns: &str, image: &ImageRef, field: &str) -> Result<A
     if let Some(existing) = existing {
         return Ok(existing.clone());
     }
-    let error = match resolve(index, ns, &image.name) {
+    let error = match selection.resolve(index, ns, &image.name, notes) {
         Ok(r) if !looks_like_id(&image.name) => return Ok(r.image),
         Ok(_) => ResolveError::NotFound {
             reference: image.name.clone(),

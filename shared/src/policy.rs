@@ -97,6 +97,10 @@ pub struct Rules {
     /// The submitted VM must name images by VMI ID, not display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_id: Option<bool>,
+    /// VMs may not opt in to newest-version selection (`vmimage.io/select: newest`) to
+    /// settle an ambiguous display name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forbid_newest_selection: Option<bool>,
 }
 
 /// A policy as the evaluator sees it.
@@ -377,6 +381,14 @@ pub fn evaluate(policies: &[Policy], subject: Subject<'_>) -> Verdict {
                         format!("image {} does not carry the required labels", label(image)),
                     );
                 }
+            }
+        }
+        if rules.forbid_newest_selection == Some(true) {
+            for note in &subject.plan.notes {
+                violate(
+                    "forbidNewestSelection",
+                    format!("newest-version selection is not allowed here ({note})"),
+                );
             }
         }
         if rules.require_id == Some(true) && subject.used_display_names() {

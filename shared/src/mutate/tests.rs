@@ -192,3 +192,41 @@ fn missing_cdrom_images_name_the_field() {
         "{err}"
     );
 }
+
+#[test]
+fn newest_selection_pins_the_newest_ready_candidate() {
+    let index = Index::from_entries([
+        ImageEntry::test("vmi-3", "dup").with_version("1.0"),
+        ImageEntry::test("vmi-4", "dup").with_version("1.10"),
+    ]);
+    let vm = vm(Some("dup"), None);
+    assert!(plan(&index, &vm).is_err());
+    let plan = plan_with(&index, &vm, Selection::NewestReady).unwrap();
+    assert_eq!(
+        plan.changes,
+        vec![
+            Change::Image(iref("ClusterVirtualMachineImage", "vmi-4")),
+            Change::ImageName("vmi-4".into())
+        ]
+    );
+    assert_eq!(plan.notes.len(), 1);
+}
+
+#[test]
+fn newest_selection_refuses_a_choice_vm_operator_would_not_keep() {
+    let index = Index::from_entries([
+        ImageEntry::test("vmi-5", "rhel").with_version("9.4"),
+        ImageEntry::test("vmi-6", "rhel").with_version("9.0"),
+        ImageEntry::test("vmi-5", "other").in_ns("ns1"),
+    ]);
+    let err = plan_with(&index, &vm(Some("rhel"), None), Selection::NewestReady).unwrap_err();
+    assert!(matches!(err, PlanError::NotPinnable { .. }), "{err}");
+}
+
+#[test]
+fn the_select_annotation_opts_in() {
+    let mut a = std::collections::BTreeMap::new();
+    assert_eq!(Selection::from_annotations(&a), Selection::Exact);
+    a.insert(SELECT_ANNOTATION.to_string(), "newest".to_string());
+    assert_eq!(Selection::from_annotations(&a), Selection::NewestReady);
+}

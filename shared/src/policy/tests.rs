@@ -194,3 +194,26 @@ fn invalid_policies_are_rejected_with_the_field() {
     );
     assert!(bad(json!({"mode": "Enforce", "rules": {"allowedNames": []}})).contains("allowedNames"));
 }
+
+#[test]
+fn newest_selection_can_be_forbidden() {
+    let index = Index::from_entries([
+        ImageEntry::test("vmi-1", "dup").with_version("1"),
+        ImageEntry::test("vmi-2", "dup").with_version("2"),
+    ]);
+    let vm = VmImageRefs {
+        namespace: "dev".into(),
+        image_name: Some("dup".into()),
+        ..Default::default()
+    };
+    let plan = crate::mutate::plan_with(&index, &vm, crate::mutate::Selection::NewestReady).unwrap();
+    let p = [policy("Enforce", json!({"forbidNewestSelection": true}))];
+    let v = evaluate(
+        &p,
+        Subject {
+            namespace_labels: &BTreeMap::new(),
+            plan: &plan,
+        },
+    );
+    assert_eq!(rules_of(&v), ["forbidNewestSelection"]);
+}
