@@ -76,6 +76,8 @@ pub async fn start(cp_dir: &Path, ca: &Ca, kubeconfig: &Path, bin: &Path) -> Res
         "--kubeconfig".into(),
         kubeconfig.display().to_string(),
     ];
+    // Tests find the admin port (for /metrics) next to the certificate.
+    std::fs::write(cert_dir.join(ADMIN_PORT_FILE), admin_port.to_string())?;
     let mut proc = Proc::spawn("vmimage-webhook", bin, &args, &cp_dir.join("webhook.log"))?;
     let started = Instant::now();
     let deadline = started + Duration::from_secs(30);
@@ -107,6 +109,43 @@ pub async fn start(cp_dir: &Path, ca: &Ca, kubeconfig: &Path, bin: &Path) -> Res
         admin_port,
         cert_dir,
     })
+}
+
+/// File (in `<state dir>/webhook/`) holding the running webhook's admin port.
+const ADMIN_PORT_FILE: &str = "admin-port";
+
+/// The admin port of the webhook started for the control plane in `state_dir`.
+pub fn admin_port(state_dir: &Path) -> Result<u16> {
+    let path = state_dir.join("webhook").join(ADMIN_PORT_FILE);
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("reading {} (is the webhook running?)", path.display()))?;
+    text.trim()
+        .parse()
+        .with_context(|| format!("{} holds {text:?}, not a port", path.display()))
+}
+
+/// The webhook's `/metrics` text (OpenMetrics), from its admin port.
+pub async fn metrics(state_dir: &Path) -> Result<String> {
+    let port = admin_port(state_dir)?;
+    tokio::task::spawn_blocking(move || -> Result<String> {
+        use std::io::{Read, Write};
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1))?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        write!(s, "GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
+        let mut response = String::new();
+        s.read_to_string(&mut response)?;
+        match response.split_once("\r\n\r\n") {
+            Some((head, body)) if head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200") => {
+                Ok(body.to_string())
+            }
+            _ => bail!(
+                "GET /metrics on 127.0.0.1:{port} answered: {}",
+                response.lines().next().unwrap_or_default()
+            ),
+        }
+    })
+    .await?
 }
 
 /// The HTTP status of a plain GET on loopback, if anything answered.

@@ -4,6 +4,7 @@
 mod admit;
 mod control_plane;
 mod plugin;
+mod policy;
 mod publish;
 
 use std::any::Any;
@@ -29,5 +30,6 @@ fn main() -> std::process::ExitCode {
     tests.extend(plugin::all());
     tests.extend(admit::all());
     tests.extend(publish::all());
+    tests.extend(policy::all());
     vmimage_testenv::suite::run(tests, setup)
 }
