@@ -45,6 +45,12 @@ e2e: assets build ## Integration and e2e tests against a real control plane
 .PHONY: test
 test: lint unit e2e ## Everything: lint, unit, integration and e2e tests
 
+.PHONY: bench
+bench: assets ## Benchmarks on a real control plane (release builds); writes docs/benchmarks.md
+	cargo build --release -p vmimage-webhook -p vmimage-plugin -p vmimage-tests --bins
+	cargo bench -p vmimage-shared --bench resolve -- --quick --noplot
+	./target/release/vmimage-bench
+
 .PHONY: cluster-up
 cluster-up: assets build ## Start a local control plane (+ webhook) in the background
 	@./target/debug/vmimage-testenv --state-dir $(CLUSTER_DIR) up

@@ -80,6 +80,12 @@ pub enum Command {
     Pin(PinArgs),
     /// Check VirtualMachine manifests against image policies (for CI); exit 1 if any is denied.
     Check(CheckArgs),
+    /// Every version of an image: same display name or same OS family, newest first.
+    Versions(GetArgs),
+    /// Export images as a catalog snapshot usable by every --catalog flag.
+    Catalog(CatalogArgs),
+    /// Compare how display names resolve in two clusters or snapshots.
+    Compare(CompareArgs),
     /// Print the VMI ID of Content Library item UUIDs.
     Id(IdArgs),
     /// Publish a VirtualMachine as a new image (VirtualMachinePublishRequest).
@@ -100,6 +106,10 @@ pub struct ResolveArgs {
     /// Output format: table, json, yaml, name or id.
     #[arg(short = 'o', long, default_value = "table")]
     pub output: Format,
+    /// Settle an ambiguous display name by picking the newest Ready candidate (opt-in;
+    /// VM Operator itself refuses ambiguity).
+    #[arg(long)]
+    pub newest: bool,
 }
 
 /// `list`.
@@ -148,6 +158,9 @@ pub struct PinArgs {
     /// Only report what would change.
     #[arg(long)]
     pub dry_run: bool,
+    /// Pin an ambiguous display name to its newest Ready candidate instead of failing.
+    #[arg(long)]
+    pub newest: bool,
 }
 
 /// `publish`.
@@ -228,6 +241,45 @@ pub struct CheckArgs {
     /// Output format: table (text) or json.
     #[arg(short = 'o', long, default_value = "table")]
     pub output: Format,
+}
+
+/// `catalog`.
+#[derive(Debug, Args)]
+pub struct CatalogArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: CatalogAction,
+}
+
+/// `catalog` actions.
+#[derive(Debug, Subcommand)]
+pub enum CatalogAction {
+    /// Write the images visible from the namespace (or all, with -A) as YAML to stdout.
+    Export {
+        /// Every namespace.
+        #[arg(short = 'A', long)]
+        all_namespaces: bool,
+        /// Output format: yaml or json.
+        #[arg(short = 'o', long, default_value = "yaml")]
+        output: Format,
+    },
+}
+
+/// `compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The first side: a catalog file, or a kubeconfig context.
+    #[arg(value_name = "A")]
+    pub a: String,
+    /// The second side: a catalog file, or a kubeconfig context.
+    #[arg(value_name = "B")]
+    pub b: String,
+    /// Output format: table or json.
+    #[arg(short = 'o', long, default_value = "table")]
+    pub output: Format,
+    /// Show only names that do not resolve to the same ID on both sides.
+    #[arg(long)]
+    pub differences: bool,
 }
 
 /// `id`.

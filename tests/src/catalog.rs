@@ -97,6 +97,11 @@ pub async fn load_file(client: &Client, path: &std::path::Path) -> Result<usize>
 
 /// Applies image objects with bounded parallelism, creating namespaces first.
 pub async fn load_objects(client: &Client, objects: Vec<Value>) -> Result<usize> {
+    load_objects_with(client, objects, 32).await
+}
+
+/// Like [`load_objects`], with `in_flight` requests at once.
+pub async fn load_objects_with(client: &Client, objects: Vec<Value>, in_flight: usize) -> Result<usize> {
     let namespaces = objects
         .iter()
         .filter(|o| o["kind"] == "VirtualMachineImage")
@@ -104,7 +109,7 @@ pub async fn load_objects(client: &Client, objects: Vec<Value>) -> Result<usize>
     ensure_namespaces(client, namespaces).await?;
     let n = objects.len();
     stream::iter(objects.into_iter().map(|o| apply_image(client, o)))
-        .buffer_unordered(32)
+        .buffer_unordered(in_flight)
         .try_collect::<()>()
         .await?;
     Ok(n)
@@ -113,13 +118,18 @@ pub async fn load_objects(client: &Client, objects: Vec<Value>) -> Result<usize>
 /// `n` synthetic images: spread over `namespaces` namespaced scopes plus the cluster,
 /// with realistic display names, a few duplicates and not-Ready images.
 pub fn synthetic(n: usize, namespaces: usize) -> Vec<Value> {
+    synthetic_range(0..n, namespaces)
+}
+
+/// The synthetic images numbered `range` (so a catalog can be grown in steps).
+pub fn synthetic_range(range: std::ops::Range<usize>, namespaces: usize) -> Vec<Value> {
     let families = [
         ("ubuntu", "ubuntu64Guest"),
         ("photon", "vmwarePhoton64Guest"),
         ("rhel", "rhel9_64Guest"),
         ("debian", "debian12_64Guest"),
     ];
-    (0..n)
+    range
         .map(|i| {
             let (family, os_id) = families[i % families.len()];
             let uuid = uuid::Uuid::from_u128(0x5eed_0000_0000_4000_8000_0000_0000_0000u128 + i as u128);

@@ -13,6 +13,7 @@ pub mod assets;
 pub mod catalog;
 pub mod cluster;
 pub mod crds;
+pub mod loadgen;
 pub mod pki;
 pub mod process;
 pub mod publisher;

@@ -71,7 +71,8 @@ async fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         // Readiness polling makes kube-client log every refused attempt; the outcome is reported here.
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn,kube_client=off".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,kube_client=off".into()),
         )
         .init();
     let cli = Cli::parse();

@@ -134,10 +134,16 @@ async fn create(
         Ok(plan) => plan,
         Err(reason) => return denied(res, ns, name, &image, reason),
     };
-    let res = match verdict::check(state, req, ns, &plan, res).await {
+    let mut res = match verdict::check(state, req, ns, &plan, res).await {
         Ok(res) => res,
         Err((res, reason)) => return denied(res, ns, name, &image, reason),
     };
+    // Newest selection settled an ambiguous name: say so where kubectl shows it.
+    if !plan.notes.is_empty() {
+        res.warnings
+            .get_or_insert_default()
+            .extend(plan.notes.iter().map(|n| format!("vmimage: {n}")));
+    }
     if plan.changes.is_empty() {
         tracing::debug!(%ns, %name, %image, decision = "allowed", "nothing to change");
         return (res, Decision::Allowed);

@@ -209,9 +209,11 @@ async fn list_all(api: Api<DynamicObject>, kind: ImageKind) -> Result<Vec<ImageE
 /// Plans the VM's changes: from the cache when it is synced and says yes; otherwise from
 /// a live read. A failed live read never turns a "no" into a "yes".
 pub async fn plan(state: &AppState, refs: &VmImageRefs) -> Result<Plan, String> {
+    // Newest-version selection is opt-in per VM (annotation `vmimage.io/select: newest`).
+    let selection = mutate::Selection::from_annotations(&refs.annotations);
     let cached = {
         let index = state.index.read();
-        mutate::plan(&index, refs)
+        mutate::plan_with(&index, refs, selection)
     };
     let synced = state.readiness.images_ready();
     if cached.is_ok() && synced {
@@ -222,7 +224,7 @@ pub async fn plan(state: &AppState, refs: &VmImageRefs) -> Result<Plan, String> 
         Ok(entries) => {
             let live = Index::from_entries(entries.iter().cloned());
             remember(state, entries);
-            mutate::plan(&live, refs).map_err(|e| e.to_string())
+            mutate::plan_with(&live, refs, selection).map_err(|e| e.to_string())
         }
         Err(error) => {
             tracing::warn!(ns = %refs.namespace, %error, "live confirmation failed");

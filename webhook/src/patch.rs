@@ -12,7 +12,7 @@ use json_patch::{
 use serde_json::{Value, json};
 use vmimage_shared::{
     api::ImageRef,
-    mutate::{Change, Plan, REQUESTED_IMAGE_ANNOTATION},
+    mutate::{Change, Plan, REQUESTED_IMAGE_ANNOTATION, SELECTED_ANNOTATION},
 };
 
 /// The patch that applies `plan` to `object`; empty when the plan changes nothing.
@@ -39,6 +39,13 @@ pub fn build(object: &Value, plan: &Plan) -> Patch {
         ops.set(
             &["metadata", "annotations", REQUESTED_IMAGE_ANNOTATION],
             json!(requested),
+        );
+    }
+    // With newest selection, record which candidate was picked and why.
+    if !plan.notes.is_empty() {
+        ops.set(
+            &["metadata", "annotations", SELECTED_ANNOTATION],
+            json!(plan.notes.join("; ")),
         );
     }
     Patch(ops.ops)

@@ -1,6 +1,8 @@
 //! One module per subcommand, dispatched by one `match`.
 
+mod catalog;
 mod check;
+mod compare;
 mod complete;
 mod get;
 mod id;
@@ -8,6 +10,7 @@ mod list;
 mod pin;
 mod publish;
 mod resolve;
+mod versions;
 
 use crate::{
     cli::{Cli, Command},
@@ -25,6 +28,9 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Describe(args) => get::run(&global, args, get::Mode::Describe).await,
         Command::Pin(args) => pin::run(&global, args).await,
         Command::Check(args) => check::run(&global, args).await,
+        Command::Versions(args) => versions::run(&global, args).await,
+        Command::Catalog(args) => catalog::run(&global, args).await,
+        Command::Compare(args) => compare::run(&global, args).await,
         Command::Id(args) => id::run(args),
         Command::Publish(args) => publish::run(&global, args).await,
         Command::Completion(args) => complete::script(args),

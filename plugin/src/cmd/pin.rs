@@ -11,7 +11,7 @@ use crate::{
 use std::{io::Write, path::Path, process::ExitCode};
 use vmimage_shared::{
     api::VmImageRefs,
-    mutate::{Change, plan},
+    mutate::{Change, Selection, plan_with},
 };
 
 fn describe_change(change: &Change) -> String {
@@ -82,7 +82,12 @@ pub async fn run(global: &Global, args: PinArgs) -> Result<ExitCode> {
                     refs.namespace = default_ns.clone();
                 }
                 let here = place(&refs.namespace, &refs.name);
-                match plan(&images.index, &refs)
+                let selection = if args.newest {
+                    Selection::NewestReady
+                } else {
+                    Selection::from_annotations(&refs.annotations)
+                };
+                match plan_with(&images.index, &refs, selection)
                     .map_err(|e| e.to_string())
                     .and_then(|p| edits_for(doc, &input.text, &prefix, &p).map(|e| (p, e)))
                 {

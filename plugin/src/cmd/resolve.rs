@@ -89,8 +89,9 @@ pub fn resolved(reference: &str, namespace: &str, image: &ImageEntry) -> Resolve
     }
 }
 
-/// Resolves one reference into an outcome (also used by other commands).
-pub fn outcome(index: &vmimage_shared::Index, namespace: &str, reference: &str) -> Outcome {
+/// Resolves one reference into an outcome (also used by other commands); `newest`
+/// settles ambiguity with the newest Ready candidate.
+pub fn outcome(index: &vmimage_shared::Index, namespace: &str, reference: &str, newest: bool) -> Outcome {
     let failed = |reason: &'static str, message: String, candidates: &[Arc<ImageEntry>]| {
         Outcome::Err(Failed {
             reference: reference.to_string(),
@@ -115,7 +116,17 @@ pub fn outcome(index: &vmimage_shared::Index, namespace: &str, reference: &str) 
             &[],
         );
     }
-    match resolve(index, namespace, reference) {
+    let result = if newest {
+        vmimage_shared::version::resolve_newest(index, namespace, reference).map(|choice| {
+            if choice.candidates > 1 {
+                eprintln!("note: {}", choice.reason);
+            }
+            choice.resolution
+        })
+    } else {
+        resolve(index, namespace, reference)
+    };
+    match result {
         Ok(r) => Outcome::Ok(resolved(reference, namespace, &r.image)),
         Err(e @ ResolveError::Empty) => failed(e.reason(), e.to_string(), &[]),
         Err(e) => failed(e.reason(), e.to_string(), e.candidates()),
@@ -133,7 +144,7 @@ pub async fn run(global: &Global, args: ResolveArgs) -> Result<ExitCode> {
     let outcomes: Vec<Outcome> = args
         .refs
         .iter()
-        .map(|r| outcome(&images.index, &namespace, r))
+        .map(|r| outcome(&images.index, &namespace, r, args.newest))
         .collect();
     let failed = outcomes.iter().filter(|o| matches!(o, Outcome::Err(_))).count();
     let mut out = std::io::stdout().lock();

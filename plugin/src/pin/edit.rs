@@ -211,7 +211,7 @@ mod tests {
                 Change::ImageName("vmi-1".into()),
             ],
             requested: Some("ubuntu".into()),
-            images: vec![],
+            ..Default::default()
         };
         assert_eq!(
             run(text, plan),
@@ -229,7 +229,7 @@ mod tests {
                 Change::ImageName("vmi-1".into()),
             ],
             requested: Some("ubuntu".into()),
-            images: vec![],
+            ..Default::default()
         };
         let out = run(text, plan);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();

@@ -6,6 +6,7 @@ mod control_plane;
 mod plugin;
 mod policy;
 mod publish;
+mod versions;
 
 use std::any::Any;
 use vmimage_testenv::{ControlPlane, publisher, webhook};
@@ -31,5 +32,6 @@ fn main() -> std::process::ExitCode {
     tests.extend(admit::all());
     tests.extend(publish::all());
     tests.extend(policy::all());
+    tests.extend(versions::all());
     vmimage_testenv::suite::run(tests, setup)
 }

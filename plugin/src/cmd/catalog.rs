@@ -1,0 +1,55 @@
+//! `kubectl vmimage catalog export`: a snapshot of the images, in exactly the shape every
+//! `--catalog` flag reads (a Kubernetes List), for offline resolution and comparison.
+
+use crate::{
+    cli::{CatalogAction, CatalogArgs, Format, Global},
+    error::{Error, Result},
+    output,
+    source::{Scope, Source},
+};
+use std::process::ExitCode;
+
+pub async fn run(global: &Global, args: CatalogArgs) -> Result<ExitCode> {
+    let CatalogAction::Export {
+        all_namespaces,
+        output: format,
+    } = args.action;
+    if !matches!(format, Format::Yaml | Format::Json) {
+        return Err(Error::Usage("catalog export writes -o yaml or -o json".into()));
+    }
+    let (source, namespace) = Source::open(global).await?;
+    let scope = if all_namespaces {
+        Scope::All
+    } else {
+        Scope::VisibleFrom(namespace)
+    };
+    let images = source.images(&scope).await?;
+    let mut objects: Vec<_> = images
+        .objects
+        .iter()
+        .map(|o| {
+            let mut o = o.clone();
+            o.api_version
+                .get_or_insert_with(|| format!("{}/v1alpha6", vmimage_shared::api::GROUP));
+            // Server bookkeeping is noise in a snapshot.
+            o.metadata.managed_fields = None;
+            o.metadata.resource_version = None;
+            o.metadata.uid = None;
+            o.metadata.generation = None;
+            o
+        })
+        .collect();
+    objects.sort_by(|a, b| {
+        (a.image_kind(), &a.metadata.namespace, &a.metadata.name).cmp(&(
+            b.image_kind(),
+            &b.metadata.namespace,
+            &b.metadata.name,
+        ))
+    });
+    output::write_data(
+        &mut std::io::stdout().lock(),
+        format,
+        &output::list_of(objects.iter().collect()),
+    )?;
+    Ok(ExitCode::SUCCESS)
+}

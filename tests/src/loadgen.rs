@@ -1,0 +1,152 @@
+//! A bounded load generator for the webhook: a fixed number of concurrent requests over
+//! TLS (HTTP/2) on loopback, for a bounded time and count, with client-side latencies.
+
+use anyhow::{Context, Result};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::{client::legacy::Client, rt::TokioExecutor};
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+/// What one run measured.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Requests answered 200.
+    pub ok: usize,
+    /// Requests that failed or answered otherwise.
+    pub errors: usize,
+    /// Client-side latency percentiles.
+    pub p50: Duration,
+    /// 99th percentile.
+    pub p99: Duration,
+    /// Slowest request.
+    pub max: Duration,
+    /// Answers per second over the run.
+    pub throughput: f64,
+}
+
+/// Sends `body` to `url` from `concurrency` tasks until `duration` passes or `max`
+/// requests were sent. Only loopback URLs are accepted.
+pub async fn run(
+    url: &str,
+    ca_pem: &str,
+    body: Bytes,
+    concurrency: usize,
+    duration: Duration,
+    max: usize,
+) -> Result<Stats> {
+    anyhow::ensure!(
+        url.starts_with("https://127.0.0.1:"),
+        "load is only ever sent to loopback, not {url}"
+    );
+    let mut roots = rustls::RootCertStore::empty();
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(cert.context("reading the CA")?)?;
+    }
+    let tls = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_only()
+        .enable_http2()
+        .build();
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build(https);
+    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let started = Instant::now();
+    let deadline = started + duration;
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (client, body, url, sent) = (client.clone(), body.clone(), url.to_string(), sent.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut lat = Vec::new();
+            let mut errors = 0;
+            while Instant::now() < deadline && sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < max {
+                let req = hyper::Request::post(&url)
+                    .header("content-type", "application/json")
+                    .body(Full::new(body.clone()))
+                    .expect("static request");
+                let t = Instant::now();
+                match client.request(req).await {
+                    Ok(res) if res.status() == 200 => {
+                        let _ = res.into_body().collect().await;
+                        lat.push(t.elapsed());
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (lat, errors)
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (lat, e) = t.await?;
+        all.extend(lat);
+        errors += e;
+    }
+    let elapsed = started.elapsed();
+    all.sort();
+    let pct = |p: f64| {
+        all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    };
+    Ok(Stats {
+        ok: all.len(),
+        errors,
+        p50: pct(0.50),
+        p99: pct(0.99),
+        max: all.last().copied().unwrap_or_default(),
+        throughput: all.len() as f64 / elapsed.as_secs_f64(),
+    })
+}
+
+/// Server-side latency quantiles from two scrapes of a Prometheus histogram: the upper
+/// bound of the bucket holding the quantile of the requests between the scrapes.
+pub fn histogram_quantile(before: &str, after: &str, metric: &str, q: f64) -> Option<f64> {
+    let buckets = |text: &str| -> Vec<(f64, f64)> {
+        text.lines()
+            .filter(|l| l.starts_with(&format!("{metric}_bucket")))
+            .filter_map(|l| {
+                let le = l.split("le=\"").nth(1)?.split('"').next()?;
+                let le = if le == "+Inf" {
+                    f64::INFINITY
+                } else {
+                    le.parse().ok()?
+                };
+                let count: f64 = l.rsplit(' ').next()?.parse().ok()?;
+                Some((le, count))
+            })
+            .collect()
+    };
+    let (b, a) = (buckets(before), buckets(after));
+    let delta: Vec<(f64, f64)> = a
+        .iter()
+        .map(|(le, c)| (*le, c - b.iter().find(|(l, _)| l == le).map_or(0.0, |(_, c)| *c)))
+        .collect();
+    let total = delta.last()?.1;
+    if total <= 0.0 {
+        return None;
+    }
+    delta.iter().find(|(_, c)| *c >= q * total).map(|(le, _)| *le)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_come_from_bucket_deltas() {
+        let before = "x_bucket{le=\"0.001\"} 10\nx_bucket{le=\"0.01\"} 10\nx_bucket{le=\"+Inf\"} 10\n";
+        let after = "x_bucket{le=\"0.001\"} 108\nx_bucket{le=\"0.01\"} 110\nx_bucket{le=\"+Inf\"} 110\n";
+        assert_eq!(histogram_quantile(before, after, "x", 0.5), Some(0.001));
+        assert_eq!(histogram_quantile(before, after, "x", 0.99), Some(0.01));
+        assert_eq!(histogram_quantile(after, after, "x", 0.5), None);
+    }
+}
