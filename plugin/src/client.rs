@@ -9,6 +9,7 @@ use kube::{
     config::{KubeConfigOptions, Kubeconfig},
     discovery,
 };
+use std::{collections::HashMap, sync::Arc};
 use vmimage_shared::api::KindInfo;
 
 /// A connected client and the namespace commands default to.
@@ -18,6 +19,8 @@ pub struct Cluster {
     pub client: Client,
     /// `-n`, else the context's namespace, else `default`.
     pub namespace: String,
+    /// Discovered API groups, so one command discovers each group once.
+    groups: Arc<tokio::sync::Mutex<HashMap<&'static str, discovery::ApiGroup>>>,
 }
 
 /// Builds a client from the global flags.
@@ -56,14 +59,23 @@ pub async fn connect(global: &Global) -> Result<Cluster, Error> {
         .clone()
         .unwrap_or_else(|| config.default_namespace.clone());
     let client = Client::try_from(config).map_err(|e| Error::Config(format!("creating client: {e}")))?;
-    Ok(Cluster { client, namespace })
+    Ok(Cluster {
+        client,
+        namespace,
+        groups: Default::default(),
+    })
 }
 
 /// The newest served version of `kind` (VM Operator serves several; old clusters fewer).
-pub async fn resource(client: &Client, kind: KindInfo) -> Result<ApiResource, Error> {
-    let group = discovery::group(client, kind.group)
-        .await
-        .map_err(Error::cluster(format!("discover API group {}", kind.group)))?;
+pub async fn resource(cluster: &Cluster, kind: KindInfo) -> Result<ApiResource, Error> {
+    let mut groups = cluster.groups.lock().await;
+    if !groups.contains_key(kind.group) {
+        let group = discovery::group(&cluster.client, kind.group)
+            .await
+            .map_err(Error::cluster(format!("discover API group {}", kind.group)))?;
+        groups.insert(kind.group, group);
+    }
+    let group = &groups[kind.group];
     for version in group.versions() {
         if let Some((ar, _)) = group
             .versioned_resources(version)

@@ -28,7 +28,8 @@ pub struct Stats {
 }
 
 /// Sends `body` to `url` from `concurrency` tasks until `duration` passes or `max`
-/// requests were sent. Only loopback URLs are accepted.
+/// requests were sent. Only loopback URLs are accepted. `http2`: one multiplexed HTTP/2
+/// connection (what the apiserver uses); else a pool of HTTP/1.1 keep-alive connections.
 pub async fn run(
     url: &str,
     ca_pem: &str,
@@ -36,6 +37,7 @@ pub async fn run(
     concurrency: usize,
     duration: Duration,
     max: usize,
+    http2: bool,
 ) -> Result<Stats> {
     anyhow::ensure!(
         url.starts_with("https://127.0.0.1:"),
@@ -49,14 +51,22 @@ pub async fn run(
     let tls = rustls::ClientConfig::builder()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
+    // Like Go's client (the apiserver's), with TCP_NODELAY.
+    let mut tcp = hyper_util::client::legacy::connect::HttpConnector::new();
+    tcp.set_nodelay(true);
+    tcp.enforce_http(false);
+    let builder = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
-        .https_only()
-        .enable_http2()
-        .build();
-    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
-        .http2_only(true)
-        .build(https);
+        .https_only();
+    let client: Client<_, Full<Bytes>> = if http2 {
+        Client::builder(TokioExecutor::new())
+            .http2_only(true)
+            .build(builder.enable_http2().wrap_connector(tcp))
+    } else {
+        Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(concurrency)
+            .build(builder.enable_http1().wrap_connector(tcp))
+    };
     let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let deadline = started + duration;

@@ -39,7 +39,7 @@ pub async fn run(global: &Global, args: PublishArgs) -> Result<ExitCode> {
 
 /// An API for `kind` in the cluster's namespace, at the newest served version.
 pub(super) async fn api(cluster: &Cluster, kind: KindInfo) -> Result<(Api<DynamicObject>, String)> {
-    let ar = client::resource(&cluster.client, kind).await?;
+    let ar = client::resource(cluster, kind).await?;
     let version = ar.api_version.clone();
     Ok((
         Api::namespaced_with(cluster.client.clone(), &cluster.namespace, &ar),
