@@ -46,7 +46,7 @@ impl ImageEntry {
 
     /// The same image with a label.
     pub fn label(mut self, k: &str, v: &str) -> Self {
-        self.labels.insert(k.into(), v.into());
+        self.labels = self.labels.with(k, v);
         self
     }
 }

@@ -7,9 +7,9 @@
 
 use crate::api::{Image, ImageKind};
 use std::{
-    collections::{BTreeMap, BTreeSet, HashMap},
+    collections::{BTreeMap, HashMap, HashSet},
     fmt,
-    sync::Arc,
+    sync::{Arc, Mutex, OnceLock},
 };
 
 /// Where an image lives: in a namespace (`VirtualMachineImage`) or cluster-wide
@@ -63,7 +63,7 @@ pub struct ImageEntry {
     /// `status.type`: `OVF`, `ISO` or `VM`.
     pub image_type: Option<Box<str>>,
     /// The image's labels (OS, capability and type labels among them).
-    pub labels: BTreeMap<Box<str>, Box<str>>,
+    pub labels: Labels,
     /// `status.productInfo.version`, else `fullVersion`.
     pub product_version: Option<Box<str>>,
     /// `status.osInfo.version`.
@@ -120,13 +120,7 @@ impl ImageEntry {
             display_name: status.name.as_deref().map(Arc::from),
             ready: image.is_ready(),
             image_type: boxed(&status.type_),
-            labels: image
-                .metadata
-                .labels
-                .iter()
-                .flatten()
-                .map(|(k, v)| (Box::from(k.as_str()), Box::from(v.as_str())))
-                .collect(),
+            labels: image.metadata.labels.iter().flatten().collect(),
             product_version: product.and_then(|p| boxed(&p.version).or_else(|| boxed(&p.full_version))),
             os_version: status.os_info.as_ref().and_then(|o| boxed(&o.version)),
             os_id: status.os_info.as_ref().and_then(|o| boxed(&o.id)),
@@ -179,11 +173,73 @@ impl fmt::Display for ImageEntry {
     }
 }
 
-/// The images of one scope.
+/// Label strings repeat across images (`os.image.vmoperator.vmware.com/id: ubuntu64Guest`
+/// on thousands of them), so each distinct string is stored once. The vocabulary of label
+/// keys and values is small and bounded in practice, so interned strings are kept for the
+/// life of the process.
+fn intern(s: &str) -> Arc<str> {
+    static STRINGS: OnceLock<Mutex<HashSet<Arc<str>>>> = OnceLock::new();
+    let mut strings = STRINGS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(existing) = strings.get(s) {
+        return existing.clone();
+    }
+    let new: Arc<str> = Arc::from(s);
+    strings.insert(new.clone());
+    new
+}
+
+/// An image's labels: sorted, with interned strings (a few bytes per label).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Labels(Box<[(Arc<str>, Arc<str>)]>);
+
+impl Labels {
+    /// The value of label `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .binary_search_by(|(k, _)| (**k).cmp(key))
+            .ok()
+            .map(|i| &*self.0[i].1)
+    }
+
+    /// Every label, sorted by key.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(k, v)| (&**k, &**v))
+    }
+
+    /// The labels as a map, for selector matching.
+    pub fn to_map(&self) -> BTreeMap<String, String> {
+        self.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    /// The labels with `key` set to `value`.
+    pub fn with(&self, key: &str, value: &str) -> Self {
+        let mut map = self.to_map();
+        map.insert(key.to_string(), value.to_string());
+        map.iter().collect()
+    }
+}
+
+impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for Labels {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        let mut v: Vec<(Arc<str>, Arc<str>)> = iter
+            .into_iter()
+            .map(|(k, v)| (intern(k.as_ref()), intern(v.as_ref())))
+            .collect();
+        v.sort();
+        v.dedup_by(|a, b| a.0 == b.0);
+        Self(v.into_boxed_slice())
+    }
+}
+
+/// The images of one scope. Display names map to the (usually one) object names that
+/// carry them, kept sorted so equal indexes compare equal.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 struct Bucket {
     by_name: HashMap<Arc<str>, Arc<ImageEntry>>,
-    by_display: HashMap<Arc<str>, BTreeSet<Arc<str>>>,
+    by_display: HashMap<Arc<str>, Vec<Arc<str>>>,
 }
 
 impl Bucket {
@@ -192,10 +248,10 @@ impl Bucket {
             self.unlink_display(&old);
         }
         if let Some(display) = &entry.display_name {
-            self.by_display
-                .entry(display.clone())
-                .or_default()
-                .insert(entry.name.clone());
+            let names = self.by_display.entry(display.clone()).or_default();
+            if let Err(at) = names.binary_search(&entry.name) {
+                names.insert(at, entry.name.clone());
+            }
         }
     }
 
@@ -208,7 +264,9 @@ impl Bucket {
     fn unlink_display(&mut self, old: &ImageEntry) {
         let Some(display) = &old.display_name else { return };
         if let Some(names) = self.by_display.get_mut(display) {
-            names.remove(&old.name);
+            if let Ok(at) = names.binary_search(&old.name) {
+                names.remove(at);
+            }
             if names.is_empty() {
                 self.by_display.remove(display);
             }
@@ -254,7 +312,13 @@ impl Index {
     }
 
     /// Adds or replaces an image.
-    pub fn apply(&mut self, entry: ImageEntry) {
+    pub fn apply(&mut self, mut entry: ImageEntry) {
+        // Share one namespace string among all the images of a namespace.
+        if let Scope::Namespace(ns) = &entry.scope
+            && let Some((key, _)) = self.namespaced.get_key_value(&**ns)
+        {
+            entry.scope = Scope::Namespace(key.clone());
+        }
         let entry = Arc::new(entry);
         match &entry.scope {
             Scope::Cluster => self.cluster.insert(entry),

@@ -370,11 +370,7 @@ pub fn evaluate(policies: &[Policy], subject: Subject<'_>) -> Verdict {
         }
         if let Some(selector) = &rules.image_selector {
             for image in subject.images() {
-                let labels: BTreeMap<String, String> = image
-                    .labels
-                    .iter()
-                    .map(|(k, v)| (k.to_string(), v.to_string()))
-                    .collect();
+                let labels = image.labels.to_map();
                 if !matches(Some(selector), &labels) {
                     violate(
                         "imageSelector",

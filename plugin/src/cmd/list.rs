@@ -56,7 +56,7 @@ pub fn filtered(images: &Images, args: &ListArgs) -> Result<Vec<Arc<ImageEntry>>
                     .is_some_and(|it| it.eq_ignore_ascii_case(t))
             })
         })
-        .filter(|i| selector.as_ref().is_none_or(|s| s.matches(&i.labels)))
+        .filter(|i| selector.as_ref().is_none_or(|s| s.matches(&i.labels.to_map())))
         .cloned()
         .collect();
     rows.sort_by(|a, b| {

@@ -77,7 +77,7 @@ fn entries_are_read_from_image_objects() {
     assert!(entry.ready);
     assert_eq!(entry.version(), Some("24.04.1"));
     assert_eq!(entry.provider.as_deref(), Some("clitem-1"));
-    assert_eq!(entry.labels.get("os").map(|v| &**v), Some("ubuntu"));
+    assert_eq!(entry.labels.get("os"), Some("ubuntu"));
 }
 
 #[test]
