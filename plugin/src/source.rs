@@ -5,7 +5,7 @@ use crate::{
     client::{self, Cluster},
     error::{Error, Result},
 };
-use kube::api::{Api, DynamicObject, ListParams};
+use kube::api::{DynamicObject, ListParams};
 use std::io::Read;
 use vmimage_shared::{
     Index,
@@ -124,36 +124,32 @@ impl Source {
 
 /// Lists every object of `kind` (in `ns`, or everywhere), page by page.
 pub async fn list_objects(cluster: &Cluster, kind: KindInfo, ns: Option<&str>) -> Result<Vec<DynamicObject>> {
-    let ar = client::resource(cluster, kind).await?;
-    let api: Api<DynamicObject> = match ns {
-        Some(ns) if kind.namespaced => Api::namespaced_with(cluster.client.clone(), ns, &ar),
-        _ => Api::all_with(cluster.client.clone(), &ar),
-    };
-    let what = match ns {
-        Some(ns) if kind.namespaced => format!("list {}s in namespace {ns}", kind.kind),
-        _ => format!("list {}s", kind.kind),
-    };
-    let mut out = Vec::new();
-    let mut params = ListParams::default().limit(PAGE);
-    loop {
-        let page = api.list(&params).await.map_err(Error::cluster(what.clone()))?;
-        out.extend(page.items);
-        match page.metadata.continue_.filter(|c| !c.is_empty()) {
-            Some(token) => params = params.continue_token(&token),
-            None => return Ok(out),
-        }
-    }
+    list_as(cluster, kind, ns).await
 }
 
-/// Lists images of `kind`, page by page, deserializing each page straight into the
-/// typed model (no intermediate dynamic objects: this is the plugin's hot path).
+/// Lists images of `kind`, deserialized straight into the typed model (no intermediate
+/// dynamic objects: this is the plugin's hot path).
 async fn list(cluster: &Cluster, kind: KindInfo, ns: Option<&str>) -> Result<Vec<Image>> {
+    let mut images: Vec<Image> = list_as(cluster, kind, ns).await?;
+    for i in &mut images {
+        i.kind = Some(kind.kind.to_string());
+    }
+    Ok(images)
+}
+
+/// Lists `kind` at its newest served version, page by page, as `T`.
+async fn list_as<T: Clone + serde::de::DeserializeOwned>(
+    cluster: &Cluster,
+    kind: KindInfo,
+    ns: Option<&str>,
+) -> Result<Vec<T>> {
     use kube::core::{ObjectList, Resource};
     let ar = client::resource(cluster, kind).await?;
-    let path = DynamicObject::url_path(&ar, ns.filter(|_| kind.namespaced));
+    let ns = ns.filter(|_| kind.namespaced);
+    let path = DynamicObject::url_path(&ar, ns);
     let what = match ns {
-        Some(ns) if kind.namespaced => format!("list {}s in namespace {ns}", kind.kind),
-        _ => format!("list {}s", kind.kind),
+        Some(ns) => format!("list {}s in namespace {ns}", kind.kind),
+        None => format!("list {}s", kind.kind),
     };
     let mut out = Vec::new();
     let mut params = ListParams::default().limit(PAGE);
@@ -161,15 +157,12 @@ async fn list(cluster: &Cluster, kind: KindInfo, ns: Option<&str>) -> Result<Vec
         let req = kube::core::Request::new(&path)
             .list(&params)
             .map_err(|e| Error::Failed(e.to_string()))?;
-        let page: ObjectList<Image> = cluster
+        let page: ObjectList<T> = cluster
             .client
             .request(req)
             .await
             .map_err(Error::cluster(what.clone()))?;
-        out.extend(page.items.into_iter().map(|mut i| {
-            i.kind = Some(kind.kind.to_string());
-            i
-        }));
+        out.extend(page.items);
         match page.metadata.continue_.filter(|c| !c.is_empty()) {
             Some(token) => params = params.continue_token(&token),
             None => return Ok(out),
