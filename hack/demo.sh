@@ -54,7 +54,17 @@ step "7. Publish web-1 as a new image and resolve it by its new display name"
 run kubectl vmimage publish web-1 -n dev --item-name web-golden-2026.11 --wait --timeout 60s
 run kubectl vmimage resolve -n dev web-golden-2026.11
 
-step "8. Clean up"
+step "8. Image policy: only Ready images in namespace dev"
+run kubectl apply -f hack/demo/policy.yaml
+say "Checked in CI before it reaches the cluster..."
+run_fails kubectl vmimage check -f hack/demo/app-1.yaml
+say "...and enforced at admission:"
+for _ in 1 2 3 4 5 6 7 8 9 10; do  # the webhook sees new policies within a second
+  kubectl create --dry-run=server -f hack/demo/app-1.yaml >/dev/null 2>&1 || break; sleep 0.2
+done
+run_fails kubectl apply -f hack/demo/app-1.yaml
+
+step "9. Clean up"
 cleanup
 trap - EXIT
 say "Control plane stopped. Run 'make cluster-up' to keep one running and try the commands yourself."
