@@ -15,8 +15,19 @@ use std::{
 pub struct Stats {
     /// Requests answered 200.
     pub ok: usize,
-    /// Requests that failed or answered otherwise.
+    /// Requests that failed or answered otherwise: the sum of the four below.
     pub errors: usize,
+    /// Of `errors`: answered, with a status other than 200.
+    pub non_200: usize,
+    /// Of `errors`: never sent, because no connection could be made (nothing listening,
+    /// or the TLS handshake failed).
+    pub connect_failed: usize,
+    /// Of `errors`: sent (or being sent), but the connection ended before a response head.
+    pub no_response: usize,
+    /// Of `errors`: a 200 head came, but the body broke off.
+    pub broken_body: usize,
+    /// The first few broken bodies and requests without a response, with their causes.
+    pub failures: Vec<String>,
     /// Client-side latency percentiles.
     pub p50: Duration,
     /// 99th percentile.
@@ -75,7 +86,7 @@ pub async fn run(
         let (client, body, url, sent) = (client.clone(), body.clone(), url.to_string(), sent.clone());
         tasks.push(tokio::spawn(async move {
             let mut lat = Vec::new();
-            let mut errors = 0;
+            let mut failed = Stats::default();
             while Instant::now() < deadline && sent.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < max {
                 let req = hyper::Request::post(&url)
                     .header("content-type", "application/json")
@@ -83,22 +94,34 @@ pub async fn run(
                     .expect("static request");
                 let t = Instant::now();
                 match client.request(req).await {
-                    Ok(res) if res.status() == 200 => {
-                        let _ = res.into_body().collect().await;
-                        lat.push(t.elapsed());
+                    Ok(res) if res.status() == 200 => match res.into_body().collect().await {
+                        Ok(_) => lat.push(t.elapsed()),
+                        Err(e) => {
+                            failed.broken_body += 1;
+                            note(&mut failed.failures, "body broke off", &e);
+                        }
+                    },
+                    Ok(_) => failed.non_200 += 1,
+                    Err(e) if e.is_connect() => failed.connect_failed += 1,
+                    Err(e) => {
+                        failed.no_response += 1;
+                        note(&mut failed.failures, "no response", &e);
                     }
-                    _ => errors += 1,
                 }
             }
-            (lat, errors)
+            (lat, failed)
         }));
     }
     let mut all = Vec::new();
-    let mut errors = 0;
+    let mut failed = Stats::default();
     for t in tasks {
-        let (lat, e) = t.await?;
+        let (lat, f) = t.await?;
         all.extend(lat);
-        errors += e;
+        failed.non_200 += f.non_200;
+        failed.connect_failed += f.connect_failed;
+        failed.no_response += f.no_response;
+        failed.broken_body += f.broken_body;
+        failed.failures.extend(f.failures);
     }
     let elapsed = started.elapsed();
     all.sort();
@@ -109,12 +132,30 @@ pub async fn run(
     };
     Ok(Stats {
         ok: all.len(),
-        errors,
+        errors: failed.non_200 + failed.connect_failed + failed.no_response + failed.broken_body,
+        non_200: failed.non_200,
+        connect_failed: failed.connect_failed,
+        no_response: failed.no_response,
+        broken_body: failed.broken_body,
+        failures: failed.failures.into_iter().take(5).collect(),
         p50: pct(0.50),
         p99: pct(0.99),
         max: all.last().copied().unwrap_or_default(),
         throughput: all.len() as f64 / elapsed.as_secs_f64(),
     })
+}
+
+/// Keeps the first few failures with their whole chain of causes.
+fn note(failures: &mut Vec<String>, what: &str, e: &dyn std::error::Error) {
+    if failures.len() < 5 {
+        let mut text = format!("{what}: {e}");
+        let mut source = e.source();
+        while let Some(s) = source {
+            text.push_str(&format!(": {s}"));
+            source = s.source();
+        }
+        failures.push(text);
+    }
 }
 
 /// Server-side latency quantiles from two scrapes of a Prometheus histogram: the upper

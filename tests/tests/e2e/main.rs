@@ -6,6 +6,7 @@ mod control_plane;
 mod plugin;
 mod policy;
 mod publish;
+mod security;
 mod versions;
 
 use std::any::Any;
@@ -33,5 +34,6 @@ fn main() -> std::process::ExitCode {
     tests.extend(publish::all());
     tests.extend(policy::all());
     tests.extend(versions::all());
+    tests.extend(security::all());
     vmimage_testenv::suite::run(tests, setup)
 }
