@@ -2,6 +2,7 @@
 //! real webhook registered with the apiserver, and the simulated publisher.
 
 mod admit;
+mod check;
 mod control_plane;
 mod plugin;
 mod policy;
@@ -31,6 +32,7 @@ fn main() -> std::process::ExitCode {
     let mut tests = vmimage_testenv::tests![control_plane::sample_catalog_is_served_with_display_names];
     tests.extend(plugin::all());
     tests.extend(admit::all());
+    tests.extend(check::all());
     tests.extend(publish::all());
     tests.extend(policy::all());
     tests.extend(versions::all());
