@@ -34,6 +34,11 @@ lint: tools ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
+.PHONY: deny
+deny: tools ## Licenses, duplicate versions and sources of every dependency (offline checks)
+	@command -v cargo-deny >/dev/null || { echo "installing cargo-deny (once, ~3 min)"; cargo install cargo-deny --locked --quiet; }
+	cargo deny --offline check licenses bans sources
+
 .PHONY: unit
 unit: tools ## Unit tests only (no cluster)
 	cargo test --workspace --exclude vmimage-tests
@@ -43,7 +48,7 @@ e2e: assets build ## Integration and e2e tests against a real control plane
 	cargo test -p vmimage-tests -- --test-threads=2
 
 .PHONY: test
-test: lint unit e2e ## Everything: lint, unit, integration and e2e tests
+test: lint deny unit e2e ## Everything: lint, dependency checks, unit, integration and e2e tests
 
 .PHONY: bench
 bench: assets ## Benchmarks on a real control plane (release builds); writes docs/benchmarks.md
