@@ -248,16 +248,7 @@ async fn check_target(
             "spec.target.location.name: Required value".into(),
         ));
     }
-    let libs: Api<DynamicObject> = Api::namespaced_with(
-        client.clone(),
-        ns,
-        &ar(
-            "imageregistry.vmware.com",
-            "v1alpha2",
-            "ContentLibrary",
-            "contentlibraries",
-        ),
-    );
+    let libs: Api<DynamicObject> = libraries(client, ns);
     let Some(obj) = libs.get_opt(library).await? else {
         return Ok((
             false,
@@ -309,15 +300,9 @@ async fn check_target(
     Ok((true, "TargetValid", String::new()))
 }
 
-/// A writable, Ready ContentLibrary named `name` in `ns`, optionally the default one.
-pub async fn create_library(
-    client: &Client,
-    ns: &str,
-    name: &str,
-    writable: bool,
-    default: bool,
-) -> Result<()> {
-    let api: Api<DynamicObject> = Api::namespaced_with(
+/// The ContentLibraries of `ns`.
+fn libraries(client: &Client, ns: &str) -> Api<DynamicObject> {
+    Api::namespaced_with(
         client.clone(),
         ns,
         &ar(
@@ -326,7 +311,18 @@ pub async fn create_library(
             "ContentLibrary",
             "contentlibraries",
         ),
-    );
+    )
+}
+
+/// A writable, Ready ContentLibrary named `name` in `ns`, optionally the default one.
+pub async fn create_library(
+    client: &Client,
+    ns: &str,
+    name: &str,
+    writable: bool,
+    default: bool,
+) -> Result<()> {
+    let api: Api<DynamicObject> = libraries(client, ns);
     let mut labels = serde_json::Map::new();
     if default {
         labels.insert(vmimage_shared::api::DEFAULT_LIBRARY_LABEL.into(), json!(""));

@@ -52,24 +52,6 @@ fn rss_mb(pid: u32) -> Result<f64> {
     Ok(kb / 1024.0)
 }
 
-fn review(ns: &str) -> bytes::Bytes {
-    serde_json::to_vec(&json!({
-        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-        "request": {
-            "uid": "00000000-0000-4000-8000-000000000001",
-            "kind": {"group": "vmoperator.vmware.com", "version": "v1alpha6", "kind": "VirtualMachine"},
-            "resource": {"group": "vmoperator.vmware.com", "version": "v1alpha6", "resource": "virtualmachines"},
-            "namespace": ns, "operation": "CREATE", "userInfo": {"username": "bench"},
-            "object": {"apiVersion": "vmoperator.vmware.com/v1alpha6", "kind": "VirtualMachine",
-                       "metadata": {"name": "bench-vm", "namespace": ns},
-                       "spec": {"imageName": TARGET, "className": "best-effort-small", "powerState": "PoweredOn"}},
-            "dryRun": false
-        }
-    }))
-    .expect("static review")
-    .into()
-}
-
 /// What one load measurement found.
 struct Load {
     /// HTTP/2 (one connection, as the apiserver calls webhooks), 32 concurrent.
@@ -87,7 +69,7 @@ struct Load {
 /// Client and server latency of the webhook under load.
 async fn load(port: u16, admin: u16, ca: &str) -> Result<Load> {
     let url = format!("https://127.0.0.1:{port}/mutate");
-    let body = review("team-1");
+    let body = loadgen::create_review("team-1", TARGET);
     // Warm up connections and caches, then measure.
     loadgen::run(&url, ca, body.clone(), 8, Duration::from_secs(1), 2_000, true).await?;
     // Let the apiserver and the watches settle after loading, so the machine is quiet.

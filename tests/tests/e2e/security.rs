@@ -10,7 +10,6 @@ use rustls::{
     pki_types::{CertificateDer, ServerName, pem::PemObject},
     version::{TLS12, TLS13},
 };
-use serde_json::json;
 use std::{
     io::{Read, Write},
     net::TcpStream,
@@ -55,25 +54,6 @@ async fn start_private(ctx: &Ctx, dir: PathBuf) -> Result<Private> {
     let bin = ctx.bin_dir.join("vmimage-webhook");
     let hook = webhook::start(&dir, &ca, &ctx.kubeconfig, &bin).await?;
     Ok(Private { hook, ca, dir })
-}
-
-/// An AdmissionReview of a VM CREATE naming a unique cluster image by display name.
-fn review(ns: &str) -> bytes::Bytes {
-    serde_json::to_vec(&json!({
-        "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-        "request": {
-            "uid": "00000000-0000-4000-8000-000000000002",
-            "kind": {"group": "vmoperator.vmware.com", "version": "v1alpha6", "kind": "VirtualMachine"},
-            "resource": {"group": "vmoperator.vmware.com", "version": "v1alpha6", "resource": "virtualmachines"},
-            "namespace": ns, "operation": "CREATE", "userInfo": {"username": "e2e"},
-            "object": {"apiVersion": "vmoperator.vmware.com/v1alpha6", "kind": "VirtualMachine",
-                       "metadata": {"name": "load-vm", "namespace": ns},
-                       "spec": {"imageName": "ubuntu-24.04", "className": "best-effort-small"}},
-            "dryRun": false
-        }
-    }))
-    .expect("static review")
-    .into()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -396,7 +376,10 @@ fn check_rbac(ctx: &Ctx) -> Result<()> {
 async fn sigterm_under_load(ctx: Ctx, http2: bool) -> Result<()> {
     let mut p = start_private(&ctx, private_dir(&ctx)?).await?;
     let url = format!("https://127.0.0.1:{}/mutate", p.hook.port);
-    let (ca_pem, body) = (p.ca.pair.cert_pem.clone(), review(&ctx.namespace));
+    let (ca_pem, body) = (
+        p.ca.pair.cert_pem.clone(),
+        loadgen::create_review(&ctx.namespace, "ubuntu-24.04"),
+    );
     let load = tokio::spawn(async move {
         loadgen::run(&url, &ca_pem, body, 16, Duration::from_secs(4), 2_000_000, http2).await
     });
@@ -529,7 +512,11 @@ pub async fn rotated_certificate_is_served_within_10s_under_load(ctx: Ctx) -> Re
     let loads: Vec<_> = [true, false]
         .into_iter()
         .map(|http2| {
-            let (url, ca_pem, body) = (url.clone(), ca_pem.clone(), review(&ctx.namespace));
+            let (url, ca_pem, body) = (
+                url.clone(),
+                ca_pem.clone(),
+                loadgen::create_review(&ctx.namespace, "ubuntu-24.04"),
+            );
             tokio::spawn(async move {
                 loadgen::run(&url, &ca_pem, body, 8, Duration::from_secs(6), 2_000_000, http2).await
             })
