@@ -89,6 +89,16 @@ impl Ctx {
     }
 }
 
+/// A VirtualMachine manifest (newest local version) with `spec`, as the e2e tests create them.
+pub fn vm_manifest(ns: &str, name: &str, spec: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
+        "apiVersion": "vmoperator.vmware.com/v1alpha6",
+        "kind": "VirtualMachine",
+        "metadata": {"name": name, "namespace": ns},
+        "spec": spec,
+    })
+}
+
 /// Registers tests by function name: `tests![module::a, module::b]`.
 #[macro_export]
 macro_rules! tests {

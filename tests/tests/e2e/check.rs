@@ -7,8 +7,7 @@ use std::time::{Duration, Instant};
 use vmimage_testenv::suite::Ctx;
 
 fn vm(ns: &str, name: &str, image: &str) -> Value {
-    json!({"apiVersion": "vmoperator.vmware.com/v1alpha6", "kind": "VirtualMachine",
-           "metadata": {"name": name, "namespace": ns}, "spec": {"imageName": image, "className": "small"}})
+    vmimage_testenv::suite::vm_manifest(ns, name, json!({"imageName": image, "className": "small"}))
 }
 
 /// What the webhook says about one VM, through a server-side dry run.

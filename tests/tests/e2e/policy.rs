@@ -141,13 +141,7 @@ async fn wait_loaded(ctx: &Ctx, name: &str) -> Result<Value> {
 }
 
 fn vm(ns: &str, name: &str, spec: Value) -> String {
-    json!({
-        "apiVersion": "vmoperator.vmware.com/v1alpha6",
-        "kind": "VirtualMachine",
-        "metadata": {"name": name, "namespace": ns},
-        "spec": spec,
-    })
-    .to_string()
+    vmimage_testenv::suite::vm_manifest(ns, name, spec).to_string()
 }
 
 /// `kubectl create -f -`; returns (success, stdout, stderr).
