@@ -16,7 +16,8 @@ use vmimage_shared::{VmiId, api::ImageKind, catalog::Catalog};
 const MANAGER: &str = "vmimage-testenv";
 const VERSION: &str = "v1alpha6";
 
-fn resource(kind: ImageKind) -> ApiResource {
+/// The API resource of an image kind, at the version the local CRDs store.
+pub fn resource(kind: ImageKind) -> ApiResource {
     let info = kind.info();
     ApiResource::from_gvk_with_plural(
         &GroupVersionKind::gvk(info.group, VERSION, info.kind),

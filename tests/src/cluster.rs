@@ -25,6 +25,8 @@ pub struct Options {
     pub install_crds: bool,
     /// Remove `state_dir` when the control plane is dropped (tests); `up` keeps it.
     pub remove_state_dir: bool,
+    /// Extra kube-apiserver flags (e.g. `--watch-cache=false` for the fault tests).
+    pub apiserver_args: Vec<String>,
 }
 
 impl Options {
@@ -35,6 +37,7 @@ impl Options {
             state_dir: dir,
             install_crds: true,
             remove_state_dir: true,
+            apiserver_args: Vec::new(),
         })
     }
 }
@@ -71,6 +74,26 @@ pub struct ControlPlane {
     apiserver: Option<Proc>,
     etcd_data: PathBuf,
     remove_state_dir: bool,
+    /// How etcd and the apiserver were started, to start them again.
+    etcd_args: Vec<String>,
+    etcd_port: u16,
+    apiserver_args: Vec<String>,
+}
+
+/// A second kube-apiserver on the same etcd (an HA control plane's other member).
+/// Dropping it stops the process.
+pub struct PeerApiserver {
+    /// Its URL.
+    pub server: String,
+    /// An admin kubeconfig pointing at it.
+    pub kubeconfig: PathBuf,
+    proc: Proc,
+}
+
+impl Drop for PeerApiserver {
+    fn drop(&mut self) {
+        self.proc.stop(Duration::from_secs(10));
+    }
 }
 
 fn free_port() -> Result<u16> {
@@ -130,30 +153,11 @@ impl ControlPlane {
         })?;
 
         let server = format!("https://127.0.0.1:{api_port}");
-        let d = |f: &str| dir.join(f).display().to_string();
-        let api_args: Vec<String> = vec![
-            format!("--etcd-servers={client_url}"),
-            "--bind-address=127.0.0.1".into(),
-            format!("--secure-port={api_port}"),
-            "--advertise-address=127.0.0.1".into(),
-            "--endpoint-reconciler-type=none".into(),
-            format!("--cert-dir={}", d("certs")),
-            format!("--tls-cert-file={}", d("apiserver.crt")),
-            format!("--tls-private-key-file={}", d("apiserver.key")),
-            format!("--client-ca-file={}", d("ca.crt")),
-            "--authorization-mode=RBAC".into(),
-            format!("--service-account-issuer={server}"),
-            format!("--service-account-key-file={}", d("sa.pub")),
-            format!("--service-account-signing-key-file={}", d("sa.key")),
-            "--service-cluster-ip-range=10.0.0.0/24".into(),
-            "--disable-admission-plugins=ServiceAccount".into(),
-            "--enable-priority-and-fairness=false".into(),
-            "--profiling=false".into(),
-        ];
+        let api_args = apiserver_args(&dir, &client_url, &server, &opts.apiserver_args);
         let mut apiserver = Proc::spawn(
             "kube-apiserver",
             &assets.kube_apiserver,
-            &api_args,
+            &with_port(&api_args, api_port),
             &dir.join("kube-apiserver.log"),
         )?;
 
@@ -175,27 +179,12 @@ impl ControlPlane {
             apiserver: None,
             etcd_data,
             remove_state_dir: opts.remove_state_dir,
+            etcd_args,
+            etcd_port: client_port,
+            apiserver_args: api_args,
         };
         let client = cp.client().await?;
-        let deadline = Instant::now() + Duration::from_secs(90);
-        loop {
-            if let Some(status) = apiserver.exited() {
-                bail!(
-                    "kube-apiserver exited ({status}); its log ends with:\n{}",
-                    apiserver.log_tail(30)
-                );
-            }
-            if ready(&client).await {
-                break;
-            }
-            if Instant::now() > deadline {
-                bail!(
-                    "kube-apiserver not ready after 90 s; its log ends with:\n{}",
-                    apiserver.log_tail(30)
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        wait_apiserver(&mut apiserver, &client).await?;
         cp.apiserver = Some(apiserver);
         say(format!(
             "control plane ready at {} in {:.1} s",
@@ -247,6 +236,188 @@ impl ControlPlane {
             p.stop(Duration::from_secs(10));
         }
     }
+
+    /// Starts the apiserver again, on the same port with the same flags, and waits until
+    /// it is ready.
+    pub async fn start_apiserver(&mut self) -> Result<()> {
+        if self.apiserver.is_some() {
+            bail!("kube-apiserver is already running");
+        }
+        let port = port_of(&self.server)?;
+        let mut apiserver = Proc::respawn(
+            "kube-apiserver",
+            &self.assets.kube_apiserver,
+            &with_port(&self.apiserver_args, port),
+            &self.dir.join("kube-apiserver.log"),
+        )?;
+        wait_apiserver(&mut apiserver, &self.client().await?).await?;
+        self.apiserver = Some(apiserver);
+        Ok(())
+    }
+
+    /// Stops etcd only; its data stays for [`Self::start_etcd`].
+    pub fn stop_etcd(&mut self) {
+        if let Some(mut p) = self.etcd.take() {
+            p.stop(Duration::from_secs(5));
+        }
+    }
+
+    /// Starts etcd again on the same data and ports, and waits until it is healthy.
+    pub fn start_etcd(&mut self) -> Result<()> {
+        if self.etcd.is_some() {
+            bail!("etcd is already running");
+        }
+        let mut etcd = Proc::respawn(
+            "etcd",
+            &self.assets.etcd,
+            &self.etcd_args,
+            &self.dir.join("etcd.log"),
+        )?;
+        let port = self.etcd_port;
+        wait_for(&mut etcd, Duration::from_secs(30), || {
+            http_get_ok(port, "/health")
+        })?;
+        self.etcd = Some(etcd);
+        Ok(())
+    }
+
+    /// Starts a second apiserver on the same etcd, as in an HA control plane, and waits
+    /// until it is ready.
+    pub async fn peer_apiserver(&self) -> Result<PeerApiserver> {
+        let port = free_port()?;
+        let server = format!("https://127.0.0.1:{port}");
+        let log = self.dir.join(format!("kube-apiserver-{port}.log"));
+        let mut proc = Proc::spawn(
+            "kube-apiserver (peer)",
+            &self.assets.kube_apiserver,
+            &with_port(&self.apiserver_args, port),
+            &log,
+        )?;
+        let kubeconfig = self.dir.join(format!("kubeconfig-{port}"));
+        let admin =
+            |f: &str| std::fs::read_to_string(self.dir.join(f)).with_context(|| format!("reading {f}"));
+        write(
+            &kubeconfig,
+            &kubeconfig_yaml(
+                &server,
+                &self.ca.pair.cert_pem,
+                &admin("admin.crt")?,
+                &admin("admin.key")?,
+            ),
+        )?;
+        wait_apiserver(&mut proc, &client_for(&kubeconfig).await?).await?;
+        Ok(PeerApiserver {
+            server,
+            kubeconfig,
+            proc,
+        })
+    }
+
+    /// Compacts etcd's history up to its current revision, so any watch resumed from an
+    /// older resourceVersion gets 410 Gone. Returns the revision.
+    pub fn compact_etcd(&self) -> Result<u64> {
+        // etcd's JSON gateway: keys are base64; "AA==" ("\0") to "AA==" ranges every key.
+        let range = etcd_post(
+            self.etcd_port,
+            "/v3/kv/range",
+            r#"{"key":"AA==","range_end":"AA==","count_only":true}"#,
+        )?;
+        let revision: u64 = range["header"]["revision"]
+            .as_str()
+            .and_then(|r| r.parse().ok())
+            .with_context(|| format!("no header.revision in etcd's answer {range}"))?;
+        etcd_post(
+            self.etcd_port,
+            "/v3/kv/compaction",
+            &format!(r#"{{"revision":"{revision}","physical":true}}"#),
+        )?;
+        Ok(revision)
+    }
+}
+
+/// kube-apiserver's flags, all but `--secure-port`.
+fn apiserver_args(dir: &Path, etcd_url: &str, server: &str, extra: &[String]) -> Vec<String> {
+    let d = |f: &str| dir.join(f).display().to_string();
+    let mut args: Vec<String> = vec![
+        format!("--etcd-servers={etcd_url}"),
+        "--bind-address=127.0.0.1".into(),
+        "--advertise-address=127.0.0.1".into(),
+        "--endpoint-reconciler-type=none".into(),
+        format!("--cert-dir={}", d("certs")),
+        format!("--tls-cert-file={}", d("apiserver.crt")),
+        format!("--tls-private-key-file={}", d("apiserver.key")),
+        format!("--client-ca-file={}", d("ca.crt")),
+        "--authorization-mode=RBAC".into(),
+        format!("--service-account-issuer={server}"),
+        format!("--service-account-key-file={}", d("sa.pub")),
+        format!("--service-account-signing-key-file={}", d("sa.key")),
+        "--service-cluster-ip-range=10.0.0.0/24".into(),
+        "--disable-admission-plugins=ServiceAccount".into(),
+        "--enable-priority-and-fairness=false".into(),
+        "--profiling=false".into(),
+    ];
+    args.extend(extra.iter().cloned());
+    args
+}
+
+fn with_port(args: &[String], port: u16) -> Vec<String> {
+    let mut args = args.to_vec();
+    args.push(format!("--secure-port={port}"));
+    args
+}
+
+fn port_of(server: &str) -> Result<u16> {
+    server
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .with_context(|| format!("no port in {server}"))
+}
+
+/// Waits up to 90 s for an apiserver to be ready (or to exit, which is an error).
+async fn wait_apiserver(apiserver: &mut Proc, client: &kube::Client) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Some(status) = apiserver.exited() {
+            bail!(
+                "{} exited ({status}); its log ends with:\n{}",
+                apiserver.name,
+                apiserver.log_tail(30)
+            );
+        }
+        if ready(client).await {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!(
+                "{} not ready after 90 s; its log ends with:\n{}",
+                apiserver.name,
+                apiserver.log_tail(30)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// POSTs JSON to etcd's HTTP gateway on loopback; returns the JSON answer.
+fn etcd_post(port: u16, path: &str, body: &str) -> Result<serde_json::Value> {
+    let mut s =
+        TcpStream::connect(("127.0.0.1", port)).with_context(|| format!("connecting to etcd on {port}"))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    write!(
+        s,
+        "POST {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut answer = String::new();
+    s.read_to_string(&mut answer)?;
+    let (head, json) = answer
+        .split_once("\r\n\r\n")
+        .with_context(|| format!("etcd answered {path} with {answer:?}"))?;
+    if !head.starts_with("HTTP/1.0 200") && !head.starts_with("HTTP/1.1 200") {
+        bail!("etcd answered {path} with {head}: {json}");
+    }
+    serde_json::from_str(json).with_context(|| format!("etcd's answer to {path}: {json}"))
 }
 
 impl Drop for ControlPlane {

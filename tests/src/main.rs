@@ -102,6 +102,7 @@ async fn main() -> Result<()> {
                 state_dir: dir.clone(),
                 install_crds: true,
                 remove_state_dir: false,
+                apiserver_args: Vec::new(),
             })
             .await?;
             let client = cp.client().await?;

@@ -26,9 +26,24 @@ pub struct Proc {
 }
 
 impl Proc {
-    /// Starts `program` with `args`, logging to `log`.
+    /// Starts `program` with `args`, logging to `log` (truncated first).
     pub fn spawn(name: &str, program: &Path, args: &[String], log: &Path) -> Result<Self> {
         let out = File::create(log).with_context(|| format!("creating {}", log.display()))?;
+        Self::spawn_into(name, program, args, log, out)
+    }
+
+    /// Starts `program` again with `args`, appending to `log` (a restart keeps the
+    /// previous run's log for a failing test's output).
+    pub fn respawn(name: &str, program: &Path, args: &[String], log: &Path) -> Result<Self> {
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .with_context(|| format!("opening {}", log.display()))?;
+        Self::spawn_into(name, program, args, log, out)
+    }
+
+    fn spawn_into(name: &str, program: &Path, args: &[String], log: &Path, out: File) -> Result<Self> {
         let child = Command::new(program)
             .args(args)
             .stdin(Stdio::null())

@@ -50,6 +50,17 @@ fn free_port() -> Result<u16> {
 /// Starts the webhook binary `bin` against the control plane in `cp_dir` and waits until
 /// its index is synced (`/readyz` answers 200).
 pub async fn start(cp_dir: &Path, ca: &Ca, kubeconfig: &Path, bin: &Path) -> Result<RunningWebhook> {
+    start_with(cp_dir, ca, kubeconfig, bin, &[]).await
+}
+
+/// [`start`] with `extra` flags for the webhook.
+pub async fn start_with(
+    cp_dir: &Path,
+    ca: &Ca,
+    kubeconfig: &Path,
+    bin: &Path,
+    extra: &[String],
+) -> Result<RunningWebhook> {
     if !bin.is_file() {
         bail!(
             "{} does not exist: run `cargo build -p vmimage-webhook` first",
@@ -64,7 +75,7 @@ pub async fn start(cp_dir: &Path, ca: &Ca, kubeconfig: &Path, bin: &Path) -> Res
     std::fs::write(&key, &pair.key_pem)?;
 
     let (port, admin_port) = (free_port()?, free_port()?);
-    let args: Vec<String> = vec![
+    let mut args: Vec<String> = vec![
         "--listen".into(),
         format!("127.0.0.1:{port}"),
         "--admin-listen".into(),
@@ -76,6 +87,7 @@ pub async fn start(cp_dir: &Path, ca: &Ca, kubeconfig: &Path, bin: &Path) -> Res
         "--kubeconfig".into(),
         kubeconfig.display().to_string(),
     ];
+    args.extend(extra.iter().cloned());
     // Tests find the admin port (for /metrics) next to the certificate.
     std::fs::write(cert_dir.join(ADMIN_PORT_FILE), admin_port.to_string())?;
     let mut proc = Proc::spawn("vmimage-webhook", bin, &args, &cp_dir.join("webhook.log"))?;
@@ -256,8 +268,13 @@ async fn wait_until_active(client: &Client, vm: &ApiResource) -> Result<()> {
 
 /// Starts the webhook from `target/debug` and registers it with the control plane.
 pub async fn setup(cp: &ControlPlane) -> Result<RunningWebhook> {
+    setup_with(cp, &[]).await
+}
+
+/// [`setup`] with `extra` flags for the webhook.
+pub async fn setup_with(cp: &ControlPlane, extra: &[String]) -> Result<RunningWebhook> {
     let bin = crate::workspace_root().join("target/debug/vmimage-webhook");
-    let webhook = start(&cp.dir, &cp.ca, &cp.kubeconfig, &bin).await?;
+    let webhook = start_with(&cp.dir, &cp.ca, &cp.kubeconfig, &bin, extra).await?;
     let client = cp.client().await?;
     if let Err(e) = register(&client, &cp.ca.pair.cert_pem, webhook.port).await {
         bail!(

@@ -35,6 +35,12 @@ pub struct Args {
     /// (e.g. `3s`, `500ms`). Keep it below the webhook's timeoutSeconds.
     #[arg(long, env = "VMIMAGE_LIVE_READ_TIMEOUT", default_value = "3s", value_parser = parse_duration)]
     pub live_read_timeout: Duration,
+
+    /// Server-side timeout, in seconds, of each watch request (images, policies,
+    /// namespaces). When it ends, the watch resumes where it was; if the API server has
+    /// compacted that point away (410 Gone), the webhook re-lists.
+    #[arg(long, env = "VMIMAGE_WATCH_TIMEOUT", default_value_t = 290, value_parser = clap::value_parser!(u32).range(1..=3600))]
+    pub watch_timeout: u32,
 }
 
 /// Parses `500ms`, `3s`, `1m` or a plain number of seconds.
@@ -78,6 +84,7 @@ mod tests {
         assert_eq!(args.admin_listen.port(), 8080);
         assert_eq!(args.max_body_bytes, 2 * 1024 * 1024);
         assert_eq!(args.live_read_timeout, Duration::from_secs(3));
+        assert_eq!(args.watch_timeout, 290);
         assert!(args.kubeconfig.is_none());
     }
 }

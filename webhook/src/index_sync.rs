@@ -7,12 +7,7 @@
 //! [`Readiness`]: a replica that may be missing a policy is not ready either.
 
 use crate::{discovery::ImageResources, metrics::Metrics};
-use futures::StreamExt;
-use kube::{
-    Api, Client,
-    api::DynamicObject,
-    runtime::{WatchStreamExt, watcher},
-};
+use kube::{Api, Client, api::DynamicObject, runtime::watcher};
 use parking_lot::RwLock;
 use std::sync::{
     Arc,
@@ -93,10 +88,12 @@ impl Readiness {
     }
 }
 
-/// Runs both watches until the process ends (errors are logged and retried with backoff).
+/// Runs both watches until the process ends (a failed watch is restarted with a full
+/// list, see [`crate::watch`]). `config` is shared by both.
 pub async fn run(
     client: Client,
     resources: ImageResources,
+    config: watcher::Config,
     index: SharedIndex,
     readiness: Readiness,
     metrics: Arc<Metrics>,
@@ -105,20 +102,19 @@ pub async fn run(
     let cluster = Api::<DynamicObject>::all_with(client, &resources.cluster);
     let sync = |kind| KindSync::new(kind, index.clone(), readiness.clone(), metrics.clone());
     tokio::join!(
-        watch(namespaced, sync(ImageKind::VirtualMachineImage)),
-        watch(cluster, sync(ImageKind::ClusterVirtualMachineImage)),
+        watch(namespaced, config.clone(), sync(ImageKind::VirtualMachineImage)),
+        watch(
+            cluster,
+            config.clone(),
+            sync(ImageKind::ClusterVirtualMachineImage)
+        ),
     );
 }
 
-async fn watch(api: Api<DynamicObject>, mut sync: KindSync) {
-    let config = watcher::Config::default().page_size(500);
-    let mut events = std::pin::pin!(watcher(api, config).default_backoff());
-    while let Some(event) = events.next().await {
-        match event {
-            Ok(event) => sync.handle(event),
-            Err(error) => tracing::warn!(kind = %sync.kind, %error, "image watch failed; retrying"),
-        }
-    }
+async fn watch(api: Api<DynamicObject>, config: watcher::Config, mut sync: KindSync) {
+    let metrics = sync.metrics.clone();
+    let start = || watcher(api.clone(), config.clone());
+    crate::watch::relist_on_error(sync.kind.as_str(), &metrics, start, &mut sync).await;
 }
 
 /// Applies one kind's watch events to the index.
@@ -188,6 +184,15 @@ impl KindSync {
         }
     }
 
+    /// The watch failed: until a new list completes, the kind is not synced, so every
+    /// resolution is confirmed live and `/readyz` fails.
+    pub fn lost(&mut self, error: &watcher::Error) {
+        self.readiness.set(self.kind, false);
+        self.relisting = None;
+        self.metrics.index(self.kind, self.count(), false);
+        tracing::warn!(kind = %self.kind, %error, "image watch failed; not ready until a full re-list completes");
+    }
+
     fn count(&self) -> usize {
         self.index.read().len_of(self.kind)
     }
@@ -201,6 +206,16 @@ impl KindSync {
                 None
             }
         }
+    }
+}
+
+impl crate::watch::Cache<DynamicObject> for KindSync {
+    fn event(&mut self, event: watcher::Event<DynamicObject>) {
+        self.handle(event);
+    }
+
+    fn lost(&mut self, error: &watcher::Error) {
+        KindSync::lost(self, error);
     }
 }
 
@@ -247,6 +262,29 @@ mod tests {
         s.handle(watcher::Event::Init);
         assert!(!readiness.is_synced(ImageKind::ClusterVirtualMachineImage));
         assert!(!readiness.is_ready());
+    }
+
+    #[test]
+    fn a_failed_watch_unsyncs_its_kind_until_the_next_full_list() {
+        let (mut s, index, readiness) = sync(ImageKind::VirtualMachineImage);
+        s.handle(watcher::Event::Init);
+        s.handle(watcher::Event::InitApply(image(Some("ns1"), "vmi-1", "ubuntu")));
+        s.handle(watcher::Event::InitDone);
+        assert!(readiness.is_synced(ImageKind::VirtualMachineImage));
+        s.lost(&watcher::Error::NoResourceVersion);
+        assert!(!readiness.is_synced(ImageKind::VirtualMachineImage));
+        assert_eq!(
+            index.read().len(),
+            1,
+            "kept for live reads to fall back on, never trusted"
+        );
+        s.handle(watcher::Event::Init);
+        s.handle(watcher::Event::InitDone);
+        assert!(readiness.is_synced(ImageKind::VirtualMachineImage));
+        assert!(
+            index.read().is_empty(),
+            "the new list replaced what the old watch knew"
+        );
     }
 
     #[test]

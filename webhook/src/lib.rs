@@ -19,6 +19,7 @@
 //! - [`discovery`]: the newest served version of the image kinds.
 //! - [`tls`]: serving certificates, loaded at start and reloaded on change.
 //! - [`admin`]: `/healthz`, `/readyz`, `/metrics` on plain HTTP.
+//! - [`watch`]: restarting a failed watch with a full list, the cache untrusted meanwhile.
 //! - [`metrics`]: the Prometheus registry.
 //! - [`state`]: what handlers share.
 
@@ -34,6 +35,7 @@ pub mod patch;
 pub mod policies;
 pub mod state;
 pub mod tls;
+pub mod watch;
 
 pub use args::Args;
 
@@ -76,19 +78,29 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         metrics: metrics.clone(),
     };
 
+    let watch_config = kube::runtime::watcher::Config::default()
+        .page_size(500)
+        .timeout(args.watch_timeout);
     // The policy and namespace watches need no discovery: they start at once.
     let policy_sync = tokio::spawn(policies::run(
         client.clone(),
+        watch_config.clone(),
         state.policies.clone(),
         state.readiness.clone(),
+        metrics.clone(),
     ));
-    let namespace_sync = tokio::spawn(namespaces::run(client.clone(), state.namespaces.clone()));
+    let namespace_sync = tokio::spawn(namespaces::run(
+        client.clone(),
+        watch_config.clone(),
+        state.namespaces.clone(),
+        metrics.clone(),
+    ));
     let sync = tokio::spawn({
         let (index, readiness) = (state.index.clone(), state.readiness.clone());
         async move {
             let found = discovery::discover_until_found(&client).await;
             let _ = resources.set(found.clone());
-            index_sync::run(client, found, index, readiness, metrics).await;
+            index_sync::run(client, found, watch_config, index, readiness, metrics).await;
         }
     });
     let reload = tokio::spawn(reloader.run(TLS_POLL));

@@ -39,6 +39,31 @@ impl std::fmt::Display for Decision {
     }
 }
 
+/// Why a watch was restarted with a full list.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq)]
+pub enum WatchLoss {
+    /// The resourceVersion to resume from was compacted away (410 Gone).
+    Expired,
+    /// Any other error: the apiserver unreachable, a refused request, a broken stream.
+    Failed,
+}
+
+impl WatchLoss {
+    /// The label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Expired => "expired",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct WatchLabels {
+    watch: &'static str,
+    reason: &'static str,
+}
+
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabel {
     result: &'static str,
@@ -66,6 +91,7 @@ pub struct Metrics {
     synced: Family<KindLabel, Gauge>,
     live_reads: Counter,
     violations: Family<ViolationLabels, Counter>,
+    watch_restarts: Family<WatchLabels, Counter>,
 }
 
 /// Latency buckets in seconds: 50 µs to 1 s.
@@ -91,6 +117,7 @@ impl Metrics {
         let synced = Family::<KindLabel, Gauge>::default();
         let live_reads = Counter::default();
         let violations = Family::<ViolationLabels, Counter>::default();
+        let watch_restarts = Family::<WatchLabels, Counter>::default();
         registry.register(
             "vmimage_admissions",
             "AdmissionReviews answered, by result",
@@ -121,6 +148,11 @@ impl Metrics {
             "Image policy rules violated by admitted or denied VirtualMachines, by policy, mode and rule",
             violations.clone(),
         );
+        registry.register(
+            "vmimage_watch_restarts",
+            "Watches dropped after an error and restarted with a full list, by watch and reason",
+            watch_restarts.clone(),
+        );
         for kind in [
             ImageKind::VirtualMachineImage,
             ImageKind::ClusterVirtualMachineImage,
@@ -137,6 +169,7 @@ impl Metrics {
             synced,
             live_reads,
             violations,
+            watch_restarts,
         }
     }
 
@@ -175,6 +208,16 @@ impl Metrics {
             .inc();
     }
 
+    /// Counts one watch dropped for `reason` (it restarts with a full list).
+    pub fn watch_lost(&self, watch: &'static str, reason: WatchLoss) {
+        self.watch_restarts
+            .get_or_create(&WatchLabels {
+                watch,
+                reason: reason.as_str(),
+            })
+            .inc();
+    }
+
     /// The OpenMetrics text exposition.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -194,6 +237,7 @@ mod tests {
         m.admission(Decision::Mutated, Duration::from_micros(80));
         m.index(ImageKind::ClusterVirtualMachineImage, 7, true);
         m.live_read();
+        m.watch_lost("Namespace", WatchLoss::Expired);
         m.violation(&Violation {
             policy: "legacy".into(),
             mode: vmimage_shared::policy::Mode::Audit,
@@ -208,6 +252,7 @@ mod tests {
             r#"vmimage_index_synced{kind="ClusterVirtualMachineImage"} 1"#,
             r#"vmimage_index_synced{kind="VirtualMachineImage"} 0"#,
             "vmimage_live_reads_total 1",
+            r#"vmimage_watch_restarts_total{watch="Namespace",reason="expired"} 1"#,
             r#"vmimage_policy_violations_total{policy="legacy",mode="Audit",rule="deniedNames"} 1"#,
         ] {
             assert!(text.contains(needle), "{needle} missing from\n{text}");

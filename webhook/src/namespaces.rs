@@ -5,14 +5,9 @@
 //! seen yet (created a moment ago) is read live by [`labels`]; the watch is the authority
 //! on everything it has delivered.
 
-use crate::state::AppState;
-use futures::StreamExt;
+use crate::{metrics::Metrics, state::AppState};
 use k8s_openapi::api::core::v1::Namespace;
-use kube::{
-    Api, Client,
-    core::PartialObjectMeta,
-    runtime::{WatchStreamExt, watcher},
-};
+use kube::{Api, Client, core::PartialObjectMeta, runtime::watcher};
 use parking_lot::RwLock;
 use std::{
     collections::{BTreeMap, HashMap},
@@ -25,19 +20,18 @@ pub type Labels = BTreeMap<String, String>;
 /// The namespace cache shared by the watch (writer) and the admission handler (readers).
 pub type SharedNamespaces = Arc<RwLock<HashMap<String, Arc<Labels>>>>;
 
-/// Runs the namespace watch until the process ends (errors are logged and retried with
-/// backoff).
-pub async fn run(client: Client, namespaces: SharedNamespaces) {
+/// Runs the namespace watch until the process ends (a failed watch is restarted with a
+/// full list, see [`crate::watch`]).
+pub async fn run(
+    client: Client,
+    config: watcher::Config,
+    namespaces: SharedNamespaces,
+    metrics: Arc<Metrics>,
+) {
     let api = Api::<PartialObjectMeta<Namespace>>::all(client);
-    let config = watcher::Config::default().page_size(500);
-    let mut events = std::pin::pin!(watcher(api, config).default_backoff());
     let mut sync = NamespaceSync::new(namespaces);
-    while let Some(event) = events.next().await {
-        match event {
-            Ok(event) => sync.handle(event),
-            Err(error) => tracing::warn!(%error, "namespace watch failed; retrying"),
-        }
-    }
+    let start = || watcher(api.clone(), config.clone());
+    crate::watch::relist_on_error("Namespace", &metrics, start, &mut sync).await;
 }
 
 /// Applies namespace watch events to the cache.
@@ -84,6 +78,20 @@ impl NamespaceSync {
                 }
             }
         }
+    }
+}
+
+impl crate::watch::Cache<PartialObjectMeta<Namespace>> for NamespaceSync {
+    fn event(&mut self, event: watcher::Event<PartialObjectMeta<Namespace>>) {
+        self.handle(event);
+    }
+
+    /// Forgets every namespace: until the new list completes, labels are read live (and
+    /// remembered), so a label changed during the outage is never missed.
+    fn lost(&mut self, error: &watcher::Error) {
+        self.relisting = None;
+        self.namespaces.write().clear();
+        tracing::warn!(%error, "namespace watch failed; reading labels live until a full re-list completes");
     }
 }
 

@@ -17,12 +17,11 @@
 //! replicas writing the same value is harmless.
 
 use crate::{index_sync::Readiness, live::LiveError, state::AppState};
-use futures::StreamExt;
 use kube::{
     Api, Client,
     api::{DynamicObject, GroupVersionKind, Patch, PatchParams},
     discovery::ApiResource,
-    runtime::{WatchStreamExt, watcher},
+    runtime::watcher,
 };
 use parking_lot::RwLock;
 use serde_json::{Value, json};
@@ -106,23 +105,44 @@ pub struct StatusUpdate {
     pub patch: Value,
 }
 
-/// Runs the policy watch until the process ends. Errors (the CRD missing included) are
-/// logged and retried with backoff; status writes run beside the watch.
-pub async fn run(client: Client, policies: SharedPolicies, readiness: Readiness) {
+/// Runs the policy watch until the process ends. A failed watch (the CRD missing
+/// included) is restarted with a full list (see [`crate::watch`]); status writes run
+/// beside the watch.
+pub async fn run(
+    client: Client,
+    config: watcher::Config,
+    policies: SharedPolicies,
+    readiness: Readiness,
+    metrics: Arc<crate::metrics::Metrics>,
+) {
     let api = Api::<DynamicObject>::all_with(client, &api_resource());
-    let config = watcher::Config::default().page_size(500);
-    let mut events = std::pin::pin!(watcher(api.clone(), config).default_backoff());
-    let mut sync = PolicySync::new(policies, readiness);
-    while let Some(event) = events.next().await {
-        match event {
-            Ok(event) => {
-                let now = k8s_openapi::jiff::Timestamp::now();
-                for update in sync.handle(event, now) {
-                    tokio::spawn(write_status(api.clone(), update));
-                }
-            }
-            Err(watcher::Error::InitialListFailed(kube::Error::Api(status)))
-            | Err(watcher::Error::WatchStartFailed(kube::Error::Api(status)))
+    let mut cache = PolicyWatch {
+        sync: PolicySync::new(policies, readiness),
+        api: api.clone(),
+    };
+    let start = || watcher(api.clone(), config.clone());
+    crate::watch::relist_on_error(KIND, &metrics, start, &mut cache).await;
+}
+
+/// The policy set as a watch's cache: events applied, status writes spawned.
+struct PolicyWatch {
+    sync: PolicySync,
+    api: Api<DynamicObject>,
+}
+
+impl crate::watch::Cache<DynamicObject> for PolicyWatch {
+    fn event(&mut self, event: watcher::Event<DynamicObject>) {
+        let now = k8s_openapi::jiff::Timestamp::now();
+        for update in self.sync.handle(event, now) {
+            tokio::spawn(write_status(self.api.clone(), update));
+        }
+    }
+
+    fn lost(&mut self, error: &watcher::Error) {
+        self.sync.lost();
+        match error {
+            watcher::Error::InitialListFailed(kube::Error::Api(status))
+            | watcher::Error::WatchStartFailed(kube::Error::Api(status))
                 if status.code == 404 =>
             {
                 tracing::warn!(
@@ -131,7 +151,7 @@ pub async fn run(client: Client, policies: SharedPolicies, readiness: Readiness)
                      manifests/webhook); not ready until it is; retrying"
                 );
             }
-            Err(error) => tracing::warn!(%error, "policy watch failed; retrying"),
+            error => tracing::warn!(%error, "policy watch failed; not ready until a full re-list completes"),
         }
     }
 }
@@ -170,6 +190,12 @@ impl PolicySync {
             readiness,
             relisting: None,
         }
+    }
+
+    /// The watch failed: until a new list completes, policies are read live.
+    pub fn lost(&mut self) {
+        self.readiness.set_policies(false);
+        self.relisting = None;
     }
 
     /// Applies one event; returns the status writes it calls for. `now` stamps a

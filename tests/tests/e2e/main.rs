@@ -4,6 +4,7 @@
 mod admit;
 mod check;
 mod control_plane;
+mod faults;
 mod plugin;
 mod policy;
 mod publish;
@@ -37,5 +38,6 @@ fn main() -> std::process::ExitCode {
     tests.extend(policy::all());
     tests.extend(versions::all());
     tests.extend(security::all());
+    tests.extend(faults::all());
     vmimage_testenv::suite::run(tests, setup)
 }
