@@ -5,27 +5,10 @@
 use crate::{
     cli::{Global, PinArgs},
     error::{Error, Result},
-    pin::{Input, apply_edits, edits_for, parse_documents, read_inputs, vms_in},
+    pin::{Input, parse_documents, pin_text, read_inputs},
     source::{Scope, Source},
 };
 use std::{io::Write, path::Path, process::ExitCode};
-use vmimage_shared::{
-    api::VmImageRefs,
-    mutate::{Change, Selection, plan_with},
-};
-
-fn describe_change(change: &Change) -> String {
-    match change {
-        Change::ImageName(id) => format!("spec.imageName -> {id}"),
-        Change::Image(i) => format!("spec.image -> {} {}", i.kind, i.name),
-        Change::CdromImage { index, image } => {
-            format!(
-                "spec.hardware.cdrom[{index}].image -> {} {}",
-                image.kind, image.name
-            )
-        }
-    }
-}
 
 /// Writes `text` to `path` through a temporary file in the same directory, so a crash
 /// never leaves a half-written manifest.
@@ -52,11 +35,9 @@ pub async fn run(global: &Global, args: PinArgs) -> Result<ExitCode> {
         ));
     }
     let inputs = read_inputs(&args.files)?;
-    let mut parsed = Vec::new();
+    // Every input must be YAML before the cluster is asked anything.
     for input in &inputs {
-        let docs =
-            parse_documents(&input.text).map_err(|e| Error::Usage(format!("{}: {e}", input.name())))?;
-        parsed.push(docs);
+        parse_documents(&input.text).map_err(|e| Error::Usage(format!("{}: {e}", input.name())))?;
     }
     let (source, default_ns) = Source::open(global).await?;
     let images = source.images(&Scope::All).await?;
@@ -64,45 +45,19 @@ pub async fn run(global: &Global, args: PinArgs) -> Result<ExitCode> {
     let mut problems = Vec::new();
     let mut summary = Vec::new();
     let mut results: Vec<(&Input, String, bool)> = Vec::new();
-    for (input, docs) in inputs.iter().zip(&parsed) {
-        let mut edits = Vec::new();
-        for (d, doc) in docs.iter().enumerate() {
-            for (prefix, vm) in vms_in(&doc.value) {
-                let place = |ns: &str, name: &str| {
-                    format!("{}: document {}: VirtualMachine {ns}/{name}", input.name(), d + 1)
-                };
-                let mut refs = match VmImageRefs::from_json(vm) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        problems.push(format!("{}: document {}: {e}", input.name(), d + 1));
-                        continue;
-                    }
-                };
-                if refs.namespace.is_empty() {
-                    refs.namespace = default_ns.clone();
-                }
-                let here = place(&refs.namespace, &refs.name);
-                let selection = if args.newest {
-                    Selection::NewestReady
-                } else {
-                    Selection::from_annotations(&refs.annotations)
-                };
-                match plan_with(&images.index, &refs, selection)
-                    .map_err(|e| e.to_string())
-                    .and_then(|p| edits_for(doc, &input.text, &prefix, &p).map(|e| (p, e)))
-                {
-                    Ok((p, e)) if !p.changes.is_empty() => {
-                        edits.extend(e);
-                        let what: Vec<String> = p.changes.iter().map(describe_change).collect();
-                        summary.push(format!("{here}: {}", what.join(", ")));
-                    }
-                    Ok(_) => {}
-                    Err(e) => problems.push(format!("{here}: {e}")),
-                }
-            }
-        }
-        let changed = !edits.is_empty();
-        results.push((input, apply_edits(&input.text, edits), changed));
+    for input in &inputs {
+        let pinned = pin_text(
+            &input.name(),
+            &input.text,
+            &images.index,
+            &default_ns,
+            args.newest,
+        )
+        .map_err(Error::Usage)?;
+        let changed = !pinned.changes.is_empty();
+        summary.extend(pinned.changes);
+        problems.extend(pinned.problems);
+        results.push((input, pinned.text, changed));
     }
 
     if !problems.is_empty() {

@@ -1,0 +1,140 @@
+//! Pinning one manifest text against an image index: no I/O, so the command, the tests
+//! and the fuzz target share it.
+
+use super::{apply_edits, edits_for, parse_documents, vms_in};
+use vmimage_shared::{
+    api::VmImageRefs,
+    index::Index,
+    mutate::{Change, Selection, plan_with},
+};
+
+/// What pinning one text gives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pinned {
+    /// The text with every change applied (byte for byte the input when nothing changes).
+    pub text: String,
+    /// One line per VirtualMachine changed: where it is, and what changed.
+    pub changes: Vec<String>,
+    /// One line per VirtualMachine that could not be pinned, and why.
+    pub problems: Vec<String>,
+}
+
+/// Pins every VirtualMachine in `text` (named `name` in messages). VMs without a
+/// namespace are taken to be in `default_ns`; `newest` selects the newest ready version
+/// for every VM, as `vmimage.io/select: newest` does for one. An error means the text is
+/// not YAML.
+pub fn pin_text(
+    name: &str,
+    text: &str,
+    index: &Index,
+    default_ns: &str,
+    newest: bool,
+) -> Result<Pinned, String> {
+    let docs = parse_documents(text).map_err(|e| format!("{name}: {e}"))?;
+    let mut edits = Vec::new();
+    let (mut changes, mut problems) = (Vec::new(), Vec::new());
+    for (d, doc) in docs.iter().enumerate() {
+        for (prefix, vm) in vms_in(&doc.value) {
+            let mut refs = match VmImageRefs::from_json(vm) {
+                Ok(r) => r,
+                Err(e) => {
+                    problems.push(format!("{name}: document {}: {e}", d + 1));
+                    continue;
+                }
+            };
+            if refs.namespace.is_empty() {
+                refs.namespace = default_ns.to_string();
+            }
+            let here = format!(
+                "{name}: document {}: VirtualMachine {}/{}",
+                d + 1,
+                refs.namespace,
+                refs.name
+            );
+            let selection = if newest {
+                Selection::NewestReady
+            } else {
+                Selection::from_annotations(&refs.annotations)
+            };
+            match plan_with(index, &refs, selection)
+                .map_err(|e| e.to_string())
+                .and_then(|p| edits_for(doc, text, &prefix, &p).map(|e| (p, e)))
+            {
+                Ok((plan, e)) if !plan.changes.is_empty() => {
+                    edits.extend(e);
+                    let what: Vec<String> = plan.changes.iter().map(describe).collect();
+                    changes.push(format!("{here}: {}", what.join(", ")));
+                }
+                Ok(_) => {}
+                Err(e) => problems.push(format!("{here}: {e}")),
+            }
+        }
+    }
+    Ok(Pinned {
+        text: apply_edits(text, edits),
+        changes,
+        problems,
+    })
+}
+
+fn describe(change: &Change) -> String {
+    match change {
+        Change::ImageName(id) => format!("spec.imageName -> {id}"),
+        Change::Image(i) => format!("spec.image -> {} {}", i.kind, i.name),
+        Change::CdromImage { index, image } => {
+            format!(
+                "spec.hardware.cdrom[{index}].image -> {} {}",
+                image.kind, image.name
+            )
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vmimage_shared::catalog::Catalog;
+
+    fn sample() -> Index {
+        let text = include_str!("../../../manifests/samples/catalog.yaml");
+        Index::from_entries(Catalog::parse("catalog.yaml", text).unwrap().entries())
+    }
+
+    const VM: &str = "# keep me\napiVersion: vmoperator.vmware.com/v1alpha6\nkind: VirtualMachine\n\
+                      metadata: {name: web, namespace: dev}\nspec:\n  imageName: ubuntu-24.04  # by name\n";
+
+    #[test]
+    fn pins_once_and_then_is_a_fixed_point() {
+        let index = sample();
+        let first = pin_text("vm.yaml", VM, &index, "default", false).unwrap();
+        assert!(first.problems.is_empty(), "{:?}", first.problems);
+        assert_eq!(first.changes.len(), 1, "{:?}", first.changes);
+        assert!(first.text.starts_with("# keep me\n"));
+        assert!(
+            first.text.contains("imageName: vmi-0a0044d7c690bcbea  # by name"),
+            "{}",
+            first.text
+        );
+        let second = pin_text("vm.yaml", &first.text, &index, "default", false).unwrap();
+        assert!(second.changes.is_empty(), "{:?}", second.changes);
+        assert_eq!(second.text, first.text);
+    }
+
+    #[test]
+    fn problems_name_the_file_document_and_vm_and_not_yaml_is_an_error() {
+        let index = sample();
+        let ambiguous = VM.replace("ubuntu-24.04", "debian-12");
+        let out = pin_text("vm.yaml", &ambiguous, &index, "default", false).unwrap();
+        assert_eq!(out.problems.len(), 1);
+        assert!(
+            out.problems[0].starts_with("vm.yaml: document 1: VirtualMachine dev/web: "),
+            "{}",
+            out.problems[0]
+        );
+        assert!(
+            pin_text("bad.yaml", "a: [", &index, "default", false)
+                .unwrap_err()
+                .starts_with("bad.yaml: ")
+        );
+    }
+}
