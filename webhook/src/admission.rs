@@ -6,7 +6,13 @@
 //! but never patched; every other request is allowed untouched. Dry-run requests take the
 //! same path: the webhook has no side effects (a dry run only skips the policy metric).
 
-use crate::{live, metrics::Decision, patch, state::AppState};
+use crate::{
+    live,
+    log_text::{self, Untrusted},
+    metrics::Decision,
+    patch,
+    state::AppState,
+};
 
 mod verdict;
 use axum::{
@@ -41,27 +47,47 @@ pub async fn mutate(State(state): State<AppState>, body: Bytes) -> Response {
             let (res, decision) = admit(&state, &req).await;
             (Json(res.into_review()).into_response(), decision)
         }
-        Err(reason) => {
-            tracing::warn!(%reason, "unreadable AdmissionReview");
-            ((StatusCode::BAD_REQUEST, reason).into_response(), Decision::Error)
+        Err(unreadable) => {
+            tracing::warn!(reason = %unreadable.for_log(), "unreadable AdmissionReview");
+            let body = Untrusted(&unreadable.to_string()).to_string();
+            ((StatusCode::BAD_REQUEST, body).into_response(), Decision::Error)
         }
     };
     state.metrics.admission(decision, started.elapsed());
     response
 }
 
-fn read(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>, String> {
-    let review: AdmissionReview<DynamicObject> =
-        serde_json::from_slice(body).map_err(|e| format!("malformed AdmissionReview: {e}"))?;
-    if review.types.api_version != "admission.k8s.io/v1" || review.types.kind != "AdmissionReview" {
-        return Err(format!(
-            "expected an admission.k8s.io/v1 AdmissionReview, got {}/{}",
-            review.types.api_version, review.types.kind
-        ));
+/// Why a body is not an AdmissionReview the webhook can answer.
+#[derive(Debug, thiserror::Error)]
+enum Unreadable {
+    #[error("malformed AdmissionReview: {0}")]
+    Json(#[source] serde_json::Error),
+    #[error("expected an admission.k8s.io/v1 AdmissionReview, got {api_version}/{kind}")]
+    WrongKind { api_version: String, kind: String },
+    #[error("the AdmissionReview has no request")]
+    NoRequest,
+}
+
+impl Unreadable {
+    /// The reason for the log: serde's message quotes the offending value, which may be
+    /// anything from the object, so only its kind and place are logged.
+    fn for_log(&self) -> String {
+        match self {
+            Self::Json(e) => format!("malformed AdmissionReview: {}", log_text::json_error(e)),
+            other => Untrusted(&other.to_string()).to_string(),
+        }
     }
-    review
-        .try_into()
-        .map_err(|_| "the AdmissionReview has no request".to_string())
+}
+
+fn read(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>, Unreadable> {
+    let review: AdmissionReview<DynamicObject> = serde_json::from_slice(body).map_err(Unreadable::Json)?;
+    if review.types.api_version != "admission.k8s.io/v1" || review.types.kind != "AdmissionReview" {
+        return Err(Unreadable::WrongKind {
+            api_version: review.types.api_version,
+            kind: review.types.kind,
+        });
+    }
+    review.try_into().map_err(|_| Unreadable::NoRequest)
 }
 
 /// Decides one request.
@@ -76,7 +102,7 @@ async fn admit(state: &AppState, req: &AdmissionRequest<DynamicObject>) -> (Admi
             update(state, req, res, ns, object).await
         }
         _ => {
-            tracing::debug!(%ns, name = %req.name, kind = %req.kind.kind, op = ?req.operation, decision = "allowed", "not a VirtualMachine CREATE or UPDATE");
+            tracing::debug!(ns = %Untrusted(ns), name = %Untrusted(&req.name), kind = %Untrusted(&req.kind.kind), op = ?req.operation, decision = "allowed", "not a VirtualMachine CREATE or UPDATE");
             (res, Decision::Allowed)
         }
     }
@@ -90,13 +116,9 @@ struct Vm {
     image: String,
 }
 
-fn read_vm(object: &DynamicObject, ns: &str) -> Result<Vm, String> {
-    let json = serde_json::to_value(object).map_err(|e| format!("cannot read the VirtualMachine: {e}"))?;
-    let mut refs = VmImageRefs::from_json(&json).map_err(|e| {
-        format!(
-            "cannot read the VirtualMachine's image fields (spec.imageName, spec.image, spec.hardware.cdrom): {e}"
-        )
-    })?;
+fn read_vm(object: &DynamicObject, ns: &str) -> Result<Vm, serde_json::Error> {
+    let json = serde_json::to_value(object)?;
+    let mut refs = VmImageRefs::from_json(&json)?;
     if refs.namespace.is_empty() {
         refs.namespace = ns.to_string();
     }
@@ -128,7 +150,7 @@ async fn create(
     let name = name_of(object);
     let Vm { json, refs, image } = match read_vm(object, ns) {
         Ok(vm) => vm,
-        Err(reason) => return denied(res, ns, name, "", reason),
+        Err(e) => return unreadable_vm(res, ns, name, &e),
     };
     let plan = match live::plan(state, &refs).await {
         Ok(plan) => plan,
@@ -145,13 +167,13 @@ async fn create(
             .extend(plan.notes.iter().map(|n| format!("vmimage: {n}")));
     }
     if plan.changes.is_empty() {
-        tracing::debug!(%ns, %name, %image, decision = "allowed", "nothing to change");
+        tracing::debug!(ns = %Untrusted(ns), name = %Untrusted(name), image = %Untrusted(&image), decision = "allowed", "nothing to change");
         return (res, Decision::Allowed);
     }
     match res.clone().with_patch(patch::build(&json, &plan)) {
         Ok(res) => {
             let to: Vec<&str> = plan.images.iter().map(|(_, i)| i.name.as_ref()).collect();
-            tracing::info!(%ns, %name, %image, to = ?to, decision = "mutated", "image references resolved");
+            tracing::info!(ns = %Untrusted(ns), name = %Untrusted(name), image = %Untrusted(&image), to = ?to, decision = "mutated", "image references resolved");
             (res, Decision::Mutated)
         }
         Err(e) => {
@@ -175,16 +197,16 @@ async fn update(
     let name = name_of(object);
     let new = match read_vm(object, ns) {
         Ok(vm) => vm,
-        Err(reason) => return denied(res, ns, name, "", reason),
+        Err(e) => return unreadable_vm(res, ns, name, &e),
     };
     let old = req.old_object.as_ref().and_then(|old| read_vm(old, ns).ok());
     if old.is_some_and(|old| same_images(&old.refs, &new.refs)) {
-        tracing::debug!(%ns, %name, decision = "allowed", "UPDATE leaves the image fields alone");
+        tracing::debug!(ns = %Untrusted(ns), name = %Untrusted(name), decision = "allowed", "UPDATE leaves the image fields alone");
         return (res, Decision::Allowed);
     }
     match verdict::applies(state, ns).await {
         Ok(false) => {
-            tracing::debug!(%ns, %name, decision = "allowed", "image fields changed; no policy selects the namespace");
+            tracing::debug!(ns = %Untrusted(ns), name = %Untrusted(name), decision = "allowed", "image fields changed; no policy selects the namespace");
             return (res, Decision::Allowed);
         }
         Ok(true) => {}
@@ -200,7 +222,7 @@ async fn update(
     };
     match verdict::check(state, req, ns, &plan, res).await {
         Ok(res) => {
-            tracing::info!(%ns, %name, image = %new.image, decision = "allowed", "changed image fields pass the image policies");
+            tracing::info!(ns = %Untrusted(ns), name = %Untrusted(name), image = %Untrusted(&new.image), decision = "allowed", "changed image fields pass the image policies");
             (res, Decision::Allowed)
         }
         Err((res, reason)) => denied(res, ns, name, &new.image, reason),
@@ -218,6 +240,23 @@ fn is_virtual_machine(req: &AdmissionRequest<DynamicObject>) -> bool {
     req.kind.group == GROUP && req.kind.kind == VIRTUAL_MACHINE.kind && req.sub_resource.is_none()
 }
 
+/// Denies a VM whose image fields cannot be read; the log names the error's kind and
+/// place, not the value serde's message quotes.
+fn unreadable_vm(
+    res: AdmissionResponse,
+    ns: &str,
+    name: &str,
+    e: &serde_json::Error,
+) -> (AdmissionResponse, Decision) {
+    tracing::info!(ns = %Untrusted(ns), name = %Untrusted(name), decision = "denied", error = %log_text::json_error(e), "VirtualMachine denied: image fields unreadable");
+    deny(
+        res,
+        format!(
+            "cannot read the VirtualMachine's image fields (spec.imageName, spec.image, spec.hardware.cdrom): {e}"
+        ),
+    )
+}
+
 /// Denies with 403 Forbidden, as VM Operator's own webhook does.
 fn denied(
     res: AdmissionResponse,
@@ -226,7 +265,11 @@ fn denied(
     image: &str,
     reason: String,
 ) -> (AdmissionResponse, Decision) {
-    tracing::info!(%ns, %name, %image, decision = "denied", %reason, "VirtualMachine denied");
+    tracing::info!(ns = %Untrusted(ns), name = %Untrusted(name), image = %Untrusted(image), decision = "denied", reason = %Untrusted(&reason), "VirtualMachine denied");
+    deny(res, reason)
+}
+
+fn deny(res: AdmissionResponse, reason: String) -> (AdmissionResponse, Decision) {
     let mut res = res.deny(reason);
     res.result.status = Some(StatusSummary::Failure);
     res.result.code = 403;

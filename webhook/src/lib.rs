@@ -13,6 +13,7 @@
 //! - [`admission`]: the `POST /mutate` handler.
 //! - [`patch`]: a plan as JSON Patch operations.
 //! - [`live`]: confirming cache misses with the API server.
+//! - [`log_text`]: request-controlled text made safe for log lines.
 //! - [`index_sync`]: watches that keep the image index current; readiness.
 //! - [`policies`]: the watch that keeps the image policies current; their status.
 //! - [`namespaces`]: namespace labels for policies' `namespaceSelector`.
@@ -29,6 +30,7 @@ pub mod args;
 pub mod discovery;
 pub mod index_sync;
 pub mod live;
+pub mod log_text;
 pub mod metrics;
 pub mod namespaces;
 pub mod patch;

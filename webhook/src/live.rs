@@ -227,7 +227,7 @@ pub async fn plan(state: &AppState, refs: &VmImageRefs) -> Result<Plan, String> 
             mutate::plan_with(&live, refs, selection).map_err(|e| e.to_string())
         }
         Err(error) => {
-            tracing::warn!(ns = %refs.namespace, %error, "live confirmation failed");
+            tracing::warn!(ns = %crate::log_text::Untrusted(&refs.namespace), %error, "live confirmation failed");
             Err(match cached {
                 Err(cached) => {
                     format!("{cached} (vmimage could not confirm this with the API server: {error})")

@@ -5,6 +5,7 @@ mod admit;
 mod check;
 mod control_plane;
 mod faults;
+mod logs;
 mod plugin;
 mod policy;
 mod publish;
@@ -39,5 +40,6 @@ fn main() -> std::process::ExitCode {
     tests.extend(versions::all());
     tests.extend(security::all());
     tests.extend(faults::all());
+    tests.extend(logs::all());
     vmimage_testenv::suite::run(tests, setup)
 }

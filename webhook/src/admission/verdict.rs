@@ -14,7 +14,7 @@
 //! after create, so a later mutating webhook cannot change which image the VM uses: the
 //! images checked here are the images the VM gets.
 
-use crate::{live::LiveError, namespaces, policies, state::AppState};
+use crate::{live::LiveError, log_text::Untrusted, namespaces, policies, state::AppState};
 use kube::core::{
     DynamicObject,
     admission::{AdmissionRequest, AdmissionResponse},
@@ -90,7 +90,7 @@ pub(super) async fn check(
         return Ok(res);
     }
     for v in &verdict.violations {
-        tracing::info!(%ns, name = %req.name, policy = %v.policy, mode = %v.mode, rule = v.rule, message = %v.message, "image policy violated");
+        tracing::info!(ns = %Untrusted(ns), name = %Untrusted(&req.name), policy = %v.policy, mode = %v.mode, rule = v.rule, message = %Untrusted(&v.message), "image policy violated");
         // A dry run admits nothing: counting it would inflate what the metric reports.
         if !req.dry_run {
             state.metrics.violation(v);
