@@ -32,12 +32,29 @@ build: tools ## Build every binary (debug)
 .PHONY: lint
 lint: tools ## cargo fmt --check and clippy -D warnings
 	cargo fmt --all -- --check
+	cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
 .PHONY: deny
 deny: tools ## Licenses, duplicate versions and sources of every dependency (offline checks)
 	@command -v cargo-deny >/dev/null || { echo "installing cargo-deny (once, ~3 min)"; cargo install cargo-deny --locked --quiet; }
 	cargo deny --offline check licenses bans sources
+
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := admission_review catalog_parse pin_manifest
+
+.PHONY: fuzz
+fuzz: tools ## Fuzz each target for FUZZ_SECONDS s (default 60; not part of make test)
+	@rustup toolchain list | grep -q '^nightly' || { echo "installing the nightly toolchain (cargo-fuzz needs it)"; rustup toolchain install nightly --profile minimal; }
+	@command -v cargo-fuzz >/dev/null || { echo "installing cargo-fuzz (once, ~1 min)"; cargo install cargo-fuzz --locked --quiet; }
+	@echo "building the fuzz targets with ASan and debug assertions (the first build takes ~7 min)"
+	cd fuzz && cargo +nightly fuzz build -O -a
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p fuzz/work/$$t; \
+	  echo "== fuzzing $$t for $(FUZZ_SECONDS) s: seeds in fuzz/corpus/$$t, new inputs in fuzz/work/$$t, crashes in fuzz/artifacts/$$t"; \
+	  (cd fuzz && cargo +nightly fuzz run -O -a $$t work/$$t corpus/$$t -- \
+	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -timeout=10 -print_final_stats=1) || exit 1; \
+	done
 
 .PHONY: unit
 unit: tools ## Unit tests only (no cluster)

@@ -1,0 +1,102 @@
+//! Any bytes POSTed to `/mutate`: the answer is a 200 AdmissionReview or a 400 with a
+//! reason, never a panic or a 5xx; a patch in the answer applies to the request's object.
+//!
+//! The webhook's state is the sample catalog, synced, with policies in every mode; its
+//! live reader answers from the same catalog.
+
+#![no_main]
+
+use axum::{body::Bytes, extract::State};
+use base64::Engine;
+use futures::future::BoxFuture;
+use http_body_util::BodyExt;
+use libfuzzer_sys::fuzz_target;
+use parking_lot::RwLock;
+use std::{collections::BTreeMap, sync::Arc, sync::OnceLock};
+use vmimage_shared::{api::ImageKind, index::ImageEntry, policy::Policy};
+use vmimage_webhook::{
+    admission::mutate,
+    index_sync::Readiness,
+    live::{LiveError, LiveReader},
+    metrics::Metrics,
+    policies::PolicySet,
+    state::AppState,
+};
+
+/// Answers live reads from the sample catalog.
+struct CatalogReader;
+
+impl LiveReader for CatalogReader {
+    fn images<'a>(&'a self, namespace: &'a str) -> BoxFuture<'a, Result<Vec<ImageEntry>, LiveError>> {
+        let entries = vmimage_fuzz::index()
+            .iter()
+            .filter(|e| e.scope.namespace().is_none_or(|ns| ns == namespace))
+            .map(|e| (**e).clone())
+            .collect();
+        Box::pin(async move { Ok(entries) })
+    }
+
+    fn namespace_labels<'a>(
+        &'a self,
+        _namespace: &'a str,
+    ) -> BoxFuture<'a, Result<Option<BTreeMap<String, String>>, LiveError>> {
+        Box::pin(async { Ok(Some(BTreeMap::new())) })
+    }
+
+    fn policies(&self) -> BoxFuture<'_, Result<Vec<Policy>, LiveError>> {
+        Box::pin(async { Ok(vmimage_fuzz::policies()) })
+    }
+}
+
+fn state() -> &'static AppState {
+    static STATE: OnceLock<AppState> = OnceLock::new();
+    STATE.get_or_init(|| {
+        let readiness = Readiness::default();
+        readiness.set(ImageKind::VirtualMachineImage, true);
+        readiness.set(ImageKind::ClusterVirtualMachineImage, true);
+        readiness.set_policies(true);
+        AppState {
+            index: Arc::new(RwLock::new(vmimage_fuzz::index().clone())),
+            policies: Arc::new(RwLock::new(PolicySet::from_policies(vmimage_fuzz::policies()))),
+            namespaces: Default::default(),
+            readiness,
+            live: Arc::new(CatalogReader),
+            metrics: Arc::new(Metrics::new()),
+        }
+    })
+}
+
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a current-thread runtime")
+    })
+}
+
+fuzz_target!(|data: &[u8]| {
+    let response = runtime().block_on(mutate(State(state().clone()), Bytes::copy_from_slice(data)));
+    let status = response.status();
+    assert!(status == 200 || status == 400, "answered {status}");
+    if status != 200 {
+        return;
+    }
+    let body = runtime()
+        .block_on(response.into_body().collect())
+        .expect("the body is in memory")
+        .to_bytes();
+    let review: serde_json::Value = serde_json::from_slice(&body).expect("a 200 carries JSON");
+    let answer = &review["response"];
+    assert!(answer["uid"].is_string(), "no uid in {review}");
+    assert!(answer["allowed"].is_boolean(), "no allowed in {review}");
+    if let Some(patch) = answer["patch"].as_str() {
+        let patch = base64::engine::general_purpose::STANDARD
+            .decode(patch)
+            .expect("the patch is base64");
+        let patch: json_patch::Patch = serde_json::from_slice(&patch).expect("the patch is a JSON Patch");
+        let request: serde_json::Value = serde_json::from_slice(data).expect("a patched request was JSON");
+        let mut object = request["request"]["object"].clone();
+        json_patch::patch(&mut object, &patch).expect("the patch applies to the request's object");
+    }
+});
