@@ -18,6 +18,7 @@
 //! - [`policies`]: the watch that keeps the image policies current; their status.
 //! - [`namespaces`]: namespace labels for policies' `namespaceSelector`.
 //! - [`discovery`]: the newest served version of the image kinds.
+//! - [`linger`]: TCP_NODELAY and a lingering close for admission connections.
 //! - [`tls`]: serving certificates, loaded at start and reloaded on change.
 //! - [`admin`]: `/healthz`, `/readyz`, `/metrics` on plain HTTP.
 //! - [`watch`]: restarting a failed watch with a full list, the cache untrusted meanwhile.
@@ -29,6 +30,7 @@ pub mod admission;
 pub mod args;
 pub mod discovery;
 pub mod index_sync;
+pub mod linger;
 pub mod live;
 pub mod log_text;
 pub mod metrics;
@@ -108,14 +110,13 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let reload = tokio::spawn(reloader.run(TLS_POLL));
 
     let (https, admin) = (Handle::<SocketAddr>::new(), Handle::<SocketAddr>::new());
+    let drains = tokio_util::task::TaskTracker::new();
     tokio::spawn(stop_on_signal(https.clone(), admin.clone()));
 
     let serve_https = {
         let router = admission::router(state.clone(), args.max_body_bytes);
-        // TCP_NODELAY: a review answer is a few small TLS records; with Nagle on, each
-        // can wait for the client's delayed ACK (~40 ms on Linux).
         let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls_config)
-            .acceptor(axum_server::accept::NoDelayAcceptor::new());
+            .acceptor(linger::LingerAcceptor::new(drains.clone()));
         let server = axum_server::bind(args.listen)
             .acceptor(acceptor)
             .handle(https.clone());
@@ -146,6 +147,9 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     policy_sync.abort();
     namespace_sync.abort();
     reload.abort();
+    // Closed connections still draining: exiting now would close them with RST.
+    drains.close();
+    let _ = tokio::time::timeout(linger::LINGER, drains.wait()).await;
     served_https?;
     served_admin?;
     tracing::info!("stopped");
