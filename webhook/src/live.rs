@@ -221,9 +221,11 @@ pub async fn plan(state: &AppState, refs: &VmImageRefs) -> Result<Plan, String> 
     }
     state.metrics.live_read();
     match state.live.images(&refs.namespace).await {
+        // NB: the live answer is not written into the index. The watch is its only
+        // writer: a live list that raced a delete event would otherwise put the deleted
+        // image back, to resolve until the next re-list.
         Ok(entries) => {
-            let live = Index::from_entries(entries.iter().cloned());
-            remember(state, entries);
+            let live = Index::from_entries(entries);
             mutate::plan_with(&live, refs, selection).map_err(|e| e.to_string())
         }
         Err(error) => {
@@ -237,17 +239,6 @@ pub async fn plan(state: &AppState, refs: &VmImageRefs) -> Result<Plan, String> 
                      ({error}); retry shortly"
                 ),
             })
-        }
-    }
-}
-
-/// Adds live-read images the index lacks, so the next request need not read again. Images
-/// already indexed are left alone: the watch is the authority on updates and deletes.
-fn remember(state: &AppState, entries: Vec<ImageEntry>) {
-    let mut index = state.index.write();
-    for entry in entries {
-        if index.get(entry.scope.namespace(), &entry.name).is_none() {
-            index.apply(entry);
         }
     }
 }
