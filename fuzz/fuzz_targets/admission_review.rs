@@ -90,10 +90,18 @@ fuzz_target!(|data: &[u8]| {
     let answer = &review["response"];
     assert!(answer["uid"].is_string(), "no uid in {review}");
     assert!(answer["allowed"].is_boolean(), "no allowed in {review}");
-    if let Some(patch) = answer["patch"].as_str() {
-        let patch = base64::engine::general_purpose::STANDARD
-            .decode(patch)
-            .expect("the patch is base64");
+    // kube-core writes the patch as an array of bytes (Go's decoder takes that as well
+    // as the usual base64 string); read either.
+    let patch: Option<Vec<u8>> = match &answer["patch"] {
+        serde_json::Value::Null => None,
+        serde_json::Value::String(b64) => Some(
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .expect("the patch is base64"),
+        ),
+        bytes => Some(serde_json::from_value(bytes.clone()).expect("the patch is bytes")),
+    };
+    if let Some(patch) = patch {
         let patch: json_patch::Patch = serde_json::from_slice(&patch).expect("the patch is a JSON Patch");
         let request: serde_json::Value = serde_json::from_slice(data).expect("a patched request was JSON");
         let mut object = request["request"]["object"].clone();

@@ -70,34 +70,7 @@ pub async fn run(
     max: usize,
     http2: bool,
 ) -> Result<Stats> {
-    anyhow::ensure!(
-        url.starts_with("https://127.0.0.1:"),
-        "load is only ever sent to loopback, not {url}"
-    );
-    let mut roots = rustls::RootCertStore::empty();
-    use rustls::pki_types::{CertificateDer, pem::PemObject};
-    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
-        roots.add(cert.context("reading the CA")?)?;
-    }
-    let tls = rustls::ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    // Like Go's client (the apiserver's), with TCP_NODELAY.
-    let mut tcp = hyper_util::client::legacy::connect::HttpConnector::new();
-    tcp.set_nodelay(true);
-    tcp.enforce_http(false);
-    let builder = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls)
-        .https_only();
-    let client: Client<_, Full<Bytes>> = if http2 {
-        Client::builder(TokioExecutor::new())
-            .http2_only(true)
-            .build(builder.enable_http2().wrap_connector(tcp))
-    } else {
-        Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(concurrency)
-            .build(builder.enable_http1().wrap_connector(tcp))
-    };
+    let client = https_client(url, ca_pem, http2, concurrency)?;
     let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let started = Instant::now();
     let deadline = started + duration;
@@ -163,6 +136,59 @@ pub async fn run(
         max: all.last().copied().unwrap_or_default(),
         throughput: all.len() as f64 / elapsed.as_secs_f64(),
     })
+}
+
+type HttpsClient =
+    Client<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>, Full<Bytes>>;
+
+/// A client for loopback HTTPS URLs trusting `ca_pem`: one multiplexed HTTP/2 connection
+/// (`http2`), else a pool of up to `pool` HTTP/1.1 keep-alive connections.
+fn https_client(url: &str, ca_pem: &str, http2: bool, pool: usize) -> Result<HttpsClient> {
+    anyhow::ensure!(
+        url.starts_with("https://127.0.0.1:"),
+        "load is only ever sent to loopback, not {url}"
+    );
+    let mut roots = rustls::RootCertStore::empty();
+    use rustls::pki_types::{CertificateDer, pem::PemObject};
+    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(cert.context("reading the CA")?)?;
+    }
+    let tls = rustls::ClientConfig::builder()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    // Like Go's client (the apiserver's), with TCP_NODELAY.
+    let mut tcp = hyper_util::client::legacy::connect::HttpConnector::new();
+    tcp.set_nodelay(true);
+    tcp.enforce_http(false);
+    let builder = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_only();
+    Ok(if http2 {
+        Client::builder(TokioExecutor::new())
+            .http2_only(true)
+            .build(builder.enable_http2().wrap_connector(tcp))
+    } else {
+        Client::builder(TokioExecutor::new())
+            .pool_max_idle_per_host(pool)
+            .build(builder.enable_http1().wrap_connector(tcp))
+    })
+}
+
+/// POSTs `body` once to a loopback HTTPS `url` over HTTP/2, as the apiserver does;
+/// returns the status and the whole body, or an error if none came within `within`.
+pub async fn post(url: &str, ca_pem: &str, body: Bytes, within: Duration) -> Result<(u16, Bytes)> {
+    let client = https_client(url, ca_pem, true, 1)?;
+    let req = hyper::Request::post(url)
+        .header("content-type", "application/json")
+        .body(Full::new(body))?;
+    tokio::time::timeout(within, async {
+        let res = client.request(req).await?;
+        let status = res.status().as_u16();
+        let body = res.into_body().collect().await?.to_bytes();
+        Ok((status, body))
+    })
+    .await
+    .with_context(|| format!("no answer from {url} within {within:?}"))?
 }
 
 /// Keeps the first few failures with their whole chain of causes.

@@ -42,7 +42,11 @@ pub fn json_error(e: &serde_json::Error) -> String {
         Category::Data => "a field has the wrong type or value",
         Category::Io => "the body could not be read",
     };
-    format!("{what} at line {} column {}", e.line(), e.column())
+    match e.line() {
+        // A message of vmimage's own (serde's `custom`), which quotes no value: no place.
+        0 => format!("{what}: {e}"),
+        line => format!("{what} at line {line} column {}", e.column()),
+    }
 }
 
 #[cfg(test)]

@@ -85,6 +85,7 @@ impl VmImageRefs {
     /// Reads the image fields of a VirtualMachine given as JSON. Fails only when a field
     /// vmimage reads has the wrong type (e.g. `spec.imageName: 3`).
     pub fn from_json(vm: &serde_json::Value) -> Result<Self, serde_json::Error> {
+        check_objects(vm)?;
         let raw = Raw::deserialize(vm)?;
         let spec = raw.spec.unwrap_or_default();
         Ok(Self {
@@ -117,10 +118,76 @@ impl VmImageRefs {
     }
 }
 
+/// serde fills a struct from an array too (field by position), so `spec.image:
+/// ["ubuntu"]` would read as `kind: ubuntu`; Kubernetes objects never take that form.
+/// Every object vmimage reads must be a JSON object (or absent, or null).
+fn check_objects(vm: &serde_json::Value) -> Result<(), serde_json::Error> {
+    use serde::de::Error;
+    let shape = |v: &serde_json::Value| match v {
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) | serde_json::Value::Null => "an object",
+    };
+    let must_be_object = |field: &str, v: Option<&serde_json::Value>| match v {
+        Some(v) if !(v.is_object() || v.is_null()) => Err(serde_json::Error::custom(format!(
+            "{field} must be an object, not {}",
+            shape(v)
+        ))),
+        _ => Ok(()),
+    };
+    must_be_object("the VirtualMachine", Some(vm))?;
+    must_be_object("metadata", vm.get("metadata"))?;
+    must_be_object("spec", vm.get("spec"))?;
+    let spec = vm.get("spec");
+    must_be_object("spec.image", spec.and_then(|s| s.get("image")))?;
+    let hardware = spec.and_then(|s| s.get("hardware"));
+    must_be_object("spec.hardware", hardware)?;
+    if let Some(serde_json::Value::Array(cdroms)) = hardware.and_then(|h| h.get("cdrom")) {
+        for (i, cdrom) in cdroms.iter().enumerate() {
+            must_be_object(&format!("spec.hardware.cdrom[{i}]"), Some(cdrom))?;
+            must_be_object(&format!("spec.hardware.cdrom[{i}].image"), cdrom.get("image"))?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn objects_given_as_arrays_or_scalars_are_refused_by_field() {
+        for (vm, message) in [
+            (
+                json!({"spec": {"image": ["ubuntu"]}}),
+                "spec.image must be an object, not an array",
+            ),
+            (
+                json!({"spec": ["ubuntu"]}),
+                "spec must be an object, not an array",
+            ),
+            (json!({"spec": "ubuntu"}), "spec must be an object, not a string"),
+            (
+                json!(["web"]),
+                "the VirtualMachine must be an object, not an array",
+            ),
+            (
+                json!({"spec": {"hardware": {"cdrom": [3]}}}),
+                "spec.hardware.cdrom[0] must be an object, not a number",
+            ),
+            (
+                json!({"spec": {"hardware": {"cdrom": [{"image": ["iso"]}]}}}),
+                "spec.hardware.cdrom[0].image must be an object, not an array",
+            ),
+        ] {
+            let e = VmImageRefs::from_json(&vm).unwrap_err();
+            assert_eq!(e.to_string(), message, "{vm}");
+        }
+        assert!(VmImageRefs::from_json(&json!({"spec": {"image": null}})).is_ok());
+    }
 
     #[test]
     fn reads_image_fields_and_ignores_the_rest() {

@@ -23,7 +23,7 @@ pub fn all() -> Vec<(&'static str, TestFn)> {
 const MAX_LINE: usize = 4096;
 
 /// The suite webhook's admission URL, from its registration.
-async fn webhook_url(ctx: &Ctx) -> Result<String> {
+pub async fn webhook_url(ctx: &Ctx) -> Result<String> {
     let api: Api<MutatingWebhookConfiguration> = Api::all(ctx.client().await?);
     let config = api.get(webhook::CONFIGURATION_NAME).await?;
     config
@@ -36,8 +36,13 @@ async fn webhook_url(ctx: &Ctx) -> Result<String> {
 
 async fn post(ctx: &Ctx, url: &str, body: serde_json::Value) -> Result<()> {
     let ca = std::fs::read_to_string(ctx.state_dir.join("ca.crt"))?;
-    let body = serde_json::to_vec(&body)?.into();
-    loadgen::run(url, &ca, body, 1, Duration::from_secs(5), 1, false).await?;
+    loadgen::post(
+        url,
+        &ca,
+        serde_json::to_vec(&body)?.into(),
+        Duration::from_secs(5),
+    )
+    .await?;
     Ok(())
 }
 

@@ -2,6 +2,7 @@
 //! real webhook registered with the apiserver, and the simulated publisher.
 
 mod admit;
+mod bad_input;
 mod check;
 mod control_plane;
 mod faults;
@@ -41,5 +42,6 @@ fn main() -> std::process::ExitCode {
     tests.extend(security::all());
     tests.extend(faults::all());
     tests.extend(logs::all());
+    tests.extend(bad_input::all());
     vmimage_testenv::suite::run(tests, setup)
 }
