@@ -13,7 +13,11 @@ use http_body_util::BodyExt;
 use libfuzzer_sys::fuzz_target;
 use parking_lot::RwLock;
 use std::{collections::BTreeMap, sync::Arc, sync::OnceLock};
-use vmimage_shared::{api::ImageKind, index::ImageEntry, policy::Policy};
+use vmimage_shared::{
+    api::{ImageKind, VmImageRefs},
+    index::ImageEntry,
+    policy::Policy,
+};
 use vmimage_webhook::{
     admission::mutate,
     index_sync::Readiness,
@@ -106,5 +110,35 @@ fuzz_target!(|data: &[u8]| {
         let request: serde_json::Value = serde_json::from_slice(data).expect("a patched request was JSON");
         let mut object = request["request"]["object"].clone();
         json_patch::patch(&mut object, &patch).expect("the patch applies to the request's object");
+        every_image_exists(
+            &object,
+            request["request"]["namespace"].as_str().unwrap_or_default(),
+        );
     }
 });
+
+/// A patched VM names only images that exist: the webhook never admits a reference it
+/// did not resolve.
+fn every_image_exists(vm: &serde_json::Value, request_ns: &str) {
+    let refs = VmImageRefs::from_json(vm).expect("a patched VirtualMachine reads");
+    let ns = if refs.namespace.is_empty() {
+        request_ns
+    } else {
+        &refs.namespace
+    };
+    let images = refs
+        .image
+        .iter()
+        .chain(refs.cdroms.iter().filter_map(|c| c.image.as_ref()));
+    for image in images {
+        let scope = match image.kind.as_str() {
+            "VirtualMachineImage" => Some(ns),
+            "ClusterVirtualMachineImage" => None,
+            other => panic!("patched to an image of kind {other:?}"),
+        };
+        assert!(
+            vmimage_fuzz::index().get(scope, &image.name).is_some(),
+            "patched to an image that does not exist: {image:?} (namespace {ns})"
+        );
+    }
+}
