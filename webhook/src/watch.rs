@@ -51,17 +51,15 @@ pub async fn relist_on_error<K, S>(
 ) where
     S: Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
 {
+    // NB: the backoff resets itself after 120 s without a failure, not on a successful
+    // list: a watch that lists fine and then fails at once (say, RBAC allows list but not
+    // watch) must not re-list a large catalog every 0.8 s.
     let mut backoff = DefaultBackoff::default();
     loop {
         let mut events = std::pin::pin!(start());
         while let Some(event) = events.next().await {
             match event {
-                Ok(event) => {
-                    if matches!(event, watcher::Event::InitDone) {
-                        backoff = DefaultBackoff::default();
-                    }
-                    cache.event(event);
-                }
+                Ok(event) => cache.event(event),
                 Err(error) => {
                     let loss = loss_of(&error);
                     metrics.watch_lost(watch, loss);
