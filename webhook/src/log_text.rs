@@ -43,8 +43,8 @@ pub fn json_error(e: &serde_json::Error) -> String {
         Category::Io => "the body could not be read",
     };
     match e.line() {
-        // A message of vmimage's own (serde's `custom`), which quotes no value: no place.
-        0 => format!("{what}: {e}"),
+        // Read from a parsed value, not from text: there is no place to name.
+        0 => what.to_string(),
         line => format!("{what} at line {line} column {}", e.column()),
     }
 }
@@ -76,5 +76,7 @@ mod tests {
         assert_eq!(shown, "a field has the wrong type or value at line 1 column 8");
         let e = serde_json::from_str::<serde_json::Value>("{\"a\":").unwrap_err();
         assert_eq!(json_error(&e), "the JSON ends early at line 1 column 5");
+        let e = serde_json::from_value::<Vec<u8>>(serde_json::json!("s3cr3t")).unwrap_err();
+        assert_eq!(json_error(&e), "a field has the wrong type or value");
     }
 }
