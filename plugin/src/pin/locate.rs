@@ -214,6 +214,30 @@ impl MarkedEventReceiver for Walker<'_> {
     }
 }
 
+/// YAML allows only printable characters (YAML 1.2 §5.1: tab, line breaks, and the
+/// printable ranges). yaml-rust2 takes NUL for the end of the input, so a NUL would
+/// silently hide the rest of the file from both the reader and the editor.
+fn refuse_unprintable(text: &str) -> Result<(), String> {
+    let printable = |c: char| {
+        matches!(c, '\t' | '\n' | '\r' | '\u{85}')
+            || ('\u{20}'..='\u{7e}').contains(&c)
+            || ('\u{a0}'..='\u{d7ff}').contains(&c)
+            || ('\u{e000}'..='\u{fffd}').contains(&c)
+            || c >= '\u{10000}'
+    };
+    for (n, line) in text.lines().enumerate() {
+        if let Some((col, c)) = line.chars().enumerate().find(|&(_, c)| !printable(c)) {
+            return Err(format!(
+                "line {} column {}: character U+{:04X} is not allowed in YAML",
+                n + 1,
+                col + 1,
+                u32::from(c)
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// JSON-pointer escaping of one token.
 fn escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
@@ -221,6 +245,7 @@ fn escape(token: &str) -> String {
 
 /// Parses every document of `text`. Errors give the line and column.
 pub fn parse_documents(text: &str) -> Result<Vec<Document>, String> {
+    refuse_unprintable(text)?;
     let values = yaml_rust2::YamlLoader::load_from_str(text).map_err(|e| e.to_string())?;
     let mut walker = Walker {
         text,
@@ -317,6 +342,19 @@ mod tests {
             &text[docs[0].nodes["/spec"].end..docs[0].nodes["/spec"].end + 1],
             "}"
         );
+    }
+
+    #[test]
+    fn characters_yaml_does_not_allow_are_refused_with_their_place() {
+        // Found by the pin_manifest fuzz target: yaml-rust2 stopped reading at the NUL,
+        // so a second pin could not see the spec.image the first one had added.
+        let text = "kind: VirtualMachine\nspec:\n  imageName: ubuntu-24.04\u{0}  powerState: On\n";
+        assert_eq!(
+            parse_documents(text).unwrap_err(),
+            "line 3 column 26: character U+0000 is not allowed in YAML"
+        );
+        assert!(parse_documents("a: \u{1b}[31m\n").is_err());
+        assert!(parse_documents("a: \"tab\there, é, 日本, 🙂\"\r\n").is_ok());
     }
 
     #[test]

@@ -312,6 +312,30 @@ pub async fn bad_input_gets_clear_errors_and_exit_codes(ctx: Ctx) -> Result<()> 
         "unknown flag: exit {:?}",
         out.status.code()
     );
+    // A NUL in a manifest (found by fuzzing): refused with its place; the file untouched.
+    let manifest = std::env::temp_dir().join(format!("nul-{}.yaml", ctx.namespace));
+    let text = "kind: VirtualMachine\napiVersion: vmoperator.vmware.com/v1alpha6\nmetadata: {name: a}\n\
+                spec:\n  imageName: ubuntu-24.04\u{0}\n";
+    std::fs::write(&manifest, text)?;
+    let path = manifest.to_str().unwrap_or_default();
+    for cmd in [
+        &["vmimage", "pin", "--in-place", "-f", path][..],
+        &["vmimage", "check", "-f", path],
+    ] {
+        let out = ctx.kubectl(cmd)?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        ensure!(
+            out.status.code() == Some(2)
+                && stderr.contains("line 5 column 26: character U+0000 is not allowed in YAML"),
+            "{cmd:?}: exit {:?}: {stderr}",
+            out.status.code()
+        );
+    }
+    ensure!(
+        std::fs::read_to_string(&manifest)? == text,
+        "the manifest was changed"
+    );
+    std::fs::remove_file(&manifest)?;
     Ok(())
 }
 
