@@ -260,21 +260,26 @@ pub fn parse_documents(text: &str) -> Result<Vec<Document>, String> {
     if walker.docs.len() != values.len() {
         return Err("could not map documents to source positions".into());
     }
-    Ok(values
+    values
         .iter()
         .zip(walker.docs)
-        .map(|(v, (nodes, keys))| Document {
-            value: to_json(v),
-            nodes,
-            keys,
+        .map(|(v, (nodes, keys))| {
+            Ok(Document {
+                value: to_json(v)?,
+                nodes,
+                keys,
+            })
         })
-        .collect())
+        .collect()
 }
 
-fn to_json(y: &yaml_rust2::Yaml) -> serde_json::Value {
+/// The document as JSON. Mapping keys must be scalars: Kubernetes objects have no other
+/// kind, and turning a mapping key into JSON text at every level of nesting grows the
+/// text exponentially (found by fuzzing: 181 bytes of `? ? ? …` took over 10 s).
+fn to_json(y: &yaml_rust2::Yaml) -> Result<serde_json::Value, String> {
     use serde_json::Value;
     use yaml_rust2::Yaml;
-    match y {
+    Ok(match y {
         Yaml::String(s) => Value::String(s.clone()),
         Yaml::Integer(i) => Value::from(*i),
         Yaml::Real(r) => r
@@ -282,20 +287,27 @@ fn to_json(y: &yaml_rust2::Yaml) -> serde_json::Value {
             .ok()
             .map_or(Value::String(r.clone()), Value::from),
         Yaml::Boolean(b) => Value::Bool(*b),
-        Yaml::Array(a) => Value::Array(a.iter().map(to_json).collect()),
-        Yaml::Hash(h) => Value::Object(
-            h.iter()
-                .map(|(k, v)| {
-                    let key = match k {
-                        Yaml::String(s) => s.clone(),
-                        other => to_json(other).to_string(),
-                    };
-                    (key, to_json(v))
-                })
-                .collect(),
-        ),
+        Yaml::Array(a) => Value::Array(a.iter().map(to_json).collect::<Result<_, _>>()?),
+        Yaml::Hash(h) => {
+            let mut map = serde_json::Map::with_capacity(h.len());
+            for (k, v) in h {
+                let key = match k {
+                    Yaml::String(s) | Yaml::Real(s) => s.clone(),
+                    Yaml::Integer(i) => i.to_string(),
+                    Yaml::Boolean(b) => b.to_string(),
+                    Yaml::Hash(_) | Yaml::Array(_) => {
+                        return Err("a mapping key is itself a mapping or a list; \
+                                    Kubernetes manifests have string keys only"
+                            .into());
+                    }
+                    _ => "null".to_string(),
+                };
+                map.insert(key, to_json(v)?);
+            }
+            Value::Object(map)
+        }
         _ => Value::Null,
-    }
+    })
 }
 
 #[cfg(test)]
@@ -355,6 +367,18 @@ mod tests {
         );
         assert!(parse_documents("a: \u{1b}[31m\n").is_err());
         assert!(parse_documents("a: \"tab\there, é, 日本, 🙂\"\r\n").is_ok());
+    }
+
+    #[test]
+    fn mapping_keys_that_are_mappings_are_refused_quickly() {
+        // Found by the pin_manifest fuzz target: nested complex keys grew exponentially.
+        let text = format!("{}a: b\n", "? ".repeat(40));
+        let started = std::time::Instant::now();
+        let e = parse_documents(&text).unwrap_err();
+        assert!(e.contains("a mapping key is itself a mapping or a list"), "{e}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        let doc = &parse_documents("1: a\ntrue: b\n1.5: c\n").unwrap()[0];
+        assert_eq!(doc.value, serde_json::json!({"1": "a", "true": "b", "1.5": "c"}));
     }
 
     #[test]
