@@ -107,7 +107,12 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Some(patch) = patch {
         let patch: json_patch::Patch = serde_json::from_slice(&patch).expect("the patch is a JSON Patch");
-        let request: serde_json::Value = serde_json::from_slice(data).expect("a patched request was JSON");
+        // NB: serde skips unknown fields without checking their strings, so a review can
+        // be read while a field vmimage ignores holds bytes a full parse refuses (a bad
+        // \u escape, say); the apiserver never sends those. Such a review is not checked.
+        let Ok(request) = serde_json::from_slice::<serde_json::Value>(data) else {
+            return;
+        };
         let mut object = request["request"]["object"].clone();
         json_patch::patch(&mut object, &patch).expect("the patch applies to the request's object");
         every_image_exists(
