@@ -184,15 +184,6 @@ impl KindSync {
         }
     }
 
-    /// The watch failed: until a new list completes, the kind is not synced, so every
-    /// resolution is confirmed live and `/readyz` fails.
-    pub fn lost(&mut self, error: &watcher::Error) {
-        self.readiness.set(self.kind, false);
-        self.relisting = None;
-        self.metrics.index(self.kind, self.count(), false);
-        tracing::warn!(kind = %self.kind, %error, "image watch failed; not ready until a full re-list completes");
-    }
-
     fn count(&self) -> usize {
         self.index.read().len_of(self.kind)
     }
@@ -214,8 +205,13 @@ impl crate::watch::Cache<DynamicObject> for KindSync {
         self.handle(event);
     }
 
+    /// Until a new list completes, the kind is not synced, so every resolution is
+    /// confirmed live and `/readyz` fails.
     fn lost(&mut self, error: &watcher::Error) {
-        KindSync::lost(self, error);
+        self.readiness.set(self.kind, false);
+        self.relisting = None;
+        self.metrics.index(self.kind, self.count(), false);
+        tracing::warn!(kind = %self.kind, %error, "image watch failed; not ready until a full re-list completes");
     }
 }
 
@@ -230,6 +226,7 @@ pub fn entry_of(kind: ImageKind, obj: &DynamicObject) -> Result<ImageEntry, Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::watch::Cache;
     use serde_json::json;
 
     fn image(ns: Option<&str>, name: &str, display: &str) -> DynamicObject {
