@@ -5,7 +5,7 @@
 use crate::{
     cli::{Global, PinArgs},
     error::{Error, Result},
-    pin::{Input, parse_documents, pin_text, read_inputs},
+    pin::{Input, parse_documents, pin_documents, read_inputs},
     source::{Scope, Source},
 };
 use std::{io::Write, path::Path, process::ExitCode};
@@ -36,8 +36,10 @@ pub async fn run(global: &Global, args: PinArgs) -> Result<ExitCode> {
     }
     let inputs = read_inputs(&args.files)?;
     // Every input must be YAML before the cluster is asked anything.
+    let mut parsed = Vec::with_capacity(inputs.len());
     for input in &inputs {
-        parse_documents(&input.text).map_err(|e| Error::Usage(format!("{}: {e}", input.name())))?;
+        parsed
+            .push(parse_documents(&input.text).map_err(|e| Error::Usage(format!("{}: {e}", input.name())))?);
     }
     let (source, default_ns) = Source::open(global).await?;
     let images = source.images(&Scope::All).await?;
@@ -45,15 +47,15 @@ pub async fn run(global: &Global, args: PinArgs) -> Result<ExitCode> {
     let mut problems = Vec::new();
     let mut summary = Vec::new();
     let mut results: Vec<(&Input, String, bool)> = Vec::new();
-    for input in &inputs {
-        let pinned = pin_text(
+    for (input, docs) in inputs.iter().zip(&parsed) {
+        let pinned = pin_documents(
             &input.name(),
             &input.text,
+            docs,
             &images.index,
             &default_ns,
             args.newest,
-        )
-        .map_err(Error::Usage)?;
+        );
         let changed = !pinned.changes.is_empty();
         summary.extend(pinned.changes);
         problems.extend(pinned.problems);

@@ -1,7 +1,7 @@
 //! Pinning one manifest text against an image index: no I/O, so the command, the tests
 //! and the fuzz target share it.
 
-use super::{apply_edits, edits_for, parse_documents, vms_in};
+use super::{Document, apply_edits, edits_for, parse_documents, vms_in};
 use vmimage_shared::{
     api::VmImageRefs,
     index::Index,
@@ -31,6 +31,18 @@ pub fn pin_text(
     newest: bool,
 ) -> Result<Pinned, String> {
     let docs = parse_documents(text).map_err(|e| format!("{name}: {e}"))?;
+    Ok(pin_documents(name, text, &docs, index, default_ns, newest))
+}
+
+/// [`pin_text`] for a text already parsed into `docs`.
+pub fn pin_documents(
+    name: &str,
+    text: &str,
+    docs: &[Document],
+    index: &Index,
+    default_ns: &str,
+    newest: bool,
+) -> Pinned {
     let mut edits = Vec::new();
     let (mut changes, mut problems) = (Vec::new(), Vec::new());
     for (d, doc) in docs.iter().enumerate() {
@@ -70,11 +82,11 @@ pub fn pin_text(
             }
         }
     }
-    Ok(Pinned {
+    Pinned {
         text: apply_edits(text, edits),
         changes,
         problems,
-    })
+    }
 }
 
 fn describe(change: &Change) -> String {
