@@ -13,21 +13,30 @@ use std::{
 /// The AdmissionReview (v1) of a VirtualMachine CREATE in `ns` naming `image`: the
 /// request every load run sends.
 pub fn create_review(ns: &str, image: &str) -> Bytes {
-    serde_json::to_vec(&serde_json::json!({
+    let object = serde_json::json!({
+        "apiVersion": "vmoperator.vmware.com/v1alpha6", "kind": "VirtualMachine",
+        "metadata": {"name": "load-vm", "namespace": ns},
+        "spec": {"imageName": image, "className": "best-effort-small", "powerState": "PoweredOn"},
+    });
+    serde_json::to_vec(&review_of(ns, object))
+        .expect("a review serializes")
+        .into()
+}
+
+/// The AdmissionReview (v1) of a CREATE in `ns` of `object`, whatever it holds (tests of
+/// bad input put anything there).
+pub fn review_of(ns: &str, object: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({
         "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
         "request": {
             "uid": "00000000-0000-4000-8000-000000000001",
             "kind": {"group": "vmoperator.vmware.com", "version": "v1alpha6", "kind": "VirtualMachine"},
             "resource": {"group": "vmoperator.vmware.com", "version": "v1alpha6", "resource": "virtualmachines"},
             "namespace": ns, "operation": "CREATE", "userInfo": {"username": "load"},
-            "object": {"apiVersion": "vmoperator.vmware.com/v1alpha6", "kind": "VirtualMachine",
-                       "metadata": {"name": "load-vm", "namespace": ns},
-                       "spec": {"imageName": image, "className": "best-effort-small", "powerState": "PoweredOn"}},
+            "object": object,
             "dryRun": false
         }
-    }))
-    .expect("a static review serializes")
-    .into()
+    })
 }
 
 /// What one run measured.

@@ -238,6 +238,18 @@ pub async fn register(client: &Client, ca_pem: &str, port: u16) -> Result<()> {
     wait_until_active(client, &vm).await
 }
 
+/// The admission URL the registered webhook is called at (the suite's webhook).
+pub async fn registered_url(client: &Client) -> Result<String> {
+    let api: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
+    let config = api.get(CONFIGURATION_NAME).await?;
+    config
+        .webhooks
+        .unwrap_or_default()
+        .into_iter()
+        .find_map(|w| w.client_config.url)
+        .context("the webhook is registered without a URL")
+}
+
 /// Dry-run creates a probe VM until the webhook's mutation shows (registration takes a
 /// moment to reach the apiserver's admission chain).
 async fn wait_until_active(client: &Client, vm: &ApiResource) -> Result<()> {

@@ -34,12 +34,6 @@ enum Want {
     Mutated,
 }
 
-fn review_of(ns: &str, object: Value) -> Value {
-    let mut review: Value = serde_json::from_slice(&loadgen::create_review(ns, "x")).expect("static");
-    review["request"]["object"] = object;
-    review
-}
-
 fn vm(ns: &str, name: &str, spec: Value) -> Value {
     vmimage_testenv::suite::vm_manifest(ns, name, spec)
 }
@@ -50,18 +44,18 @@ fn bytes(v: &Value) -> Bytes {
 
 pub async fn bad_reviews_get_a_4xx_or_a_denial_never_a_5xx(ctx: Ctx) -> Result<()> {
     let ns = ctx.namespace.as_str();
-    let url = crate::logs::webhook_url(&ctx).await?;
+    let url = webhook::registered_url(&ctx.client().await?).await?;
     let ca = std::fs::read_to_string(ctx.state_dir.join("ca.crt"))?;
     let long = "a".repeat(10_000);
     let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
     let mut without_spec = vm(ns, "no-spec", json!({}));
     without_spec.as_object_mut().expect("object").remove("spec");
-    let mut wrong_kind = review_of(ns, vm(ns, "k", json!({"imageName": "ubuntu-24.04"})));
+    let mut wrong_kind = loadgen::review_of(ns, vm(ns, "k", json!({"imageName": "ubuntu-24.04"})));
     wrong_kind["kind"] = json!("ConfigMap");
-    let mut v1beta1 = review_of(ns, vm(ns, "v", json!({"imageName": "ubuntu-24.04"})));
+    let mut v1beta1 = loadgen::review_of(ns, vm(ns, "v", json!({"imageName": "ubuntu-24.04"})));
     v1beta1["apiVersion"] = json!("admission.k8s.io/v1beta1");
     // A field of the spec holding 100,000 nested arrays.
-    let deep_review = bytes(&review_of(
+    let deep_review = bytes(&loadgen::review_of(
         ns,
         vm(ns, "deep", json!({"imageName": "ubuntu-24.04", "x": "DEEP"})),
     ));
@@ -109,32 +103,38 @@ pub async fn bad_reviews_get_a_4xx_or_a_denial_never_a_5xx(ctx: Ctx) -> Result<(
         ),
         (
             "no spec",
-            bytes(&review_of(ns, without_spec)),
+            bytes(&loadgen::review_of(ns, without_spec)),
             Want::AllowedUntouched,
         ),
         (
             "spec a string",
-            bytes(&review_of(ns, vm(ns, "s", json!("ubuntu-24.04")))),
+            bytes(&loadgen::review_of(ns, vm(ns, "s", json!("ubuntu-24.04")))),
             Want::Denied("cannot read the VirtualMachine's image fields"),
         ),
         (
             "imageName a number",
-            bytes(&review_of(ns, vm(ns, "n", json!({"imageName": 42})))),
+            bytes(&loadgen::review_of(ns, vm(ns, "n", json!({"imageName": 42})))),
             Want::Denied("cannot read the VirtualMachine's image fields"),
         ),
         (
             "image a list",
-            bytes(&review_of(ns, vm(ns, "l", json!({"image": ["ubuntu-24.04"]})))),
+            bytes(&loadgen::review_of(
+                ns,
+                vm(ns, "l", json!({"image": ["ubuntu-24.04"]})),
+            )),
             Want::Denied("cannot read the VirtualMachine's image fields"),
         ),
         (
             "10,000-character image",
-            bytes(&review_of(ns, vm(ns, "long", json!({"imageName": long})))),
+            bytes(&loadgen::review_of(
+                ns,
+                vm(ns, "long", json!({"imageName": long})),
+            )),
             Want::Denied("no VM image exists"),
         ),
         (
             "control characters",
-            bytes(&review_of(
+            bytes(&loadgen::review_of(
                 ns,
                 vm(ns, "ctl", json!({"imageName": "ubuntu\u{0}-24.04\n\u{1b}[2J"})),
             )),
@@ -142,7 +142,7 @@ pub async fn bad_reviews_get_a_4xx_or_a_denial_never_a_5xx(ctx: Ctx) -> Result<(
         ),
         (
             "10,000-character VM name",
-            bytes(&review_of(
+            bytes(&loadgen::review_of(
                 ns,
                 vm(ns, &long, json!({"imageName": "ubuntu-24.04"})),
             )),

@@ -77,6 +77,23 @@ impl Rig {
         Ok(started.elapsed())
     }
 
+    /// Whether the index holds as many cluster images as the apiserver.
+    async fn index_matches_apiserver(&self) -> Result<()> {
+        let want = cluster_images(&self.client)
+            .list(&Default::default())
+            .await?
+            .items
+            .len();
+        let got = self
+            .metric(r#"vmimage_index_images{kind="ClusterVirtualMachineImage"}"#)
+            .await? as usize;
+        ensure!(
+            got == want,
+            "index holds {got} cluster images, the apiserver {want}"
+        );
+        Ok(())
+    }
+
     /// The value of one sample of the webhook's metrics (0 when absent).
     async fn metric(&self, sample: &str) -> Result<f64> {
         let text = webhook::metrics(&self.cp.dir).await?;
@@ -98,10 +115,14 @@ fn cluster_image(id: &str, display: &str) -> Value {
     })
 }
 
-async fn delete_cluster_image(client: &Client, id: &str) -> Result<()> {
+fn cluster_images(client: &Client) -> Api<DynamicObject> {
     let ar = vmimage_testenv::catalog::resource(vmimage_shared::api::ImageKind::ClusterVirtualMachineImage);
-    let api: Api<DynamicObject> = Api::all_with(client.clone(), &ar);
-    api.delete(id, &DeleteParams::default())
+    Api::all_with(client.clone(), &ar)
+}
+
+async fn delete_cluster_image(client: &Client, id: &str) -> Result<()> {
+    cluster_images(client)
+        .delete(id, &DeleteParams::default())
         .await
         .with_context(|| format!("deleting ClusterVirtualMachineImage {id}"))?;
     Ok(())
@@ -247,20 +268,7 @@ pub async fn apiserver_restart_resyncs_changes_made_meanwhile(_ctx: Ctx) -> Resu
     expect_denied(&rig.client, ns, TWIN.1, &[TWIN.0, TWIN_2]).await?;
     expect_id(&rig.client, ns, FRESH.1, FRESH.0).await?;
     // Served from the re-listed index: the new image is in it.
-    let cluster_images = rig
-        .metric(r#"vmimage_index_images{kind="ClusterVirtualMachineImage"}"#)
-        .await?;
-    let listed =
-        vmimage_testenv::catalog::resource(vmimage_shared::api::ImageKind::ClusterVirtualMachineImage);
-    let live = Api::<DynamicObject>::all_with(rig.client.clone(), &listed)
-        .list(&Default::default())
-        .await?
-        .items
-        .len();
-    ensure!(
-        cluster_images as usize == live,
-        "index holds {cluster_images} cluster images, the apiserver {live}"
-    );
+    rig.index_matches_apiserver().await?;
     drop(peer);
     Ok(())
 }
@@ -293,21 +301,9 @@ pub async fn etcd_restart_is_survived(_ctx: Ctx) -> Result<()> {
     delete_cluster_image(&rig.client, GONE.0).await?;
     // The watch, not a live read, must deliver both: wait for the index to hold the new
     // image and lose the old one.
-    let sample = r#"vmimage_index_images{kind="ClusterVirtualMachineImage"}"#;
-    let listed =
-        vmimage_testenv::catalog::resource(vmimage_shared::api::ImageKind::ClusterVirtualMachineImage);
-    let api = Api::<DynamicObject>::all_with(rig.client.clone(), &listed);
-    eventually(Duration::from_secs(30), || async {
-        let want = api.list(&Default::default()).await?.items.len();
-        let got = rig.metric(sample).await? as usize;
-        ensure!(
-            got == want,
-            "index holds {got} cluster images, the apiserver {want}"
-        );
-        Ok(())
-    })
-    .await
-    .with_context(|| rig.log())?;
+    eventually(Duration::from_secs(30), || rig.index_matches_apiserver())
+        .await
+        .with_context(|| rig.log())?;
     expect_id(&rig.client, ns, FRESH.1, FRESH.0).await?;
     expect_denied(&rig.client, ns, GONE.1, &["no VM image exists"]).await?;
     Ok(())

@@ -4,8 +4,6 @@
 //! straight to the suite's webhook; then its whole log is read.
 
 use anyhow::{Context, Result, ensure};
-use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
-use kube::Api;
 use serde_json::json;
 use std::time::Duration;
 use vmimage_testenv::{
@@ -22,18 +20,6 @@ pub fn all() -> Vec<(&'static str, TestFn)> {
 /// Longest log line accepted: a few capped fields, never a body.
 const MAX_LINE: usize = 4096;
 
-/// The suite webhook's admission URL, from its registration.
-pub async fn webhook_url(ctx: &Ctx) -> Result<String> {
-    let api: Api<MutatingWebhookConfiguration> = Api::all(ctx.client().await?);
-    let config = api.get(webhook::CONFIGURATION_NAME).await?;
-    config
-        .webhooks
-        .unwrap_or_default()
-        .into_iter()
-        .find_map(|w| w.client_config.url)
-        .context("the webhook is registered without a URL")
-}
-
 async fn post(ctx: &Ctx, url: &str, body: serde_json::Value) -> Result<()> {
     let ca = std::fs::read_to_string(ctx.state_dir.join("ca.crt"))?;
     loadgen::post(
@@ -44,13 +30,6 @@ async fn post(ctx: &Ctx, url: &str, body: serde_json::Value) -> Result<()> {
     )
     .await?;
     Ok(())
-}
-
-fn review(ns: &str, object: serde_json::Value) -> serde_json::Value {
-    let mut review: serde_json::Value =
-        serde_json::from_slice(&loadgen::create_review(ns, "x")).expect("static");
-    review["request"]["object"] = object;
-    review
 }
 
 pub async fn webhook_log_holds_no_secrets_objects_or_forged_lines(ctx: Ctx) -> Result<()> {
@@ -79,9 +58,9 @@ pub async fn webhook_log_holds_no_secrets_objects_or_forged_lines(ctx: Ctx) -> R
 
     // Straight to the webhook: an unreadable review quoting the canary, a name that tries
     // to forge a log line, and a 10,000-character image reference.
-    let url = webhook_url(&ctx).await?;
-    post(&ctx, &url, review(&ns, json!(canary))).await?;
-    let mut forged = review(&ns, vm("x", json!({"imageName": "x".repeat(10_000)})));
+    let url = webhook::registered_url(&ctx.client().await?).await?;
+    post(&ctx, &url, loadgen::review_of(&ns, json!(canary))).await?;
+    let mut forged = loadgen::review_of(&ns, vm("x", json!({"imageName": "x".repeat(10_000)})));
     forged["request"]["object"]["metadata"]["name"] = json!("evil\nFORGED level=ERROR msg=\"owned\"");
     post(&ctx, &url, forged).await?;
 
