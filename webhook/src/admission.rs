@@ -14,9 +14,10 @@ use crate::{
     state::AppState,
 };
 
+mod answer;
 mod verdict;
 use axum::{
-    Json, Router,
+    Router,
     body::Bytes,
     extract::{DefaultBodyLimit, State},
     http::StatusCode,
@@ -45,7 +46,7 @@ pub async fn mutate(State(state): State<AppState>, body: Bytes) -> Response {
     let (response, decision) = match read(&body) {
         Ok(req) => {
             let (res, decision) = admit(&state, &req).await;
-            (Json(res.into_review()).into_response(), decision)
+            (answer::review(res), decision)
         }
         Err(unreadable) => {
             tracing::warn!(reason = %unreadable.for_log(), "unreadable AdmissionReview");

@@ -169,7 +169,7 @@ pub async fn bad_reviews_get_a_4xx_or_a_denial_never_a_5xx(ctx: Ctx) -> Result<(
             Want::AllowedUntouched => {
                 status == 200 && response["allowed"] == true && response["patch"].is_null()
             }
-            Want::Mutated => status == 200 && response["allowed"] == true && !response["patch"].is_null(),
+            Want::Mutated => status == 200 && response["allowed"] == true && response["patch"].is_string(),
         };
         if !ok {
             let shown: String = text.chars().take(300).collect();

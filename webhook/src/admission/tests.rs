@@ -3,6 +3,7 @@
 use super::router;
 use crate::{index_sync::Readiness, live::FixedReader, metrics::Metrics, state::AppState};
 use axum::{body::Body, http::StatusCode};
+use base64::{Engine, engine::general_purpose::STANDARD as B64};
 use kube::core::{DynamicObject, admission::AdmissionReview};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -103,13 +104,25 @@ struct Answer {
 async fn post(state: &AppState, review: Value) -> Answer {
     let (status, body) = post_raw(state, serde_json::to_vec(&review).unwrap()).await;
     assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
-    let review: AdmissionReview<DynamicObject> = serde_json::from_slice(&body).unwrap();
+    let mut review: Value = serde_json::from_slice(&body).unwrap();
+    // The patch is a base64 string on the wire (see answer.rs), which kube-core cannot read.
+    let patch = review["response"]
+        .as_object_mut()
+        .unwrap()
+        .remove("patch")
+        .map(|p| {
+            let bytes = B64
+                .decode(p.as_str().expect("the patch is a base64 string"))
+                .unwrap();
+            serde_json::from_slice(&bytes).unwrap()
+        });
+    let review: AdmissionReview<DynamicObject> = serde_json::from_value(review).unwrap();
     let res = review.response.unwrap();
     Answer {
         allowed: res.allowed,
         code: res.result.code,
         message: res.result.message,
-        patch: res.patch.map(|p| serde_json::from_slice(&p).unwrap()),
+        patch,
         uid: res.uid,
         warnings: res.warnings.unwrap_or_default(),
         audit: res.audit_annotations,
