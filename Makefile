@@ -86,5 +86,6 @@ demo: assets build ## The tour: control plane, images, webhook rewrite, resolve,
 	@bash hack/demo.sh
 
 .PHONY: clean
-clean: cluster-down ## Remove build output (keeps the control-plane cache)
+clean: cluster-down ## Remove build output, the fuzzers' too (keeps the control-plane cache)
 	cargo clean
+	cargo clean --manifest-path fuzz/Cargo.toml
