@@ -255,6 +255,14 @@ impl ControlPlane {
         Ok(())
     }
 
+    /// Freezes or thaws kube-apiserver (SIGSTOP / SIGCONT): while frozen, requests hang.
+    pub fn freeze_apiserver(&self, frozen: bool) -> Result<()> {
+        self.apiserver
+            .as_ref()
+            .context("kube-apiserver is not running")?
+            .freeze(frozen)
+    }
+
     /// Stops etcd only; its data stays for [`Self::start_etcd`].
     pub fn stop_etcd(&mut self) {
         if let Some(mut p) = self.etcd.take() {

@@ -82,6 +82,14 @@ impl Proc {
         tail(&self.log, lines)
     }
 
+    /// Freezes (SIGSTOP) or thaws (SIGCONT) the group: a frozen server keeps its sockets
+    /// open and accepts connections, but answers nothing, like a hung one.
+    pub fn freeze(&self, frozen: bool) -> Result<()> {
+        let signal = if frozen { Signal::SIGSTOP } else { Signal::SIGCONT };
+        killpg(Pid::from_raw(self.pid as i32), signal)
+            .with_context(|| format!("sending {signal} to {} (pid {})", self.name, self.pid))
+    }
+
     /// SIGTERM to the group, SIGKILL after `grace`.
     pub fn stop(&mut self, grace: Duration) {
         if let Some(mut child) = self.child.take() {
@@ -104,6 +112,8 @@ pub fn stop_group(pgid: u32, grace: Duration) {
     if killpg(pg, Signal::SIGTERM).is_err() {
         return; // already gone
     }
+    // A frozen group would hold SIGTERM pending until the grace ran out.
+    let _ = killpg(pg, Signal::SIGCONT);
     let deadline = Instant::now() + grace;
     while Instant::now() < deadline {
         if killpg(pg, None).is_err() {

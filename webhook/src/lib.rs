@@ -13,6 +13,7 @@
 //! - [`admission`]: the `POST /mutate` handler.
 //! - [`patch`]: a plan as JSON Patch operations.
 //! - [`live`]: confirming cache misses with the API server.
+//! - [`breaker`]: no image LISTs for a few seconds after one timed out.
 //! - [`log_text`]: request-controlled text made safe for log lines.
 //! - [`index_sync`]: watches that keep the image index current; readiness.
 //! - [`policies`]: the watch that keeps the image policies current; their status.
@@ -28,6 +29,7 @@
 pub mod admin;
 pub mod admission;
 pub mod args;
+pub mod breaker;
 pub mod discovery;
 pub mod index_sync;
 pub mod linger;
@@ -74,11 +76,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         policies: Default::default(),
         namespaces: Default::default(),
         readiness: Default::default(),
-        live: Arc::new(live::KubeReader::new(
+        live: Arc::new(breaker::Breaker::new(live::KubeReader::new(
             client.clone(),
             resources.clone(),
             args.live_read_timeout,
-        )),
+        ))),
         metrics: metrics.clone(),
     };
 

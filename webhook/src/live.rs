@@ -57,6 +57,19 @@ pub enum LiveError {
     /// The read took longer than `--live-read-timeout`.
     #[error("no answer within {0:?} (--live-read-timeout)")]
     Timeout(Duration),
+    /// Not tried: an image read timed out `ago`, and reads resume `cooldown` after that
+    /// (see [`crate::breaker`]).
+    #[error(
+        "skipped: an image LIST timed out {:.1}s ago, and none is tried for {}s after a timeout",
+        ago.as_secs_f64(),
+        cooldown.as_secs()
+    )]
+    Skipped {
+        /// Since the timeout.
+        ago: Duration,
+        /// How long reads are skipped after one.
+        cooldown: Duration,
+    },
     /// Any other reader's failure (used by test readers).
     #[error("{0}")]
     Other(String),

@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use vmimage_testenv::{
     ControlPlane,
     cluster::Options,
+    loadgen,
     suite::{Ctx, TestFn},
     webhook::{self, RunningWebhook},
 };
@@ -26,6 +27,7 @@ pub fn all() -> Vec<(&'static str, TestFn)> {
         crate::faults::apiserver_restart_resyncs_changes_made_meanwhile,
         crate::faults::etcd_restart_is_survived,
         crate::faults::expired_watch_relists,
+        crate::faults::a_timed_out_live_read_is_not_repeated_at_once,
     ]
 }
 
@@ -345,6 +347,56 @@ pub async fn expired_watch_relists(_ctx: Ctx) -> Result<()> {
     eventually(Duration::from_secs(10), || async {
         expect_id(&rig.client, ns, FRESH.1, FRESH.0).await?;
         expect_denied(&rig.client, ns, GONE.1, &["no VM image exists"]).await?;
+        Ok(())
+    })
+    .await
+}
+
+/// A mistyped name is confirmed with a live LIST before the denial. When that LIST times
+/// out (here: the apiserver frozen), the next miss is denied at once rather than sending
+/// the apiserver another LIST; after the cooldown, misses are confirmed live again.
+pub async fn a_timed_out_live_read_is_not_repeated_at_once(_ctx: Ctx) -> Result<()> {
+    let rig = rig(&[], &["--live-read-timeout", "1s"]).await?;
+    let url = format!("https://127.0.0.1:{}/mutate", rig.webhook.port);
+    let ca = rig.cp.ca.pair.cert_pem.clone();
+    let typo = || async {
+        let review = loadgen::create_review("default", "ubuntu-24.4");
+        let (status, body) = loadgen::post(&url, &ca, review, Duration::from_secs(10)).await?;
+        let review: Value = serde_json::from_slice(&body)?;
+        ensure!(
+            status == 200 && review["response"]["allowed"] == false,
+            "a mistyped name was not denied: {status} {review}"
+        );
+        let message = review["response"]["status"]["message"]
+            .as_str()
+            .unwrap_or_default();
+        anyhow::Ok(message.to_string())
+    };
+    // Confirmed while the apiserver answers.
+    let message = typo().await?;
+    ensure!(
+        message.contains("no VM image exists") && !message.contains("could not confirm"),
+        "{message}"
+    );
+
+    rig.cp.freeze_apiserver(true)?;
+    let frozen = async { Ok::<_, anyhow::Error>((typo().await?, typo().await?)) }.await;
+    rig.cp.freeze_apiserver(false)?;
+    let (first, second) = frozen.with_context(|| rig.log())?;
+    ensure!(
+        first.contains("no answer within 1s"),
+        "the first miss should wait out the live read: {first}"
+    );
+    // The breaker answers before any request is made: "skipped" means no second LIST.
+    ensure!(
+        second.contains("no VM image exists") && second.contains("skipped: an image LIST timed out"),
+        "the second miss should not list again: {second}"
+    );
+
+    // After the cooldown (5 s from the timeout), misses are confirmed live again.
+    eventually(Duration::from_secs(15), || async {
+        let message = typo().await?;
+        ensure!(!message.contains("could not confirm"), "{message}");
         Ok(())
     })
     .await
