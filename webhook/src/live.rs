@@ -242,6 +242,9 @@ pub async fn plan(state: &AppState, refs: &VmImageRefs) -> Result<Plan, String> 
             mutate::plan_with(&live, refs, selection).map_err(|e| e.to_string())
         }
         Err(error) => {
+            if matches!(error, LiveError::Skipped { .. }) {
+                state.metrics.live_read_skipped();
+            }
             tracing::warn!(ns = %crate::log_text::Untrusted(&refs.namespace), %error, "live confirmation failed");
             Err(match cached {
                 Err(cached) => {

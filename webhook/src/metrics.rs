@@ -90,6 +90,7 @@ pub struct Metrics {
     images: Family<KindLabel, Gauge>,
     synced: Family<KindLabel, Gauge>,
     live_reads: Counter,
+    live_reads_skipped: Counter,
     violations: Family<ViolationLabels, Counter>,
     watch_restarts: Family<WatchLabels, Counter>,
 }
@@ -116,6 +117,7 @@ impl Metrics {
         let images = Family::<KindLabel, Gauge>::default();
         let synced = Family::<KindLabel, Gauge>::default();
         let live_reads = Counter::default();
+        let live_reads_skipped = Counter::default();
         let violations = Family::<ViolationLabels, Counter>::default();
         let watch_restarts = Family::<WatchLabels, Counter>::default();
         registry.register(
@@ -144,6 +146,11 @@ impl Metrics {
             live_reads.clone(),
         );
         registry.register(
+            "vmimage_live_reads_skipped",
+            "Live image reads not tried because one timed out moments before",
+            live_reads_skipped.clone(),
+        );
+        registry.register(
             "vmimage_policy_violations",
             "Image policy rules violated by admitted or denied VirtualMachines, by policy, mode and rule",
             violations.clone(),
@@ -168,6 +175,7 @@ impl Metrics {
             images,
             synced,
             live_reads,
+            live_reads_skipped,
             violations,
             watch_restarts,
         }
@@ -195,6 +203,11 @@ impl Metrics {
     /// Counts one live read.
     pub fn live_read(&self) {
         self.live_reads.inc();
+    }
+
+    /// Counts one live read skipped after a timeout (see `breaker`).
+    pub fn live_read_skipped(&self) {
+        self.live_reads_skipped.inc();
     }
 
     /// Counts one violated policy rule.
@@ -237,6 +250,7 @@ mod tests {
         m.admission(Decision::Mutated, Duration::from_micros(80));
         m.index(ImageKind::ClusterVirtualMachineImage, 7, true);
         m.live_read();
+        m.live_read_skipped();
         m.watch_lost("Namespace", WatchLoss::Expired);
         m.violation(&Violation {
             policy: "legacy".into(),
@@ -252,6 +266,7 @@ mod tests {
             r#"vmimage_index_synced{kind="ClusterVirtualMachineImage"} 1"#,
             r#"vmimage_index_synced{kind="VirtualMachineImage"} 0"#,
             "vmimage_live_reads_total 1",
+            "vmimage_live_reads_skipped_total 1",
             r#"vmimage_watch_restarts_total{watch="Namespace",reason="expired"} 1"#,
             r#"vmimage_policy_violations_total{policy="legacy",mode="Audit",rule="deniedNames"} 1"#,
         ] {

@@ -392,6 +392,7 @@ pub async fn a_timed_out_live_read_is_not_repeated_at_once(_ctx: Ctx) -> Result<
         second.contains("no VM image exists") && second.contains("skipped: an image LIST timed out"),
         "the second miss should not list again: {second}"
     );
+    ensure!(rig.metric("vmimage_live_reads_skipped_total").await? >= 1.0);
 
     // After the cooldown (5 s from the timeout), misses are confirmed live again.
     eventually(Duration::from_secs(15), || async {
