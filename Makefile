@@ -7,7 +7,11 @@ K8S_VERSION  ?= v1.37.2
 ETCD_VERSION ?= v3.6.16
 export VMIMAGE_K8S_VERSION  := $(K8S_VERSION)
 export VMIMAGE_ETCD_VERSION := $(ETCD_VERSION)
-CACHE        := $(HOME)/.cache/vmimage
+# Built tools (control plane, cargo-deny) are cached by version here; VMIMAGE_CACHE moves it.
+CACHE        ?= $(or $(VMIMAGE_CACHE),$(HOME)/.cache/vmimage)
+export VMIMAGE_CACHE := $(CACHE)
+DENY_VERSION ?= 0.20.2
+DENY_ROOT    := $(CACHE)/tools/cargo-deny-$(DENY_VERSION)
 CLUSTER_DIR  := target/cluster
 # The version-matched kubectl we build, and our plugin, come first on PATH.
 export PATH := $(CURDIR)/target/debug:$(CACHE)/k8s-$(K8S_VERSION):$(HOME)/.cargo/bin:/usr/local/go/bin:$(PATH)
@@ -35,10 +39,20 @@ lint: tools ## cargo fmt --check and clippy -D warnings
 	cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 
+.PHONY: fetch
+fetch: tools ## Download the dependencies of every platform (the offline checks read them all)
+	@echo "fetching the dependencies of every platform (a few seconds when cached, ~1 min on an empty cargo home)"
+	cargo fetch --locked
+	cargo fetch --locked --manifest-path fuzz/Cargo.toml
+
+# cargo-deny pinned, built once per version into the cache, so an empty cargo home (CI) reuses it.
+$(DENY_ROOT)/bin/cargo-deny:
+	@echo "building cargo-deny $(DENY_VERSION) into $(DENY_ROOT) (once per version, ~4 min on 2 cores)"
+	cargo install cargo-deny --version $(DENY_VERSION) --locked --root $(DENY_ROOT)
+
 .PHONY: deny
-deny: tools ## Licenses, duplicate versions and sources of every dependency (offline checks)
-	@command -v cargo-deny >/dev/null || { echo "installing cargo-deny (once, ~3 min)"; cargo install cargo-deny --locked --quiet; }
-	cargo deny --offline check licenses bans sources
+deny: fetch $(DENY_ROOT)/bin/cargo-deny ## Licenses, duplicate versions and sources of every dependency (offline checks)
+	PATH="$(DENY_ROOT)/bin:$$PATH" cargo deny --offline check licenses bans sources
 
 FUZZ_SECONDS ?= 60
 FUZZ_TARGETS := admission_review catalog_parse pin_manifest
@@ -84,6 +98,10 @@ cluster-down: ## Stop the local control plane and remove its state
 .PHONY: demo
 demo: assets build ## The tour: control plane, images, webhook rewrite, resolve, publish
 	@bash hack/demo.sh
+
+.PHONY: rehearse
+rehearse: ## Run the README's two commands in a fresh clone with an empty cargo home (COLD=1: no control-plane cache either)
+	@bash hack/rehearse.sh $(if $(COLD),--cold-control-plane)
 
 .PHONY: clean
 clean: cluster-down ## Remove build output, the fuzzers' too (keeps the control-plane cache)
