@@ -1,14 +1,25 @@
-//! What vmimage changes in a VirtualMachine so that it names its images by VMI ID: the
-//! one plan the webhook turns into a JSON patch and `kubectl vmimage pin` into text
-//! edits, so the two cannot disagree.
+//! What vmimage changes in a VirtualMachine on CREATE: VM Operator's own create-time
+//! image steps, in its order, then vmimage's additions. The one plan the webhook turns
+//! into a JSON patch, `kubectl vmimage pin` into text edits and `check` into a verdict.
 //!
-//! The plan is a fixed point of VM Operator's resolver: `spec.imageName` is rewritten to
-//! the ID only when VM Operator would resolve that ID to the same object (a namespaced
-//! image with the same ID would win over a cluster image); otherwise only `spec.image` is
-//! set, and VM Operator resolves the display name to the same image itself.
+//! VM Operator's steps (its mutating webhook, CREATE only):
+//! 1. an empty CD-ROM `image.kind` means `VirtualMachineImage`;
+//! 2. an empty `spec.imageName` gets a CD-ROM's image name copied in
+//!    ([`VmImageRefs::cdrom_copy`]); nothing else of the CD-ROMs is looked at;
+//! 3. a non-empty `spec.imageName` is resolved ([`resolve`]); an error denies;
+//! 4. an absent `spec.image` is set to the result; a present one must equal it exactly
+//!    (kind and name as strings), or the VM is denied. With an empty `spec.imageName`,
+//!    `spec.image` is kept as written and not checked.
+//!
+//! vmimage's additions never change that outcome: the plan is a fixed point of those
+//! steps. `spec.imageName` is rewritten to the ID only when VM Operator resolves that ID
+//! to the same object (a namespaced image with the same ID would win over a cluster
+//! image); CD-ROM display names become object references; newest selection (opt-in)
+//! settles ambiguity by pinning the ID. What VM Operator never resolves (other CD-ROMs, a
+//! kept `spec.image`) is never a reason to deny: a [`Warning`] names what will not resolve.
 
 use crate::{
-    api::{ImageKind, ImageRef, VmImageRefs},
+    api::{CdromRef, ImageKind, ImageRef, VmImageRefs, VmLayout},
     index::{ImageEntry, Index},
     quote::go_quote,
     resolve::{Resolution, ResolveError, resolve},
@@ -16,6 +27,11 @@ use crate::{
     vmi_id::looks_like_id,
 };
 use std::sync::Arc;
+
+mod fields;
+mod warning;
+pub use fields::Field;
+pub use warning::Warning;
 
 /// Annotation that keeps the image reference the user wrote when vmimage rewrote it.
 pub const REQUESTED_IMAGE_ANNOTATION: &str = "vmimage.io/requested-image";
@@ -43,20 +59,23 @@ impl Selection {
         }
     }
 
+    /// Resolves `reference`; with newest selection, a choice among several candidates is
+    /// recorded in `notes` and returned as `true`.
     fn resolve(
         self,
         index: &Index,
         ns: &str,
         reference: &str,
         notes: &mut Vec<String>,
-    ) -> Result<Resolution, ResolveError> {
+    ) -> Result<(Resolution, bool), ResolveError> {
         match self {
-            Self::Exact => resolve(index, ns, reference),
+            Self::Exact => resolve(index, ns, reference).map(|r| (r, false)),
             Self::NewestReady => resolve_newest(index, ns, reference).map(|choice| {
-                if choice.candidates > 1 {
+                let chose = choice.candidates > 1;
+                if chose {
                     notes.push(choice.reason);
                 }
-                choice.resolution
+                (choice.resolution, chose)
             }),
         }
     }
@@ -69,9 +88,10 @@ pub enum Change {
     ImageName(String),
     /// Set `spec.image`.
     Image(ImageRef),
-    /// Set `spec.hardware.cdrom[index].image`.
+    /// Set the image of CD-ROM `index` (`spec.hardware.cdrom`, or `spec.cdrom` in
+    /// v1alpha3/v1alpha4).
     CdromImage {
-        /// Position in `spec.hardware.cdrom`.
+        /// Position in the CD-ROM list.
         index: usize,
         /// The resolved image.
         image: ImageRef,
@@ -83,13 +103,16 @@ pub enum Change {
 pub enum Role {
     /// The boot image (`spec.imageName` / `spec.image`).
     Boot,
-    /// The ISO of `spec.hardware.cdrom[index]`.
+    /// The ISO of CD-ROM `index` (also when VM Operator copied its name into
+    /// `spec.imageName`).
     Cdrom(usize),
 }
 
 /// The outcome of planning: the resolved images and the changes that record them.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
+    /// Where the VM's API version keeps the fields the changes set.
+    pub layout: VmLayout,
     /// Fields to set, in order.
     pub changes: Vec<Change>,
     /// The reference the user wrote, when `spec.imageName` or `spec.image` is rewritten.
@@ -98,34 +121,34 @@ pub struct Plan {
     pub images: Vec<(Role, Arc<ImageEntry>)>,
     /// With newest selection: which candidate was picked for an ambiguous name, and why.
     pub notes: Vec<String>,
+    /// What will not resolve but does not stop the VM (VM Operator does not look at it).
+    pub warnings: Vec<Warning>,
 }
 
-/// Why a VM's image references cannot be accepted.
+/// Why VM Operator (or vmimage's opt-in selection) refuses a VM's image references.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum PlanError {
-    /// `spec.imageName` does not resolve to exactly one image.
-    #[error("{error}")]
+    /// `spec.imageName` (written, or copied from a CD-ROM) does not resolve to exactly
+    /// one image: VM Operator's resolver error, its text first.
+    #[error("{error}{}", copied_note(*copied_from, *layout))]
     ImageName {
-        /// The resolver's error (VM Operator's text first).
-        error: ResolveError,
-    },
-    /// Another image field (`spec.image.name`, a CD-ROM) does not resolve.
-    #[error("{field}: {error}")]
-    Field {
-        /// JSON path of the field.
-        field: String,
         /// The resolver's error.
         error: ResolveError,
+        /// The CD-ROM whose name VM Operator copied into an empty `spec.imageName`.
+        copied_from: Option<usize>,
+        /// The VM's layout, to name that CD-ROM.
+        layout: VmLayout,
     },
-    /// `spec.imageName` and `spec.image` name different images (VM Operator's message).
+    /// `spec.image` is set and differs from what `spec.imageName` resolves to (VM
+    /// Operator compares kind and name as exact strings).
     #[error(
         "spec.imageName: Invalid value: {}: must refer to the same resource as spec.image \
-         (spec.imageName resolves to {resolved}, spec.image is {} {})",
-        go_quote(reference), image.kind, image.name
+         (spec.imageName resolves to {resolved}; spec.image is {})",
+        go_quote(reference), written(image)
     )]
     Mismatch {
-        /// `spec.imageName` as written.
+        /// `spec.imageName` as VM Operator reads it.
         reference: String,
         /// What it resolves to.
         resolved: Arc<ImageEntry>,
@@ -140,19 +163,42 @@ pub enum PlanError {
         go_quote(reference)
     )]
     NotPinnable {
-        /// `spec.imageName` as written.
+        /// `spec.imageName` as VM Operator reads it.
         reference: String,
         /// The newest candidate.
         image: Arc<ImageEntry>,
     },
 }
 
+fn copied_note(copied_from: Option<usize>, layout: VmLayout) -> String {
+    copied_from.map_or_else(String::new, |i| {
+        format!(
+            " (spec.imageName is empty, so VM Operator copies it from {}.image.name)",
+            layout.cdrom_field(i)
+        )
+    })
+}
+
+fn written(image: &ImageRef) -> String {
+    format!("{{kind: {}, name: {}}}", go_quote(&image.kind), go_quote(&image.name))
+}
+
 impl PlanError {
     /// The underlying resolver error, if any.
     pub fn resolve_error(&self) -> Option<&ResolveError> {
         match self {
-            Self::ImageName { error } | Self::Field { error, .. } => Some(error),
+            Self::ImageName { error, .. } => Some(error),
             Self::Mismatch { .. } | Self::NotPinnable { .. } => None,
+        }
+    }
+
+    /// A short machine-readable reason (a metric label): `NotFound`, `Ambiguous`,
+    /// `Mismatch` or `NotPinnable`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::ImageName { error, .. } => error.reason(),
+            Self::Mismatch { .. } => "Mismatch",
+            Self::NotPinnable { .. } => "NotPinnable",
         }
     }
 }
@@ -165,122 +211,185 @@ pub fn plan(index: &Index, vm: &VmImageRefs) -> Result<Plan, PlanError> {
 
 /// [`plan`] with a choice of how ambiguous display names are treated.
 pub fn plan_with(index: &Index, vm: &VmImageRefs, selection: Selection) -> Result<Plan, PlanError> {
-    let ns = vm.namespace.as_str();
-    let mut plan = Plan::default();
-    let written_image = vm.image.as_ref().filter(|i| !i.name.is_empty());
-    let image_name = vm.image_name.as_deref().filter(|n| !n.is_empty());
-
-    match (image_name, written_image) {
-        (Some(reference), image) => {
-            let resolved = selection
-                .resolve(index, ns, reference, &mut plan.notes)
-                .map_err(|error| PlanError::ImageName { error })?
-                .image;
-            match image {
-                Some(image) => {
-                    let target = object_of(
-                        index,
-                        ns,
-                        image,
-                        "spec.image.name",
-                        Selection::Exact,
-                        &mut plan.notes,
-                    )?;
-                    if !Arc::ptr_eq(&target, &resolved) && *target != *resolved {
-                        return Err(PlanError::Mismatch {
-                            reference: reference.to_string(),
-                            resolved,
-                            image: image.clone(),
-                        });
-                    }
-                    if target.name.as_ref() != image.name || image.kind != target.kind().as_str() {
-                        plan.changes.push(Change::Image(image_ref(&target)));
-                    }
-                }
-                None => plan.changes.push(Change::Image(image_ref(&resolved))),
-            }
-            if reference != resolved.name.as_ref() && is_fixed_point(index, ns, &resolved) {
-                plan.changes.push(Change::ImageName(resolved.name.to_string()));
-            } else if !plan.notes.is_empty() && reference != resolved.name.as_ref() {
-                // The display name stays ambiguous for VM Operator: only the ID can carry the choice.
-                return Err(PlanError::NotPinnable {
-                    reference: reference.to_string(),
-                    image: resolved,
-                });
-            }
-            if !plan.changes.is_empty() && reference != resolved.name.as_ref() {
-                plan.requested = Some(reference.to_string());
-            }
-            plan.images.push((Role::Boot, resolved));
+    let mut plan = Plan {
+        layout: vm.layout,
+        ..Plan::default()
+    };
+    let written = vm.image_name.as_deref().unwrap_or_default();
+    let copied = if written.is_empty() { vm.cdrom_copy() } else { None };
+    let reference = copied.map_or(written, |(_, name)| name);
+    let image = vm.image.as_ref().filter(|_| vm.layout.has_image_ref());
+    let planner = Planner {
+        index,
+        ns: &vm.namespace,
+        selection,
+    };
+    if reference.is_empty() {
+        // An imageless VM for VM Operator: spec.image stays as written, unchecked.
+        if let Some(image) = image {
+            planner.kept_image(image, &mut plan);
         }
-        (None, Some(image)) => {
-            let target = object_of(index, ns, image, "spec.image.name", selection, &mut plan.notes)?;
-            if target.name.as_ref() != image.name || image.kind != target.kind().as_str() {
-                plan.changes.push(Change::Image(image_ref(&target)));
-                if is_fixed_point(index, ns, &target) {
-                    plan.changes.push(Change::ImageName(target.name.to_string()));
-                }
-                plan.requested = Some(image.name.clone());
-            }
-            plan.images.push((Role::Boot, target));
-        }
-        (None, None) => {}
+    } else {
+        let copied = copied.map(|(i, _)| (i, &vm.cdroms[i]));
+        planner.boot(reference, copied, image, &mut plan)?;
     }
-
     for (i, cdrom) in vm.cdroms.iter().enumerate() {
-        let Some(image) = cdrom.image.as_ref().filter(|i| !i.name.is_empty()) else {
-            continue;
-        };
-        let field = format!("spec.hardware.cdrom[{i}].image.name");
-        let target = object_of(index, ns, image, &field, selection, &mut plan.notes)?;
-        if target.name.as_ref() != image.name || image.kind != target.kind().as_str() {
-            plan.changes.push(Change::CdromImage {
-                index: i,
-                image: image_ref(&target),
-            });
+        if copied.is_none_or(|(c, _)| c != i) {
+            planner.other_cdrom(i, cdrom, &mut plan);
         }
-        plan.images.push((Role::Cdrom(i), target));
     }
     Ok(plan)
 }
 
-/// The object a typed reference names: an existing object of that kind and name as
-/// written, else (for names that are not IDs) the image with that display name.
-fn object_of(
-    index: &Index,
-    ns: &str,
-    image: &ImageRef,
-    field: &str,
+struct Planner<'a> {
+    index: &'a Index,
+    ns: &'a str,
     selection: Selection,
-    notes: &mut Vec<String>,
-) -> Result<Arc<ImageEntry>, PlanError> {
-    let existing = match image.kind.parse::<ImageKind>() {
-        Ok(ImageKind::VirtualMachineImage) => index.get(Some(ns), &image.name),
-        Ok(ImageKind::ClusterVirtualMachineImage) => index.get(None, &image.name),
-        Err(_) => index
-            .get(Some(ns), &image.name)
-            .or_else(|| index.get(None, &image.name)),
-    };
-    if let Some(existing) = existing {
-        return Ok(existing.clone());
-    }
-    let error = match selection.resolve(index, ns, &image.name, notes) {
-        Ok(r) if !looks_like_id(&image.name) => return Ok(r.image),
-        Ok(_) => ResolveError::NotFound {
-            reference: image.name.clone(),
-            similar: Vec::new(),
-        },
-        Err(error) => error,
-    };
-    Err(PlanError::Field {
-        field: field.to_string(),
-        error,
-    })
 }
 
-/// Whether VM Operator, given `image.name` as `spec.imageName`, would pick `image` itself.
-fn is_fixed_point(index: &Index, ns: &str, image: &Arc<ImageEntry>) -> bool {
-    looks_like_id(&image.name) && resolve(index, ns, &image.name).is_ok_and(|r| r.image == *image)
+impl Planner<'_> {
+    /// VM Operator's steps 3 and 4 for the reference it resolves, then the rewrite to the
+    /// ID where that is a fixed point.
+    fn boot(
+        &self,
+        reference: &str,
+        copied: Option<(usize, &CdromRef)>,
+        image: Option<&ImageRef>,
+        plan: &mut Plan,
+    ) -> Result<(), PlanError> {
+        let (resolution, chose) = self
+            .selection
+            .resolve(self.index, self.ns, reference, &mut plan.notes)
+            .map_err(|error| PlanError::ImageName {
+                error,
+                copied_from: copied.map(|(i, _)| i),
+                layout: plan.layout,
+            })?;
+        let resolved = resolution.image;
+        let target = image_ref(&resolved);
+        match image {
+            Some(image) if *image != target => {
+                return Err(PlanError::Mismatch {
+                    reference: reference.to_string(),
+                    resolved,
+                    image: image.clone(),
+                });
+            }
+            Some(_) => {}
+            None if plan.layout.has_image_ref() => plan.changes.push(Change::Image(target.clone())),
+            None => {}
+        }
+        let pinned = if reference != &*resolved.name && self.is_fixed_point(&resolved) {
+            &*resolved.name
+        } else {
+            reference
+        };
+        if chose && pinned == reference {
+            // The display name stays ambiguous for VM Operator: only the ID can carry the choice.
+            return Err(PlanError::NotPinnable {
+                reference: reference.to_string(),
+                image: resolved,
+            });
+        }
+        let role = match copied {
+            None => {
+                if pinned != reference {
+                    plan.changes.push(Change::ImageName(pinned.to_string()));
+                }
+                Role::Boot
+            }
+            Some((index, cdrom)) => {
+                // The copied CD-ROM names the object itself; spec.imageName is written
+                // so that VM Operator resolves what vmimage resolved, not a re-copy.
+                let written = defaulted(cdrom.image.as_ref());
+                if written != target {
+                    plan.changes.push(Change::CdromImage {
+                        index,
+                        image: target,
+                    });
+                }
+                if !plan.changes.is_empty() {
+                    plan.changes.push(Change::ImageName(pinned.to_string()));
+                }
+                Role::Cdrom(index)
+            }
+        };
+        if !plan.changes.is_empty() && reference != &*resolved.name {
+            plan.requested = Some(reference.to_string());
+        }
+        plan.images.push((role, resolved));
+        Ok(())
+    }
+
+    /// `spec.image` with an empty `spec.imageName`: VM Operator keeps it unchecked, so
+    /// vmimage changes nothing and warns when it names no image.
+    fn kept_image(&self, image: &ImageRef, plan: &mut Plan) {
+        match self.object(image) {
+            Some(found) => plan.images.push((Role::Boot, found)),
+            None => plan.warnings.push(Warning::KeptImage {
+                image: image.clone(),
+                namespace: self.ns.to_string(),
+                nearest: self.nearest(&image.name),
+            }),
+        }
+    }
+
+    /// A CD-ROM VM Operator does not resolve: an existing object stays; a display name
+    /// (or an ID of the other scope) becomes the object's reference; the rest is a warning.
+    fn other_cdrom(&self, index: usize, cdrom: &CdromRef, plan: &mut Plan) {
+        let Some(image) = cdrom.image.as_ref().filter(|i| !i.name.is_empty()) else {
+            return;
+        };
+        if let Some(found) = self.object(&defaulted(Some(image))) {
+            plan.images.push((Role::Cdrom(index), found));
+            return;
+        }
+        match self
+            .selection
+            .resolve(self.index, self.ns, &image.name, &mut plan.notes)
+        {
+            Ok((r, _)) => {
+                plan.changes.push(Change::CdromImage {
+                    index,
+                    image: image_ref(&r.image),
+                });
+                plan.images.push((Role::Cdrom(index), r.image));
+            }
+            Err(error) => plan.warnings.push(Warning::Cdrom {
+                field: format!("{}.image.name", plan.layout.cdrom_field(index)),
+                error,
+            }),
+        }
+    }
+
+    /// The object a typed reference names, exactly as written.
+    fn object(&self, image: &ImageRef) -> Option<Arc<ImageEntry>> {
+        match image.kind.parse::<ImageKind>() {
+            Ok(ImageKind::VirtualMachineImage) => self.index.get(Some(self.ns), &image.name),
+            Ok(ImageKind::ClusterVirtualMachineImage) => self.index.get(None, &image.name),
+            Err(_) => None,
+        }
+        .cloned()
+    }
+
+    /// What VM Operator's resolver makes of `name`, to suggest in a warning.
+    fn nearest(&self, name: &str) -> Option<Arc<ImageEntry>> {
+        resolve(self.index, self.ns, name).ok().map(|r| r.image)
+    }
+
+    /// Whether VM Operator, given `image.name` as `spec.imageName`, would pick `image` itself.
+    fn is_fixed_point(&self, image: &Arc<ImageEntry>) -> bool {
+        looks_like_id(&image.name) && resolve(self.index, self.ns, &image.name).is_ok_and(|r| r.image == *image)
+    }
+}
+
+/// A CD-ROM's image reference after VM Operator's kind default.
+fn defaulted(image: Option<&ImageRef>) -> ImageRef {
+    let mut image = image.cloned().unwrap_or_default();
+    if image.kind.is_empty() {
+        image.kind = ImageKind::VirtualMachineImage.as_str().to_string();
+    }
+    image
 }
 
 fn image_ref(image: &ImageEntry) -> ImageRef {

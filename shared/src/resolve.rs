@@ -60,7 +60,7 @@ impl AmbiguousIn {
 #[non_exhaustive]
 pub enum ResolveError {
     /// The reference is empty: there is nothing to resolve.
-    #[error("the image reference is empty: give a display name or a VMI ID")]
+    #[error("imgName is empty: give a display name or a VMI ID")]
     Empty,
     /// Nothing matches. `similar` holds near misses (same name ignoring case and
     /// surrounding spaces) to help the user; they are never used.
@@ -89,7 +89,7 @@ impl ResolveError {
     /// Exactly the message VM Operator's resolver gives for this case.
     pub fn vm_operator_message(&self) -> String {
         match self {
-            Self::Empty => "the image reference is empty".to_string(),
+            Self::Empty => "imgName is empty".to_string(),
             Self::NotFound { reference, .. } => {
                 format!(
                     "no VM image exists for {} in namespace or cluster scope",

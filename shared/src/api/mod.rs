@@ -18,7 +18,7 @@ pub use publish::{
     PublishRequest, PublishRequestSpec, PublishRequestStatus, PublishSource, PublishTarget,
     PublishTargetItem, PublishTargetLocation, STAGES as PUBLISH_STAGES,
 };
-pub use vm::{CdromRef, ImageRef, VmImageRefs};
+pub use vm::{CdromRef, ImageRef, VmImageRefs, VmLayout};
 
 /// VM Operator's API group.
 pub const GROUP: &str = "vmoperator.vmware.com";

@@ -29,9 +29,55 @@ pub struct CdromRef {
     pub connected: Option<bool>,
 }
 
+/// Where a VirtualMachine's API version keeps its image fields (VM Operator's CRD).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum VmLayout {
+    /// v1alpha1, v1alpha2: `spec.imageName` only; no `spec.image`, no CD-ROMs.
+    ImageNameOnly,
+    /// v1alpha3, v1alpha4: `spec.image`, CD-ROMs in `spec.cdrom`.
+    SpecCdrom,
+    /// v1alpha5 and later (and any version vmimage does not know): `spec.image`, CD-ROMs
+    /// in `spec.hardware.cdrom`.
+    #[default]
+    HardwareCdrom,
+}
+
+impl VmLayout {
+    /// The layout of `apiVersion` (`vmoperator.vmware.com/v1alpha3`, …).
+    pub fn of(api_version: &str) -> Self {
+        match api_version.rsplit('/').next().unwrap_or_default() {
+            "v1alpha1" | "v1alpha2" => Self::ImageNameOnly,
+            "v1alpha3" | "v1alpha4" => Self::SpecCdrom,
+            _ => Self::HardwareCdrom,
+        }
+    }
+
+    /// Whether the version has `spec.image` (writing one to v1alpha1/v1alpha2 is refused
+    /// by the schema: `unknown field "spec.image"`).
+    pub fn has_image_ref(self) -> bool {
+        self != Self::ImageNameOnly
+    }
+
+    /// The path of the CD-ROM list, as object keys.
+    pub fn cdrom_path(self) -> &'static [&'static str] {
+        match self {
+            Self::ImageNameOnly => &[],
+            Self::SpecCdrom => &["spec", "cdrom"],
+            Self::HardwareCdrom => &["spec", "hardware", "cdrom"],
+        }
+    }
+
+    /// `spec.hardware.cdrom[i]` (or `spec.cdrom[i]`), for messages.
+    pub fn cdrom_field(self, index: usize) -> String {
+        format!("{}[{index}]", self.cdrom_path().join("."))
+    }
+}
+
 /// What a VirtualMachine says about its images.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct VmImageRefs {
+    /// Where this VM's API version keeps its image fields.
+    pub layout: VmLayout,
     /// `metadata.name` (may be empty on CREATE with `generateName`).
     pub name: String,
     /// `metadata.namespace`.
@@ -40,9 +86,9 @@ pub struct VmImageRefs {
     pub annotations: BTreeMap<String, String>,
     /// `spec.imageName`: a VMI ID or a display name.
     pub image_name: Option<String>,
-    /// `spec.image`.
+    /// `spec.image`: `None` when absent or null (VM Operator's nil); `{}` is `Some`.
     pub image: Option<ImageRef>,
-    /// `spec.hardware.cdrom`.
+    /// `spec.hardware.cdrom` (`spec.cdrom` in v1alpha3/v1alpha4).
     pub cdroms: Vec<CdromRef>,
 }
 
@@ -73,6 +119,9 @@ struct RawSpec {
     image: Option<ImageRef>,
     #[serde(default)]
     hardware: Option<RawHardware>,
+    /// v1alpha3/v1alpha4 keep CD-ROMs here.
+    #[serde(default)]
+    cdrom: Option<Vec<CdromRef>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -85,43 +134,60 @@ impl VmImageRefs {
     /// Reads the image fields of a VirtualMachine given as JSON. Fails only when a field
     /// vmimage reads has the wrong type (e.g. `spec.imageName: 3`).
     pub fn from_json(vm: &serde_json::Value) -> Result<Self, serde_json::Error> {
-        check_objects(vm)?;
+        let layout = VmLayout::of(
+            vm.get("apiVersion")
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default(),
+        );
+        check_objects(vm, layout)?;
         let raw = Raw::deserialize(vm)?;
         let spec = raw.spec.unwrap_or_default();
+        let (image, cdroms) = match layout {
+            // Fields the version does not have are pruned by the API server: never read.
+            VmLayout::ImageNameOnly => (None, None),
+            VmLayout::SpecCdrom => (spec.image, spec.cdrom),
+            VmLayout::HardwareCdrom => (spec.image, spec.hardware.and_then(|h| h.cdrom)),
+        };
         Ok(Self {
+            layout,
             name: raw.metadata.name.unwrap_or_default(),
             namespace: raw.metadata.namespace.unwrap_or_default(),
             annotations: raw.metadata.annotations.unwrap_or_default(),
             image_name: spec.image_name,
-            image: spec.image,
-            cdroms: spec.hardware.and_then(|h| h.cdrom).unwrap_or_default(),
+            image,
+            cdroms: cdroms.unwrap_or_default(),
         })
     }
 
-    /// The reference VM Operator's resolver would read: `spec.imageName`, or, when it is
-    /// empty and the VM has CD-ROMs, the image of the first connected CD-ROM (else of the
-    /// first CD-ROM).
-    pub fn effective_image_name(&self) -> Option<&str> {
-        if let Some(name) = self.image_name.as_deref().filter(|n| !n.is_empty()) {
-            return Some(name);
+    /// The CD-ROM whose image name VM Operator copies into an empty `spec.imageName` on
+    /// CREATE, and that name: the first connected CD-ROM (an omitted `connected` is true,
+    /// the CRD's default); if none is connected, or its name is empty, the first CD-ROM.
+    /// `None` without CD-ROMs. The name may be empty (nothing is then resolved).
+    pub fn cdrom_copy(&self) -> Option<(usize, &str)> {
+        fn name(c: &CdromRef) -> &str {
+            c.image.as_ref().map_or("", |i| i.name.as_str())
         }
-        let cdrom = self
-            .cdroms
-            .iter()
-            .find(|c| c.connected == Some(true))
-            .or_else(|| self.cdroms.first())?;
-        cdrom
-            .image
-            .as_ref()
-            .map(|i| i.name.as_str())
-            .filter(|n| !n.is_empty())
+        let first = self.cdroms.first()?;
+        match self.cdroms.iter().position(|c| c.connected.unwrap_or(true)) {
+            Some(i) if !name(&self.cdroms[i]).is_empty() => Some((i, name(&self.cdroms[i]))),
+            _ => Some((0, name(first))),
+        }
+    }
+
+    /// The reference VM Operator's resolver reads on CREATE: `spec.imageName`, or, when
+    /// it is empty, the name [`Self::cdrom_copy`] copies into it. `None`: nothing is resolved.
+    pub fn effective_image_name(&self) -> Option<&str> {
+        match self.image_name.as_deref().filter(|n| !n.is_empty()) {
+            Some(name) => Some(name),
+            None => self.cdrom_copy().map(|(_, name)| name).filter(|n| !n.is_empty()),
+        }
     }
 }
 
 /// serde fills a struct from an array too (field by position), so `spec.image:
 /// ["ubuntu"]` would read as `kind: ubuntu`; Kubernetes objects never take that form.
 /// Every object vmimage reads must be a JSON object (or absent, or null).
-fn check_objects(vm: &serde_json::Value) -> Result<(), serde_json::Error> {
+fn check_objects(vm: &serde_json::Value, layout: VmLayout) -> Result<(), serde_json::Error> {
     use serde::de::Error;
     let shape = |v: &serde_json::Value| match v {
         serde_json::Value::Bool(_) => "a boolean",
@@ -144,10 +210,15 @@ fn check_objects(vm: &serde_json::Value) -> Result<(), serde_json::Error> {
     must_be_object("spec.image", spec.and_then(|s| s.get("image")))?;
     let hardware = spec.and_then(|s| s.get("hardware"));
     must_be_object("spec.hardware", hardware)?;
-    if let Some(serde_json::Value::Array(cdroms)) = hardware.and_then(|h| h.get("cdrom")) {
+    let mut list = Some(vm);
+    for key in layout.cdrom_path() {
+        list = list.and_then(|v| v.get(key));
+    }
+    if let Some(serde_json::Value::Array(cdroms)) = list {
         for (i, cdrom) in cdroms.iter().enumerate() {
-            must_be_object(&format!("spec.hardware.cdrom[{i}]"), Some(cdrom))?;
-            must_be_object(&format!("spec.hardware.cdrom[{i}].image"), cdrom.get("image"))?;
+            let field = layout.cdrom_field(i);
+            must_be_object(&field, Some(cdrom))?;
+            must_be_object(&format!("{field}.image"), cdrom.get("image"))?;
         }
     }
     Ok(())
