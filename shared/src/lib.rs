@@ -9,13 +9,17 @@
 //!   every candidate.
 //! - [`version`]: version ordering, image families and opt-in newest selection.
 //! - [`catalog`]: reading images from YAML/JSON documents and Kubernetes Lists.
+//! - [`mutate`]: VM Operator's create-time image steps and vmimage's rewrite, as one plan.
 //! - [`policy`]: cluster image policies (VMImagePolicy) and their evaluation.
+//! - [`decide`]: the create-time decision (plan, then policies) that the webhook makes
+//!   and `check`/`pin` predict.
 //! - [`quote`]: Go's `%q`, which VM Operator's messages use.
 //!
 //! Nothing here performs network I/O; callers feed objects in.
 
 pub mod api;
 pub mod catalog;
+pub mod decide;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fixtures;
 pub mod index;

@@ -145,7 +145,8 @@ pub enum PlanError {
     #[error(
         "spec.imageName: Invalid value: {}: must refer to the same resource as spec.image \
          (spec.imageName resolves to {resolved}; spec.image is {})",
-        go_quote(reference), written(image)
+        go_quote(reference),
+        written(image)
     )]
     Mismatch {
         /// `spec.imageName` as VM Operator reads it.
@@ -180,7 +181,11 @@ fn copied_note(copied_from: Option<usize>, layout: VmLayout) -> String {
 }
 
 fn written(image: &ImageRef) -> String {
-    format!("{{kind: {}, name: {}}}", go_quote(&image.kind), go_quote(&image.name))
+    format!(
+        "{{kind: {}, name: {}}}",
+        go_quote(&image.kind),
+        go_quote(&image.name)
+    )
 }
 
 impl PlanError {
@@ -303,10 +308,7 @@ impl Planner<'_> {
                 // so that VM Operator resolves what vmimage resolved, not a re-copy.
                 let written = defaulted(cdrom.image.as_ref());
                 if written != target {
-                    plan.changes.push(Change::CdromImage {
-                        index,
-                        image: target,
-                    });
+                    plan.changes.push(Change::CdromImage { index, image: target });
                 }
                 if !plan.changes.is_empty() {
                     plan.changes.push(Change::ImageName(pinned.to_string()));
@@ -379,7 +381,8 @@ impl Planner<'_> {
 
     /// Whether VM Operator, given `image.name` as `spec.imageName`, would pick `image` itself.
     fn is_fixed_point(&self, image: &Arc<ImageEntry>) -> bool {
-        looks_like_id(&image.name) && resolve(self.index, self.ns, &image.name).is_ok_and(|r| r.image == *image)
+        looks_like_id(&image.name)
+            && resolve(self.index, self.ns, &image.name).is_ok_and(|r| r.image == *image)
     }
 }
 

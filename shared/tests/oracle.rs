@@ -84,11 +84,19 @@ fn load() -> Oracle {
 
 fn check_resolution(index: &Index, ns: &str, reference: &str, expect: &Answer) -> Result<(), String> {
     match (expect, resolve(index, ns, reference)) {
-        (Answer::Image { kind, name }, Ok(r)) if r.image.kind().as_str() == kind && &*r.image.name == name => Ok(()),
-        (Answer::Error { error }, Err(e)) if &e.vm_operator_message() == error && e.to_string().starts_with(error) => {
+        (Answer::Image { kind, name }, Ok(r))
+            if r.image.kind().as_str() == kind && &*r.image.name == name =>
+        {
             Ok(())
         }
-        (expect, got) => Err(format!("{reference:?} in {ns}: VM Operator {expect:?}, vmimage {got:?}")),
+        (Answer::Error { error }, Err(e))
+            if &e.vm_operator_message() == error && e.to_string().starts_with(error) =>
+        {
+            Ok(())
+        }
+        (expect, got) => Err(format!(
+            "{reference:?} in {ns}: VM Operator {expect:?}, vmimage {got:?}"
+        )),
     }
 }
 
@@ -118,7 +126,12 @@ fn every_reference_resolves_as_vm_operator_resolves_it() {
         }
     }
     assert!(checked >= 600, "only {checked} resolutions checked");
-    assert!(failures.is_empty(), "{} of {checked} differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -133,7 +146,12 @@ fn every_vm_is_admitted_or_denied_as_vm_operator_does() {
             failures.push(format!("{}: {e}", case.name));
         }
     }
-    assert!(failures.is_empty(), "{} differ:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 fn check_vm(index: &Index, case: &Case) -> Result<(), String> {
@@ -141,7 +159,8 @@ fn check_vm(index: &Index, case: &Case) -> Result<(), String> {
     let expect = &case.expect;
     // The model of VM Operator's steps must give VM Operator's own answer first.
     let modelled = vmop::create(index, &case.namespace, vm);
-    vmop::agrees(&modelled, expect).map_err(|e| format!("the model of VM Operator disagrees with it: {e}"))?;
+    vmop::agrees(&modelled, expect)
+        .map_err(|e| format!("the model of VM Operator disagrees with it: {e}"))?;
     let refs = VmImageRefs::from_json(vm).map_err(|e| format!("unreadable: {e}"))?;
     match (expect["allowed"].as_bool().unwrap(), plan(index, &refs)) {
         (false, Err(e)) => {
@@ -152,7 +171,10 @@ fn check_vm(index: &Index, case: &Case) -> Result<(), String> {
                 Err(format!("denied with {e:?}, VM Operator says {want:?}"))
             }
         }
-        (false, Ok(p)) => Err(format!("admitted ({:?}); VM Operator denies: {}", p.changes, expect["error"])),
+        (false, Ok(p)) => Err(format!(
+            "admitted ({:?}); VM Operator denies: {}",
+            p.changes, expect["error"]
+        )),
         (true, Err(e)) => Err(format!("denied ({e}); VM Operator admits")),
         (true, Ok(p)) => {
             let mut patched = vm.clone();

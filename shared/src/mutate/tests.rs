@@ -121,15 +121,27 @@ fn a_kept_spec_image_is_never_rewritten_and_warns_when_it_names_nothing() {
     assert!(plan.changes.is_empty());
     assert_eq!(plan.warnings.len(), 1);
     let text = plan.warnings[0].to_string();
-    assert!(text.starts_with(r#"spec.image: no VirtualMachineImage "ubuntu" in namespace ns1"#), "{text}");
+    assert!(
+        text.starts_with(r#"spec.image: no VirtualMachineImage "ubuntu" in namespace ns1"#),
+        "{text}"
+    );
     assert!(text.contains("resolves to vmi-1"), "{text}");
-    let plan = super::plan(&index(), &vm(Some(""), Some(("ClusterVirtualMachineImage", "rhel")))).unwrap();
+    let plan = super::plan(
+        &index(),
+        &vm(Some(""), Some(("ClusterVirtualMachineImage", "rhel"))),
+    )
+    .unwrap();
     assert!(plan.changes.is_empty());
 }
 
 #[test]
 fn spec_image_must_equal_the_resolved_image_as_exact_strings() {
-    for (kind, name) in [("", "vmi-2"), ("clustervirtualmachineimage", "vmi-2"), ("", ""), ("ClusterVirtualMachineImage", "photon")] {
+    for (kind, name) in [
+        ("", "vmi-2"),
+        ("clustervirtualmachineimage", "vmi-2"),
+        ("", ""),
+        ("ClusterVirtualMachineImage", "photon"),
+    ] {
         let err = plan(&index(), &vm(Some("photon"), Some((kind, name)))).unwrap_err();
         assert!(
             err.to_string().starts_with(
@@ -248,7 +260,10 @@ fn a_copied_name_that_does_not_resolve_denies_with_vm_operators_text() {
         err.starts_with(r#"no VM image exists for "nope.iso" in namespace or cluster scope"#),
         "{err}"
     );
-    assert!(err.contains("copies it from spec.hardware.cdrom[0].image.name"), "{err}");
+    assert!(
+        err.contains("copies it from spec.hardware.cdrom[0].image.name"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -257,7 +272,9 @@ fn a_copied_cdrom_must_agree_with_spec_image() {
     vm.cdroms = vec![cdrom(Some(iref("ClusterVirtualMachineImage", "vmi-6")), None)];
     let err = plan(&index(), &vm).unwrap_err().to_string();
     assert!(
-        err.starts_with(r#"spec.imageName: Invalid value: "vmi-6": must refer to the same resource as spec.image"#),
+        err.starts_with(
+            r#"spec.imageName: Invalid value: "vmi-6": must refer to the same resource as spec.image"#
+        ),
         "{err}"
     );
 }

@@ -36,7 +36,10 @@ impl fmt::Display for Warning {
                 nearest,
             } => {
                 let place = match image.kind.as_str() {
-                    "VirtualMachineImage" => format!("no VirtualMachineImage {} in namespace {namespace}", go_quote(&image.name)),
+                    "VirtualMachineImage" => format!(
+                        "no VirtualMachineImage {} in namespace {namespace}",
+                        go_quote(&image.name)
+                    ),
                     "ClusterVirtualMachineImage" => {
                         format!("no ClusterVirtualMachineImage {}", go_quote(&image.name))
                     }

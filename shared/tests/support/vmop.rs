@@ -43,16 +43,25 @@ pub fn create(index: &Index, ns: &str, vm: &Value) -> Result<Outcome, String> {
         )),
     };
     if image_name.is_empty() {
-        return Ok(Outcome { image_name, image: written });
+        return Ok(Outcome {
+            image_name,
+            image: written,
+        });
     }
     let resolved = resolve(index, ns, &image_name).map_err(|e| e.vm_operator_message())?;
-    let resolved = (resolved.image.kind().as_str().to_string(), resolved.image.name.to_string());
+    let resolved = (
+        resolved.image.kind().as_str().to_string(),
+        resolved.image.name.to_string(),
+    );
     match written {
         Some(w) if w != resolved => Err(format!(
             "spec.imageName: Invalid value: {}: must refer to the same resource as spec.image",
             go_quote(&image_name)
         )),
-        _ => Ok(Outcome { image_name, image: Some(resolved) }),
+        _ => Ok(Outcome {
+            image_name,
+            image: Some(resolved),
+        }),
     }
 }
 
@@ -71,5 +80,9 @@ pub fn agrees(outcome: &Result<Outcome, String>, expect: &Value) -> Result<(), S
     } else {
         Err(expect["error"].as_str().unwrap_or_default().to_string())
     };
-    if *outcome == want { Ok(()) } else { Err(format!("modelled {outcome:?}, VM Operator {want:?}")) }
+    if *outcome == want {
+        Ok(())
+    } else {
+        Err(format!("modelled {outcome:?}, VM Operator {want:?}"))
+    }
 }
