@@ -33,12 +33,20 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
-    /// The text holds no image at all.
+    /// The text holds no image and no List (a List with no items is an empty cluster).
     #[error(
         "{0}: no VirtualMachineImage or ClusterVirtualMachineImage found; \
          a catalog is what `kubectl get vmi,cvmi -A -o yaml` prints"
     )]
     Empty(String),
+}
+
+fn is_list(value: &serde_json::Value) -> bool {
+    value.get("items").is_some()
+        && value
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .is_some_and(|k| k.ends_with("List"))
 }
 
 /// Images read from a catalog, with the indexable entries already extracted.
@@ -54,6 +62,7 @@ impl Catalog {
     /// Parses `text`, read from `source_name` (used in errors).
     pub fn parse(source_name: &str, text: &str) -> Result<Self, Error> {
         let mut catalog = Catalog::default();
+        let mut lists = 0;
         for (i, doc) in serde_norway::Deserializer::from_str(text).enumerate() {
             let document = i + 1;
             let value = serde_json::Value::deserialize(doc).map_err(|e| Error::Syntax {
@@ -61,9 +70,12 @@ impl Catalog {
                 document,
                 message: e.to_string(),
             })?;
+            lists += usize::from(is_list(&value));
             catalog.add_document(source_name, document, value)?;
         }
-        if catalog.images.is_empty() {
+        // `kubectl get vmi,cvmi -A -o json` on a cluster without images prints an empty
+        // List: a real, empty catalog. Nothing at all is more likely the wrong file.
+        if catalog.images.is_empty() && lists == 0 {
             return Err(Error::Empty(source_name.to_string()));
         }
         Ok(catalog)
@@ -184,12 +196,11 @@ metadata: {name: x}
     }
 
     #[test]
-    fn a_catalog_without_images_is_an_error() {
+    fn a_catalog_without_images_is_an_error_but_an_empty_list_is_an_empty_cluster() {
         assert!(matches!(Catalog::parse("-", ""), Err(Error::Empty(_))));
-        assert!(matches!(
-            Catalog::parse("-", "kind: List\nitems: []\n"),
-            Err(Error::Empty(_))
-        ));
+        assert!(matches!(Catalog::parse("-", "kind: Pod\n"), Err(Error::Empty(_))));
+        let empty = Catalog::parse("-", r#"{"kind":"List","items":[]}"#).unwrap();
+        assert!(empty.images.is_empty());
     }
 
     #[test]

@@ -14,8 +14,8 @@ use serde::Serialize;
 use std::{collections::BTreeMap, io::Write, process::ExitCode};
 use vmimage_shared::{
     api::{KindInfo, VmImageRefs},
-    mutate::plan,
-    policy::{self, Mode, Policy, Subject, evaluate},
+    decide::{Context, Decision, Denial, decide},
+    policy::{self, Policy, Violation},
 };
 
 /// The policy kind, for discovery.
@@ -47,6 +47,21 @@ pub struct Checked {
     /// Why the image references do not resolve (the webhook denies these).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What the webhook would warn about (kubectl prints each as `Warning: …`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+fn violations_out(violations: &[Violation]) -> Vec<ViolationOut> {
+    violations
+        .iter()
+        .map(|v| ViolationOut {
+            policy: v.policy.clone(),
+            mode: v.mode.to_string(),
+            rule: v.rule.to_string(),
+            message: v.message.clone(),
+        })
+        .collect()
 }
 
 /// One violation, as `-o json` prints it.
@@ -123,11 +138,19 @@ pub async fn run(global: &Global, args: CheckArgs) -> Result<ExitCode> {
         parsed
             .push(parse_documents(&input.text).map_err(|e| Error::Usage(format!("{}: {e}", input.name())))?);
     }
-    let (policies, cluster) = if args.policy.is_empty() {
-        let (p, c) = cluster_policies(global).await?;
-        (p, Some(c))
-    } else {
-        (read_policies(&args.policy)?, None)
+    let (policies, cluster) = match (args.policy.is_empty(), &global.catalog) {
+        (false, _) => (read_policies(&args.policy)?, None),
+        // Offline: the cluster is not asked for anything, so there are no policies to read.
+        (true, Some(_)) => {
+            eprintln!(
+                "note: --catalog without --policy: checking image references only, against no image policy"
+            );
+            (Vec::new(), None)
+        }
+        (true, None) => {
+            let (p, c) = cluster_policies(global).await?;
+            (p, Some(c))
+        }
     };
     let (source, default_ns) = Source::open(global).await?;
     let images = source.images(&Scope::All).await?;
@@ -180,38 +203,30 @@ pub async fn run(global: &Global, args: CheckArgs) -> Result<ExitCode> {
                     image: None,
                     violations: Vec::new(),
                     error: None,
+                    warnings: Vec::new(),
                 };
-                match plan(&images.index, &refs) {
-                    Err(e) => {
+                let ctx = Context {
+                    index: &images.index,
+                    policies: &policies,
+                    namespace_labels: &ns_labels[&ns],
+                };
+                match decide(&ctx, &refs) {
+                    Decision::Deny(Denial::Image(e)) => {
                         checked.verdict = "Denied";
                         checked.error = Some(e.to_string());
                     }
-                    Ok(p) => {
-                        checked.image = p.images.first().map(|(_, i)| i.name.to_string());
-                        let verdict = evaluate(
-                            &policies,
-                            Subject {
-                                namespace_labels: &ns_labels[&ns],
-                                plan: &p,
-                            },
-                        );
-                        checked.verdict = if verdict.denied() {
-                            "Denied"
-                        } else if verdict.of(Mode::Warn).next().is_some() {
-                            "Warned"
-                        } else {
-                            "Allowed"
-                        };
-                        checked.violations = verdict
-                            .violations
-                            .iter()
-                            .map(|v| ViolationOut {
-                                policy: v.policy.clone(),
-                                mode: v.mode.to_string(),
-                                rule: v.rule.to_string(),
-                                message: v.message.clone(),
-                            })
-                            .collect();
+                    Decision::Deny(Denial::Policy { plan, verdict }) => {
+                        checked.verdict = "Denied";
+                        checked.image = plan.images.first().map(|(_, i)| i.name.to_string());
+                        checked.violations = violations_out(&verdict.violations);
+                    }
+                    Decision::Admit(admission) => {
+                        checked.image = admission.plan.images.first().map(|(_, i)| i.name.to_string());
+                        checked.violations = violations_out(&admission.verdict.violations);
+                        checked.warnings = admission.warnings();
+                        if !checked.warnings.is_empty() {
+                            checked.verdict = "Warned";
+                        }
                     }
                 }
                 results.push(checked);
@@ -235,6 +250,9 @@ pub async fn run(global: &Global, args: CheckArgs) -> Result<ExitCode> {
                 )?;
                 if let Some(e) = &r.error {
                     writeln!(out, "  {e}")?;
+                }
+                for w in r.warnings.iter().filter(|w| w.starts_with("vmimage: ")) {
+                    writeln!(out, "  warning: {w}")?;
                 }
                 for v in &r.violations {
                     writeln!(

@@ -46,6 +46,7 @@ pub async fn run(global: &Global, args: PinArgs) -> Result<ExitCode> {
 
     let mut problems = Vec::new();
     let mut summary = Vec::new();
+    let mut warnings = Vec::new();
     let mut results: Vec<(&Input, String, bool)> = Vec::new();
     for (input, docs) in inputs.iter().zip(&parsed) {
         let pinned = pin_documents(
@@ -59,9 +60,13 @@ pub async fn run(global: &Global, args: PinArgs) -> Result<ExitCode> {
         let changed = !pinned.changes.is_empty();
         summary.extend(pinned.changes);
         problems.extend(pinned.problems);
+        warnings.extend(pinned.warnings);
         results.push((input, pinned.text, changed));
     }
 
+    for w in &warnings {
+        eprintln!("warning: {w}");
+    }
     if !problems.is_empty() {
         for p in &problems {
             eprintln!("error: {p}");

@@ -111,25 +111,100 @@ fn set_ref(
     Ok(())
 }
 
+/// A scalar for a new line: plain for IDs, JSON-quoted (valid YAML) for anything else.
+fn new_scalar(value: &str) -> String {
+    let plain = value.starts_with("vmi-") && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if plain {
+        value.to_string()
+    } else {
+        serde_json::to_string(value).unwrap_or_else(|_| format!("\"{value}\""))
+    }
+}
+
+/// Where a new key of `<prefix>/spec` goes: before its first key, on a line of its own
+/// with the same indentation (block style), or as the first member (flow style).
+struct SpecSlot {
+    at: usize,
+    pad: String,
+    flow: bool,
+}
+
+fn spec_slot(doc: &Document, text: &str, prefix: &str) -> Result<SpecSlot, String> {
+    let spec = format!("{prefix}/spec");
+    let node = doc.nodes.get(&spec).ok_or("spec not found in the source")?;
+    let first = doc
+        .keys
+        .iter()
+        .filter(|(ptr, _)| {
+            ptr.strip_prefix(&spec)
+                .and_then(|rest| rest.strip_prefix('/'))
+                .is_some_and(|rest| !rest.contains('/'))
+        })
+        .map(|(_, key)| key)
+        .min_by_key(|key| key.start)
+        .ok_or("spec has no keys to place the new one beside")?;
+    if node.flow {
+        return Ok(SpecSlot {
+            at: first.start,
+            pad: String::new(),
+            flow: true,
+        });
+    }
+    let line_start = text[..first.start].rfind('\n').map_or(0, |i| i + 1);
+    if text[line_start..first.start].trim() != "" {
+        return Err("spec's first key shares its line; put it on a line of its own to pin".into());
+    }
+    Ok(SpecSlot {
+        at: line_start,
+        pad: text[line_start..first.start].to_string(),
+        flow: false,
+    })
+}
+
+fn pinned_comment(plan: &Plan) -> String {
+    plan.requested
+        .as_ref()
+        .map(|r| format!(" # pinned from {r:?} by kubectl vmimage"))
+        .unwrap_or_default()
+}
+
 /// The edits that carry out `plan` for the VM at `prefix` (`""` or `/items/N`).
 pub fn edits_for(doc: &Document, text: &str, prefix: &str, plan: &Plan) -> Result<Vec<Edit>, String> {
     let mut out = Vec::new();
     let image_name_ptr = format!("{prefix}/spec/imageName");
+    let spec_flow = doc.nodes.get(&format!("{prefix}/spec")).is_some_and(|n| n.flow);
     for change in &plan.changes {
         match change {
-            Change::ImageName(id) => {
+            Change::ImageName(id) if doc.nodes.contains_key(&image_name_ptr) => {
                 let mut edit = replace(doc, text, &image_name_ptr, id)?;
                 let node = &doc.nodes[&image_name_ptr];
-                let spec_flow = doc.nodes.get(&format!("{prefix}/spec")).is_some_and(|n| n.flow);
                 let rest_of_line = &text[node.end..line_end(text, node.end)];
-                if !spec_flow
-                    && !rest_of_line.contains('#')
-                    && let Some(requested) = &plan.requested
-                {
-                    edit.text
-                        .push_str(&format!(" # pinned from {requested:?} by kubectl vmimage"));
+                if !spec_flow && !rest_of_line.contains('#') {
+                    edit.text.push_str(&pinned_comment(plan));
                 }
                 out.push(edit);
+            }
+            Change::ImageName(id) => {
+                // VM Operator copied a CD-ROM's name into the absent field; pin writes it.
+                let slot = spec_slot(doc, text, prefix)?;
+                let text = if slot.flow {
+                    format!(
+                        "\"imageName\": {}, ",
+                        serde_json::to_string(id).unwrap_or_default()
+                    )
+                } else {
+                    format!(
+                        "{}imageName: {}{}\n",
+                        slot.pad,
+                        new_scalar(id),
+                        pinned_comment(plan)
+                    )
+                };
+                out.push(Edit {
+                    start: slot.at,
+                    end: slot.at,
+                    text,
+                });
             }
             Change::Image(image) => {
                 let mapping = format!("{prefix}/spec/image");
@@ -137,32 +212,40 @@ pub fn edits_for(doc: &Document, text: &str, prefix: &str, plan: &Plan) -> Resul
                     set_ref(doc, text, &mapping, image, &mut out)?;
                     continue;
                 }
-                let anchor = doc
-                    .nodes
-                    .get(&image_name_ptr)
-                    .ok_or("spec.imageName not found in the source")?;
-                let key = doc
-                    .keys
-                    .get(&image_name_ptr)
-                    .ok_or("spec.imageName: key not found")?;
-                let spec_flow = doc.nodes.get(&format!("{prefix}/spec")).is_some_and(|n| n.flow);
-                let (at, new) = if spec_flow {
-                    (
-                        anchor.end,
-                        format!(
-                            ", \"image\": {{\"kind\": \"{}\", \"name\": \"{}\"}}",
-                            image.kind, image.name
-                        ),
-                    )
-                } else {
-                    let pad = " ".repeat(key.col);
-                    (
-                        line_end(text, anchor.end),
-                        format!(
-                            "\n{pad}image:\n{pad}  kind: {}\n{pad}  name: {}",
-                            image.kind, image.name
-                        ),
-                    )
+                let flow_value = format!(
+                    "{{\"kind\": \"{}\", \"name\": {}}}",
+                    image.kind,
+                    serde_json::to_string(&image.name).unwrap_or_default()
+                );
+                let (at, new) = match (doc.nodes.get(&image_name_ptr), doc.keys.get(&image_name_ptr)) {
+                    (Some(anchor), Some(_)) if spec_flow => {
+                        (anchor.end, format!(", \"image\": {flow_value}"))
+                    }
+                    (Some(anchor), Some(key)) => {
+                        let pad = " ".repeat(key.col);
+                        (
+                            line_end(text, anchor.end),
+                            format!(
+                                "\n{pad}image:\n{pad}  kind: {}\n{pad}  name: {}",
+                                image.kind,
+                                new_scalar(&image.name)
+                            ),
+                        )
+                    }
+                    _ => {
+                        let slot = spec_slot(doc, text, prefix)?;
+                        let pad = &slot.pad;
+                        let new = if slot.flow {
+                            format!("\"image\": {flow_value}, ")
+                        } else {
+                            format!(
+                                "{pad}image:\n{pad}  kind: {}\n{pad}  name: {}\n",
+                                image.kind,
+                                new_scalar(&image.name)
+                            )
+                        };
+                        (slot.at, new)
+                    }
                 };
                 out.push(Edit {
                     start: at,
@@ -171,10 +254,11 @@ pub fn edits_for(doc: &Document, text: &str, prefix: &str, plan: &Plan) -> Resul
                 });
             }
             Change::CdromImage { index, image } => {
+                let list = plan.layout.cdrom_path().join("/");
                 set_ref(
                     doc,
                     text,
-                    &format!("{prefix}/spec/hardware/cdrom/{index}/image"),
+                    &format!("{prefix}/{list}/{index}/image"),
                     image,
                     &mut out,
                 )?;

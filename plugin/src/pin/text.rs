@@ -4,8 +4,9 @@
 use super::{Document, apply_edits, edits_for, parse_documents, vms_in};
 use vmimage_shared::{
     api::VmImageRefs,
+    decide::{Context, Decision, decide_with},
     index::Index,
-    mutate::{Change, Selection, plan_with},
+    mutate::{Change, Plan, Selection},
 };
 
 /// What pinning one text gives.
@@ -17,6 +18,8 @@ pub struct Pinned {
     pub changes: Vec<String>,
     /// One line per VirtualMachine that could not be pinned, and why.
     pub problems: Vec<String>,
+    /// What will not resolve but does not stop the VM (VM Operator does not look at it).
+    pub warnings: Vec<String>,
 }
 
 /// Pins every VirtualMachine in `text` (named `name` in messages). VMs without a
@@ -44,7 +47,14 @@ pub fn pin_documents(
     newest: bool,
 ) -> Pinned {
     let mut edits = Vec::new();
-    let (mut changes, mut problems) = (Vec::new(), Vec::new());
+    let (mut changes, mut problems, mut warnings) = (Vec::new(), Vec::new(), Vec::new());
+    let labels = Default::default();
+    // pin predicts the image part of the webhook's decision; policies are `check`'s.
+    let ctx = Context {
+        index,
+        policies: &[],
+        namespace_labels: &labels,
+    };
     for (d, doc) in docs.iter().enumerate() {
         for (prefix, vm) in vms_in(&doc.value) {
             let mut refs = match VmImageRefs::from_json(vm) {
@@ -68,13 +78,20 @@ pub fn pin_documents(
             } else {
                 Selection::from_annotations(&refs.annotations)
             };
-            match plan_with(index, &refs, selection)
-                .map_err(|e| e.to_string())
-                .and_then(|p| edits_for(doc, text, &prefix, &p).map(|e| (p, e)))
-            {
-                Ok((plan, e)) if !plan.changes.is_empty() => {
+            let plan = match decide_with(&ctx, &refs, selection) {
+                Decision::Admit(admission) => {
+                    warnings.extend(admission.warnings().into_iter().map(|w| format!("{here}: {w}")));
+                    admission.plan
+                }
+                Decision::Deny(denial) => {
+                    problems.push(format!("{here}: {denial}"));
+                    continue;
+                }
+            };
+            match edits_for(doc, text, &prefix, &plan) {
+                Ok(e) if !plan.changes.is_empty() => {
                     edits.extend(e);
-                    let what: Vec<String> = plan.changes.iter().map(describe).collect();
+                    let what: Vec<String> = plan.changes.iter().map(|c| describe(c, &plan)).collect();
                     changes.push(format!("{here}: {}", what.join(", ")));
                 }
                 Ok(_) => {}
@@ -86,17 +103,20 @@ pub fn pin_documents(
         text: apply_edits(text, edits),
         changes,
         problems,
+        warnings,
     }
 }
 
-fn describe(change: &Change) -> String {
+fn describe(change: &Change, plan: &Plan) -> String {
     match change {
         Change::ImageName(id) => format!("spec.imageName -> {id}"),
         Change::Image(i) => format!("spec.image -> {} {}", i.kind, i.name),
         Change::CdromImage { index, image } => {
             format!(
-                "spec.hardware.cdrom[{index}].image -> {} {}",
-                image.kind, image.name
+                "{}.image -> {} {}",
+                plan.layout.cdrom_field(*index),
+                image.kind,
+                image.name
             )
         }
     }
