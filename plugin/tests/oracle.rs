@@ -150,7 +150,8 @@ fn check_one(dir: &Path, file: &str, catalog_id: &str, index: &Index, case: &Val
     }
     let docs = parse_documents(&pinned).map_err(|e| format!("pinned text is not YAML: {e}\n{pinned}"))?;
     let original = vmop::create(index, ns, &case["vm"]);
-    vmop::agrees(&original, expect).map_err(|e| format!("the model of VM Operator disagrees with it: {e}"))?;
+    vmop::agrees(&original, expect)
+        .map_err(|e| format!("the model of VM Operator disagrees with it: {e}"))?;
     let after = vmop::create(index, ns, &docs[0].value);
     match (&after, &original) {
         (Ok(a), Ok(b)) if a.image == b.image => {}

@@ -47,7 +47,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{index_sync::Readiness, live::FixedReader, metrics::Metrics};
+    use crate::{live::FakeReader, metrics::Metrics};
     use axum::body::Body;
     use std::sync::Arc;
     use tower::ServiceExt;
@@ -63,15 +63,8 @@ mod tests {
 
     #[tokio::test]
     async fn ready_only_after_both_kinds_and_the_policies_synced_and_healthy_always() {
-        let readiness = Readiness::default();
-        let state = AppState {
-            index: Default::default(),
-            policies: Default::default(),
-            namespaces: Default::default(),
-            readiness: readiness.clone(),
-            live: Arc::new(FixedReader(Ok(vec![]))),
-            metrics: Arc::new(Metrics::new()),
-        };
+        let state = AppState::new(Arc::new(FakeReader::new(Ok(vec![]))), Arc::new(Metrics::new()));
+        let readiness = state.readiness.clone();
         let (status, body) = get(router(state.clone()), "/readyz").await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
         assert!(

@@ -7,7 +7,6 @@
 //! same path: the webhook has no side effects (a dry run only skips the policy metric).
 
 use crate::{
-    live,
     log_text::{self, Untrusted},
     metrics::Decision,
     patch,
@@ -15,6 +14,8 @@ use crate::{
 };
 
 mod answer;
+mod lookup;
+mod refusal;
 mod verdict;
 use axum::{
     Router,
@@ -29,8 +30,12 @@ use kube::core::{
     admission::{AdmissionRequest, AdmissionResponse, AdmissionReview, Operation},
     response::StatusSummary,
 };
+pub use refusal::Refusal;
 use std::time::Instant;
-use vmimage_shared::api::{GROUP, VIRTUAL_MACHINE, VmImageRefs};
+use vmimage_shared::{
+    api::{GROUP, VIRTUAL_MACHINE, VmImageRefs},
+    decide::{Admission, Denial},
+};
 
 /// The HTTPS router: `POST /mutate`, bodies above `max_body_bytes` refused with 413.
 pub fn router(state: AppState, max_body_bytes: usize) -> Router {
@@ -43,18 +48,19 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
 /// Answers one AdmissionReview; an unreadable one gets 400 with the reason.
 pub async fn mutate(State(state): State<AppState>, body: Bytes) -> Response {
     let started = Instant::now();
-    let (response, decision) = match read(&body) {
+    let (response, decision, reason) = match read(&body) {
         Ok(req) => {
-            let (res, decision) = admit(&state, &req).await;
-            (answer::review(res), decision)
+            let (res, decision, reason) = admit(&state, &req).await;
+            (answer::review(res), decision, reason)
         }
         Err(unreadable) => {
             tracing::warn!(reason = %unreadable.for_log(), "unreadable AdmissionReview");
             let body = Untrusted(&unreadable.to_string()).to_string();
-            ((StatusCode::BAD_REQUEST, body).into_response(), Decision::Error)
+            let response = (StatusCode::BAD_REQUEST, body).into_response();
+            (response, Decision::Error, "UnreadableReview")
         }
     };
-    state.metrics.admission(decision, started.elapsed());
+    state.metrics.admission(decision, reason, started.elapsed());
     response
 }
 
@@ -91,8 +97,11 @@ fn read(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>, Unreadable> {
     review.try_into().map_err(|_| Unreadable::NoRequest)
 }
 
+/// An answered request: the response, what it decided, and why (a metric label).
+type Answered = (AdmissionResponse, Decision, &'static str);
+
 /// Decides one request.
-async fn admit(state: &AppState, req: &AdmissionRequest<DynamicObject>) -> (AdmissionResponse, Decision) {
+async fn admit(state: &AppState, req: &AdmissionRequest<DynamicObject>) -> Answered {
     let res = AdmissionResponse::from(req);
     let ns = req.namespace.as_deref().unwrap_or_default();
     match (&req.operation, &req.object) {
@@ -104,7 +113,7 @@ async fn admit(state: &AppState, req: &AdmissionRequest<DynamicObject>) -> (Admi
         }
         _ => {
             tracing::debug!(ns = %Untrusted(ns), name = %Untrusted(&req.name), kind = %Untrusted(&req.kind.kind), op = ?req.operation, decision = "allowed", "not a VirtualMachine CREATE or UPDATE");
-            (res, Decision::Allowed)
+            (res, Decision::Allowed, "NotAVirtualMachineWrite")
         }
     }
 }
@@ -117,9 +126,9 @@ struct Vm {
     image: String,
 }
 
-fn read_vm(object: &DynamicObject, ns: &str) -> Result<Vm, serde_json::Error> {
-    let json = serde_json::to_value(object)?;
-    let mut refs = VmImageRefs::from_json(&json)?;
+fn read_vm(object: &DynamicObject, ns: &str) -> Result<Vm, Refusal> {
+    let json = serde_json::to_value(object).map_err(Refusal::Unreadable)?;
+    let mut refs = VmImageRefs::from_json(&json).map_err(Refusal::Unreadable)?;
     if refs.namespace.is_empty() {
         refs.namespace = ns.to_string();
     }
@@ -140,53 +149,63 @@ fn name_of(object: &DynamicObject) -> &str {
         .unwrap_or_default()
 }
 
-/// CREATE: resolve, evaluate the image policies, then patch the resolved IDs in.
+/// The user-facing warnings and the policy bookkeeping of an admitted VM.
+fn admitted(
+    state: &AppState,
+    req: &AdmissionRequest<DynamicObject>,
+    admission: &Admission,
+    res: AdmissionResponse,
+) -> AdmissionResponse {
+    let mut res = verdict::record(state, req, &admission.verdict, res);
+    let warnings = admission.warnings();
+    if !warnings.is_empty() {
+        res.warnings.get_or_insert_default().extend(warnings);
+    }
+    res
+}
+
+/// CREATE: decide (VM Operator's steps, vmimage's rewrite, the policies), then patch.
 async fn create(
     state: &AppState,
     req: &AdmissionRequest<DynamicObject>,
     res: AdmissionResponse,
     ns: &str,
     object: &DynamicObject,
-) -> (AdmissionResponse, Decision) {
+) -> Answered {
     let name = name_of(object);
     let Vm { json, refs, image } = match read_vm(object, ns) {
         Ok(vm) => vm,
-        Err(e) => return unreadable_vm(res, ns, name, &e),
+        Err(refusal) => return denied(state, req, res, name, "", refusal),
     };
-    let plan = match live::plan(state, &refs).await {
-        Ok(plan) => plan,
-        Err(reason) => return denied(res, ns, name, &image, reason),
+    let admission = match lookup::inputs(state, ns).await {
+        Ok(inputs) => lookup::decide(state, &inputs, &refs).await,
+        Err(refusal) => Err(refusal),
     };
-    let mut res = match verdict::check(state, req, ns, &plan, res).await {
-        Ok(res) => res,
-        Err((res, reason)) => return denied(res, ns, name, &image, reason),
+    let admission = match admission {
+        Ok(admission) => admission,
+        Err(refusal) => return denied(state, req, res, name, &image, refusal),
     };
-    // Newest selection settled an ambiguous name: say so where kubectl shows it.
-    if !plan.notes.is_empty() {
-        res.warnings
-            .get_or_insert_default()
-            .extend(plan.notes.iter().map(|n| format!("vmimage: {n}")));
-    }
+    let res = admitted(state, req, &admission, res);
+    let plan = &admission.plan;
     if plan.changes.is_empty() {
         tracing::debug!(ns = %Untrusted(ns), name = %Untrusted(name), image = %Untrusted(&image), decision = "allowed", "nothing to change");
-        return (res, Decision::Allowed);
+        return (res, Decision::Allowed, "Resolved");
     }
-    match res.clone().with_patch(patch::build(&json, &plan)) {
+    match res.clone().with_patch(patch::build(&json, plan)) {
         Ok(res) => {
             let to: Vec<&str> = plan.images.iter().map(|(_, i)| i.name.as_ref()).collect();
             tracing::info!(ns = %Untrusted(ns), name = %Untrusted(name), image = %Untrusted(&image), to = ?to, decision = "mutated", "image references resolved");
-            (res, Decision::Mutated)
+            (res, Decision::Mutated, "Resolved")
         }
         Err(e) => {
-            let reason = format!("vmimage could not encode its patch: {e}");
-            let (res, _) = denied(res, ns, name, &image, reason);
-            (res, Decision::Error)
+            let (res, _, reason) = denied(state, req, res, name, &image, Refusal::Patch(e));
+            (res, Decision::Error, reason)
         }
     }
 }
 
 /// UPDATE: nothing is rewritten (VM Operator resolves on CREATE only), but an UPDATE that
-/// changes an image field is resolved and held to the image policies like a CREATE, so
+/// changes an image field is decided and held to the image policies like a CREATE, so
 /// policies cannot be sidestepped by creating a VM with an allowed image and switching.
 async fn update(
     state: &AppState,
@@ -194,39 +213,45 @@ async fn update(
     res: AdmissionResponse,
     ns: &str,
     object: &DynamicObject,
-) -> (AdmissionResponse, Decision) {
+) -> Answered {
     let name = name_of(object);
     let new = match read_vm(object, ns) {
         Ok(vm) => vm,
-        Err(e) => return unreadable_vm(res, ns, name, &e),
+        Err(refusal) => return denied(state, req, res, name, "", refusal),
     };
     let old = req.old_object.as_ref().and_then(|old| read_vm(old, ns).ok());
     if old.is_some_and(|old| same_images(&old.refs, &new.refs)) {
         tracing::debug!(ns = %Untrusted(ns), name = %Untrusted(name), decision = "allowed", "UPDATE leaves the image fields alone");
-        return (res, Decision::Allowed);
+        return (res, Decision::Allowed, "ImagesUnchanged");
     }
-    match verdict::applies(state, ns).await {
-        Ok(false) => {
-            tracing::debug!(ns = %Untrusted(ns), name = %Untrusted(name), decision = "allowed", "image fields changed; no policy selects the namespace");
-            return (res, Decision::Allowed);
-        }
-        Ok(true) => {}
-        Err(reason) => return denied(res, ns, name, &new.image, reason),
-    }
-    let plan = match live::plan(state, &new.refs).await {
-        Ok(plan) => plan,
-        Err(reason) => {
-            let reason =
-                format!("{reason} (the changed image fields must resolve for image policies to be checked)");
-            return denied(res, ns, name, &new.image, reason);
-        }
+    let inputs = match lookup::inputs(state, ns).await {
+        Ok(inputs) => inputs,
+        Err(refusal) => return denied(state, req, res, name, &new.image, refusal),
     };
-    match verdict::check(state, req, ns, &plan, res).await {
-        Ok(res) => {
+    if !inputs.any_policy_applies() {
+        tracing::debug!(ns = %Untrusted(ns), name = %Untrusted(name), decision = "allowed", "image fields changed; no policy selects the namespace");
+        return (res, Decision::Allowed, "NoPolicy");
+    }
+    match lookup::decide(state, &inputs, &new.refs).await {
+        Ok(admission) => {
             tracing::info!(ns = %Untrusted(ns), name = %Untrusted(name), image = %Untrusted(&new.image), decision = "allowed", "changed image fields pass the image policies");
-            (res, Decision::Allowed)
+            (
+                admitted(state, req, &admission, res),
+                Decision::Allowed,
+                "PolicyPassed",
+            )
         }
-        Err((res, reason)) => denied(res, ns, name, &new.image, reason),
+        Err(Refusal::Denied(denial)) if matches!(*denial, Denial::Policy { .. }) => {
+            denied(state, req, res, name, &new.image, Refusal::Denied(denial))
+        }
+        Err(refusal) => denied(
+            state,
+            req,
+            res,
+            name,
+            &new.image,
+            Refusal::ChangedImages(Box::new(refusal)),
+        ),
     }
 }
 
@@ -241,33 +266,34 @@ fn is_virtual_machine(req: &AdmissionRequest<DynamicObject>) -> bool {
     req.kind.group == GROUP && req.kind.kind == VIRTUAL_MACHINE.kind && req.sub_resource.is_none()
 }
 
-/// Denies a VM whose image fields cannot be read; the log names the error's kind and
-/// place, not the value serde's message quotes.
-fn unreadable_vm(
-    res: AdmissionResponse,
-    ns: &str,
-    name: &str,
-    e: &serde_json::Error,
-) -> (AdmissionResponse, Decision) {
-    tracing::info!(ns = %Untrusted(ns), name = %Untrusted(name), decision = "denied", error = %log_text::json_error(e), "VirtualMachine denied: image fields unreadable");
-    deny(
-        res,
-        format!(
-            "cannot read the VirtualMachine's image fields (spec.imageName, spec.image, spec.hardware.cdrom): {e}"
-        ),
-    )
-}
-
-/// Denies with 403 Forbidden, as VM Operator's own webhook does.
+/// Denies with 403 Forbidden, as VM Operator's own webhook does; a policy denial keeps
+/// its Warn violations as warnings and its Audit ones as annotations.
 fn denied(
+    state: &AppState,
+    req: &AdmissionRequest<DynamicObject>,
     res: AdmissionResponse,
-    ns: &str,
     name: &str,
     image: &str,
-    reason: String,
-) -> (AdmissionResponse, Decision) {
-    tracing::info!(ns = %Untrusted(ns), name = %Untrusted(name), image = %Untrusted(image), decision = "denied", reason = %Untrusted(&reason), "VirtualMachine denied");
-    deny(res, reason)
+    refusal: Refusal,
+) -> Answered {
+    let ns = req.namespace.as_deref().unwrap_or_default();
+    tracing::info!(ns = %Untrusted(ns), name = %Untrusted(name), image = %Untrusted(image), decision = "denied", reason = refusal.reason(), message = %refusal.for_log(), "VirtualMachine denied");
+    let mut res = res;
+    if let Refusal::Denied(denial) = &refusal
+        && let Denial::Policy { verdict, .. } = &**denial
+    {
+        res = verdict::record(state, req, verdict, res);
+        let warnings: Vec<String> = verdict
+            .of(vmimage_shared::policy::Mode::Warn)
+            .map(ToString::to_string)
+            .collect();
+        if !warnings.is_empty() {
+            res.warnings.get_or_insert_default().extend(warnings);
+        }
+    }
+    let reason = refusal.reason();
+    let (res, decision) = deny(res, refusal.to_string());
+    (res, decision, reason)
 }
 
 fn deny(res: AdmissionResponse, reason: String) -> (AdmissionResponse, Decision) {

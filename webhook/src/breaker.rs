@@ -73,43 +73,14 @@ impl<R: LiveReader> LiveReader for Breaker<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use crate::live::{FakeReader, fake::Images};
+    use std::sync::atomic::Ordering;
 
-    /// Image reads that time out (or succeed) on demand, counted.
-    #[derive(Default)]
-    struct Scripted {
-        time_out: std::sync::atomic::AtomicBool,
-        reads: AtomicUsize,
-    }
-
-    impl LiveReader for Scripted {
-        fn images<'a>(&'a self, _: &'a str) -> BoxFuture<'a, Result<Vec<ImageEntry>, LiveError>> {
-            self.reads.fetch_add(1, Ordering::SeqCst);
-            let time_out = self.time_out.load(Ordering::SeqCst);
-            Box::pin(async move {
-                if time_out {
-                    Err(LiveError::Timeout(Duration::from_secs(3)))
-                } else {
-                    Ok(Vec::new())
-                }
-            })
+    fn breaker(time_out: bool) -> Breaker<FakeReader> {
+        let inner = FakeReader::new(Ok(Vec::new()));
+        if time_out {
+            inner.answer(Images::TimeOut);
         }
-
-        fn namespace_labels<'a>(
-            &'a self,
-            _: &'a str,
-        ) -> BoxFuture<'a, Result<Option<BTreeMap<String, String>>, LiveError>> {
-            Box::pin(async { Ok(None) })
-        }
-
-        fn policies(&self) -> BoxFuture<'_, Result<Vec<Policy>, LiveError>> {
-            Box::pin(async { Ok(Vec::new()) })
-        }
-    }
-
-    fn breaker(time_out: bool) -> Breaker<Scripted> {
-        let inner = Scripted::default();
-        inner.time_out.store(time_out, Ordering::SeqCst);
         Breaker::new(inner)
     }
 
@@ -126,16 +97,16 @@ mod tests {
             "{text}"
         );
         assert_eq!(
-            b.inner.reads.load(Ordering::SeqCst),
+            b.inner.image_reads.load(Ordering::SeqCst),
             1,
             "the skipped read reached the API"
         );
 
-        b.inner.time_out.store(false, Ordering::SeqCst);
+        b.inner.answer(Images::All(Vec::new()));
         tokio::time::advance(COOLDOWN).await;
         assert!(b.images("dev").await.is_ok());
         assert!(b.images("dev").await.is_ok(), "a success keeps it closed");
-        assert_eq!(b.inner.reads.load(Ordering::SeqCst), 3);
+        assert_eq!(b.inner.image_reads.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test(start_paused = true)]

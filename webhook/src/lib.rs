@@ -71,18 +71,12 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
 
     let metrics = Arc::new(metrics::Metrics::new());
     let resources = Arc::new(OnceLock::new());
-    let state = state::AppState {
-        index: Default::default(),
-        policies: Default::default(),
-        namespaces: Default::default(),
-        readiness: Default::default(),
-        live: Arc::new(breaker::Breaker::new(live::KubeReader::new(
-            client.clone(),
-            resources.clone(),
-            args.live_read_timeout,
-        ))),
-        metrics: metrics.clone(),
-    };
+    let live = breaker::Breaker::new(live::KubeReader::new(
+        client.clone(),
+        resources.clone(),
+        args.live_read_timeout,
+    ));
+    let state = state::AppState::new(Arc::new(live), metrics.clone());
 
     let watch_config = kube::runtime::watcher::Config::default()
         .page_size(500)

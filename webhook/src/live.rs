@@ -1,13 +1,8 @@
-//! Confirming a resolution with the API server before acting on the cache.
-//!
-//! The index lags the API server by a watch event: an image created a moment ago may be
-//! missing (the name looks unknown) or a second image with the same display name may not
-//! have arrived yet. Denying on such a cache miss would break `kubectl apply` of an image
-//! and a VM in one go, so every cached "no" is confirmed by listing the VM's namespace
-//! and the cluster's images live, and the live answer wins. While the index is not
-//! synced, every answer is confirmed.
+//! Reading what admission needs straight from the API server, for when the caches cannot
+//! say: the reader trait, its errors and the production reader. When to read live is
+//! decided in [`crate::admission`].
 
-use crate::{discovery::ImageResources, state::AppState};
+use crate::discovery::ImageResources;
 use futures::future::BoxFuture;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::{
@@ -19,12 +14,12 @@ use std::{
     sync::{Arc, OnceLock},
     time::Duration,
 };
-use vmimage_shared::{
-    api::{ImageKind, VmImageRefs},
-    index::{ImageEntry, Index},
-    mutate::{self, Plan},
-    policy::Policy,
-};
+use vmimage_shared::{api::ImageKind, index::ImageEntry, policy::Policy};
+
+#[cfg(test)]
+pub(crate) mod fake;
+#[cfg(test)]
+pub(crate) use fake::FakeReader;
 
 /// Why a live read failed.
 #[derive(Debug, thiserror::Error)]
@@ -216,80 +211,5 @@ async fn list_all(api: Api<DynamicObject>, kind: ImageKind) -> Result<Vec<ImageE
             Some(token) => params = params.continue_token(&token),
             None => return Ok(entries),
         }
-    }
-}
-
-/// Plans the VM's changes: from the cache when it is synced and says yes; otherwise from
-/// a live read. A failed live read never turns a "no" into a "yes".
-pub async fn plan(state: &AppState, refs: &VmImageRefs) -> Result<Plan, String> {
-    // Newest-version selection is opt-in per VM (annotation `vmimage.io/select: newest`).
-    let selection = mutate::Selection::from_annotations(&refs.annotations);
-    let cached = {
-        let index = state.index.read();
-        mutate::plan_with(&index, refs, selection)
-    };
-    let synced = state.readiness.images_ready();
-    if cached.is_ok() && synced {
-        return cached.map_err(|e| e.to_string());
-    }
-    state.metrics.live_read();
-    match state.live.images(&refs.namespace).await {
-        // NB: the live answer is not written into the index. The watch is its only
-        // writer: a live list that raced a delete event would otherwise put the deleted
-        // image back, to resolve until the next re-list.
-        Ok(entries) => {
-            let live = Index::from_entries(entries);
-            mutate::plan_with(&live, refs, selection).map_err(|e| e.to_string())
-        }
-        Err(error) => {
-            if matches!(error, LiveError::Skipped { .. }) {
-                state.metrics.live_read_skipped();
-            }
-            tracing::warn!(ns = %crate::log_text::Untrusted(&refs.namespace), %error, "live confirmation failed");
-            Err(match cached {
-                Err(cached) => {
-                    format!("{cached} (vmimage could not confirm this with the API server: {error})")
-                }
-                Ok(_) => format!(
-                    "vmimage's image index is still syncing and the API server could not be read \
-                     ({error}); retry shortly"
-                ),
-            })
-        }
-    }
-}
-
-/// A reader with a fixed answer, for tests: the images given (or the error); no
-/// namespaces; no policies (or the error).
-#[cfg(test)]
-pub(crate) struct FixedReader(pub(crate) Result<Vec<ImageEntry>, String>);
-
-#[cfg(test)]
-impl LiveReader for FixedReader {
-    fn images<'a>(&'a self, namespace: &'a str) -> BoxFuture<'a, Result<Vec<ImageEntry>, LiveError>> {
-        let answer = match &self.0 {
-            Ok(all) => Ok(all
-                .iter()
-                .filter(|e| e.scope.namespace().is_none_or(|ns| ns == namespace))
-                .cloned()
-                .collect()),
-            Err(e) => Err(LiveError::Other(e.clone())),
-        };
-        Box::pin(async move { answer })
-    }
-
-    fn namespace_labels<'a>(
-        &'a self,
-        _namespace: &'a str,
-    ) -> BoxFuture<'a, Result<Option<BTreeMap<String, String>>, LiveError>> {
-        Box::pin(async { Ok(None) })
-    }
-
-    fn policies(&self) -> BoxFuture<'_, Result<Vec<Policy>, LiveError>> {
-        let answer = match &self.0 {
-            Ok(_) => Ok(Vec::new()),
-            Err(e) => Err(LiveError::Other(e.clone())),
-        };
-        Box::pin(async move { answer })
     }
 }

@@ -67,6 +67,8 @@ struct WatchLabels {
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ResultLabel {
     result: &'static str,
+    /// Why: `Resolved`, `NotFound`, `Ambiguous`, `Mismatch`, `Policy`, `Unconfirmed`, …
+    reason: &'static str,
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -122,7 +124,7 @@ impl Metrics {
         let watch_restarts = Family::<WatchLabels, Counter>::default();
         registry.register(
             "vmimage_admissions",
-            "AdmissionReviews answered, by result",
+            "AdmissionReviews answered, by result and reason",
             admissions.clone(),
         );
         registry.register(
@@ -181,11 +183,12 @@ impl Metrics {
         }
     }
 
-    /// Counts one answered review and its latency.
-    pub fn admission(&self, result: Decision, took: Duration) {
+    /// Counts one answered review, why it was answered so, and its latency.
+    pub fn admission(&self, result: Decision, reason: &'static str, took: Duration) {
         self.admissions
             .get_or_create(&ResultLabel {
                 result: result.as_str(),
+                reason,
             })
             .inc();
         self.duration.observe(took.as_secs_f64());
@@ -247,7 +250,7 @@ mod tests {
     #[test]
     fn exposition_names_every_metric() {
         let m = Metrics::new();
-        m.admission(Decision::Mutated, Duration::from_micros(80));
+        m.admission(Decision::Mutated, "Resolved", Duration::from_micros(80));
         m.index(ImageKind::ClusterVirtualMachineImage, 7, true);
         m.live_read();
         m.live_read_skipped();
@@ -260,7 +263,7 @@ mod tests {
         });
         let text = m.render();
         for needle in [
-            r#"vmimage_admissions_total{result="mutated"} 1"#,
+            r#"vmimage_admissions_total{result="mutated",reason="Resolved"} 1"#,
             "vmimage_admission_duration_seconds_bucket{le=\"0.0001\"} 1",
             r#"vmimage_index_images{kind="ClusterVirtualMachineImage"} 7"#,
             r#"vmimage_index_synced{kind="ClusterVirtualMachineImage"} 1"#,

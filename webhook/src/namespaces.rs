@@ -5,7 +5,7 @@
 //! seen yet (created a moment ago) is read live by [`labels`]; the watch is the authority
 //! on everything it has delivered.
 
-use crate::{metrics::Metrics, state::AppState};
+use crate::metrics::Metrics;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::{Api, Client, core::PartialObjectMeta, runtime::watcher};
 use parking_lot::RwLock;
@@ -98,22 +98,6 @@ impl crate::watch::Cache<PartialObjectMeta<Namespace>> for NamespaceSync {
 fn entry(ns: PartialObjectMeta<Namespace>) -> Option<(String, Arc<Labels>)> {
     let name = ns.metadata.name?;
     Some((name, Arc::new(ns.metadata.labels.unwrap_or_default())))
-}
-
-/// The labels of `namespace`: from the cache, else read live (and remembered). A
-/// namespace that does not exist has no labels.
-pub async fn labels(state: &AppState, namespace: &str) -> Result<Arc<Labels>, crate::live::LiveError> {
-    if let Some(labels) = state.namespaces.read().get(namespace) {
-        return Ok(labels.clone());
-    }
-    state.metrics.live_read();
-    let labels = Arc::new(state.live.namespace_labels(namespace).await?.unwrap_or_default());
-    state
-        .namespaces
-        .write()
-        .entry(namespace.to_string())
-        .or_insert_with(|| labels.clone());
-    Ok(labels)
 }
 
 #[cfg(test)]

@@ -10,10 +10,7 @@ use json_patch::{
     jsonptr::{PointerBuf, Token},
 };
 use serde_json::{Value, json};
-use vmimage_shared::{
-    api::ImageRef,
-    mutate::{Change, Plan, REQUESTED_IMAGE_ANNOTATION, SELECTED_ANNOTATION},
-};
+use vmimage_shared::mutate::Plan;
 
 /// The patch that applies `plan` to `object`; empty when the plan changes nothing.
 pub fn build(object: &Value, plan: &Plan) -> Patch {
@@ -22,37 +19,11 @@ pub fn build(object: &Value, plan: &Plan) -> Patch {
         added: Vec::new(),
         ops: Vec::new(),
     };
-    for change in &plan.changes {
-        match change {
-            Change::ImageName(name) => ops.set(&["spec", "imageName"], json!(name)),
-            Change::Image(image) => ops.set(&["spec", "image"], image_value(image)),
-            Change::CdromImage { index, image } => {
-                let index = index.to_string();
-                ops.set(
-                    &["spec", "hardware", "cdrom", &index, "image"],
-                    image_value(image),
-                );
-            }
-        }
-    }
-    if let Some(requested) = plan.requested.as_ref().filter(|_| !plan.changes.is_empty()) {
-        ops.set(
-            &["metadata", "annotations", REQUESTED_IMAGE_ANNOTATION],
-            json!(requested),
-        );
-    }
-    // With newest selection, record which candidate was picked and why.
-    if !plan.notes.is_empty() {
-        ops.set(
-            &["metadata", "annotations", SELECTED_ANNOTATION],
-            json!(plan.notes.join("; ")),
-        );
+    for field in plan.fields() {
+        let path: Vec<&str> = field.path.iter().map(String::as_str).collect();
+        ops.set(&path, field.value);
     }
     Patch(ops.ops)
-}
-
-fn image_value(image: &ImageRef) -> Value {
-    json!({"kind": image.kind, "name": image.name})
 }
 
 struct Ops<'a> {
@@ -122,6 +93,7 @@ impl Ops<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use vmimage_shared::{api::ImageRef, mutate::Change};
 
     fn apply(object: &Value, plan: &Plan) -> (Value, String) {
         let patch = build(object, plan);

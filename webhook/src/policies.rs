@@ -16,7 +16,7 @@
 //! produces one more watch event, which then matches, so there is no write loop; two
 //! replicas writing the same value is harmless.
 
-use crate::{index_sync::Readiness, live::LiveError, state::AppState};
+use crate::index_sync::Readiness;
 use kube::{
     Api, Client,
     api::{DynamicObject, GroupVersionKind, Patch, PatchParams},
@@ -84,16 +84,6 @@ impl PolicySet {
     fn rebuild(&mut self) {
         self.active = self.by_name.values().cloned().collect();
     }
-}
-
-/// The policies to evaluate: the watched set once synced; before that (or while it
-/// re-lists) a live list, so an unsynced replica never admits what a policy forbids.
-pub async fn current(state: &AppState) -> Result<Arc<[Policy]>, LiveError> {
-    if state.readiness.policies_synced() {
-        return Ok(state.policies.read().active());
-    }
-    state.metrics.live_read();
-    Ok(state.live.policies().await?.into())
 }
 
 /// A status write the watch asks for.

@@ -1,36 +1,21 @@
 //! The handler driven through the axum router with hand-built AdmissionReviews.
 
 use super::router;
-use crate::{index_sync::Readiness, live::FixedReader, metrics::Metrics, state::AppState};
+use crate::state::AppState;
 use axum::{body::Body, http::StatusCode};
 use base64::{Engine, engine::general_purpose::STANDARD as B64};
 use kube::core::{DynamicObject, admission::AdmissionReview};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use tower::ServiceExt;
-use vmimage_shared::{
-    api::ImageKind,
-    index::{ImageEntry, Index},
-    policy::Policy,
-};
+use vmimage_shared::{api::ImageKind, index::ImageEntry, policy::Policy};
 
 const LIMIT: usize = 64 * 1024;
 const UBUNTU: &str = "vmi-0a0044d7c690bcbea";
 
 /// A state whose index holds `cached` (synced) and whose live reader answers `live`.
 fn state(cached: Vec<ImageEntry>, live: Result<Vec<ImageEntry>, &str>) -> AppState {
-    let readiness = Readiness::default();
-    readiness.set(ImageKind::VirtualMachineImage, true);
-    readiness.set(ImageKind::ClusterVirtualMachineImage, true);
-    readiness.set_policies(true);
-    AppState {
-        index: Arc::new(parking_lot::RwLock::new(Index::from_entries(cached))),
-        policies: Default::default(),
-        namespaces: Default::default(),
-        readiness,
-        live: Arc::new(FixedReader(live.map_err(str::to_string))),
-        metrics: Arc::new(Metrics::new()),
-    }
+    AppState::test(cached, live).0
 }
 
 /// The sample catalog's shape: one unique cluster image, two cluster images sharing a name.
@@ -168,7 +153,7 @@ async fn a_display_name_is_rewritten_to_the_vmi_id_with_the_users_text_kept() {
     assert!(
         s.metrics
             .render()
-            .contains(r#"vmimage_admissions_total{result="mutated"} 1"#)
+            .contains(r#"vmimage_admissions_total{result="mutated",reason="Resolved"} 1"#)
     );
 }
 
@@ -333,7 +318,7 @@ async fn malformed_json_is_a_bad_request() {
     assert!(
         s.metrics
             .render()
-            .contains(r#"vmimage_admissions_total{result="error"} 2"#)
+            .contains(r#"vmimage_admissions_total{result="error",reason="UnreadableReview"} 2"#)
     );
 }
 

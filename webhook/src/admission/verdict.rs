@@ -14,16 +14,12 @@
 //! after create, so a later mutating webhook cannot change which image the VM uses: the
 //! images checked here are the images the VM gets.
 
-use crate::{live::LiveError, log_text::Untrusted, namespaces, policies, state::AppState};
+use crate::{log_text::Untrusted, state::AppState};
 use kube::core::{
     DynamicObject,
     admission::{AdmissionRequest, AdmissionResponse},
 };
-use std::sync::Arc;
-use vmimage_shared::{
-    mutate::Plan,
-    policy::{Mode, Policy, Subject, Verdict, evaluate},
-};
+use vmimage_shared::policy::{Mode, Verdict};
 
 /// Audit annotation keys are `policy-<name>`; the API server prefixes them with the
 /// webhook's name (`mutate.virtualmachine.vmimage.io/policy-<name>`) and drops any key
@@ -31,84 +27,26 @@ use vmimage_shared::{
 const AUDIT_KEY_PREFIX: &str = "policy-";
 const QUALIFIED_NAME_MAX: usize = 63;
 
-/// The policies and the namespace's labels, once per request.
-struct Inputs {
-    policies: Arc<[Policy]>,
-    labels: Arc<namespaces::Labels>,
-}
-
-async fn inputs(state: &AppState, ns: &str) -> Result<Inputs, String> {
-    let policies = policies::current(state).await.map_err(|e| {
-        format!("vmimage's image policies are not loaded and the API server could not be read ({e}); retry shortly")
-    })?;
-    // NB: the labels are read only when a selector needs them.
-    let labels = if policies.iter().any(|p| p.spec.namespace_selector.is_some()) {
-        namespaces::labels(state, ns)
-            .await
-            .map_err(|e: LiveError| {
-                format!(
-                    "vmimage could not read the labels of namespace {ns} to apply image policies ({e}); retry shortly"
-                )
-            })?
-    } else {
-        Arc::default()
-    };
-    Ok(Inputs { policies, labels })
-}
-
-/// Whether any policy selects namespace `ns` (an UPDATE is resolved only then).
-pub(super) async fn applies(state: &AppState, ns: &str) -> Result<bool, String> {
-    let Inputs { policies, labels } = inputs(state, ns).await?;
-    Ok(policies.iter().any(|p| p.selects(&labels)))
-}
-
-/// Evaluates the policies for `plan` and folds the verdict into `res`: warnings and audit
-/// annotations added; `Err` with the response so far and the denial message when an
-/// `Enforce` rule is violated or the policies cannot be read.
-pub(super) async fn check(
+/// Logs and counts every violation of `verdict` (a dry run is not counted: it admits
+/// nothing) and folds the Audit ones into `res` as audit annotations.
+pub(super) fn record(
     state: &AppState,
     req: &AdmissionRequest<DynamicObject>,
-    ns: &str,
-    plan: &Plan,
+    verdict: &Verdict,
     res: AdmissionResponse,
-) -> Result<AdmissionResponse, (AdmissionResponse, String)> {
-    let Inputs { policies, labels } = match inputs(state, ns).await {
-        Ok(inputs) => inputs,
-        Err(reason) => return Err((res, reason)),
-    };
-    if policies.is_empty() {
-        return Ok(res);
-    }
-    let verdict = evaluate(
-        &policies,
-        Subject {
-            namespace_labels: &labels,
-            plan,
-        },
-    );
-    if verdict.violations.is_empty() {
-        return Ok(res);
-    }
+) -> AdmissionResponse {
+    let ns = req.namespace.as_deref().unwrap_or_default();
     for v in &verdict.violations {
         tracing::info!(ns = %Untrusted(ns), name = %Untrusted(&req.name), policy = %v.policy, mode = %v.mode, rule = v.rule, message = %Untrusted(&v.message), "image policy violated");
-        // A dry run admits nothing: counting it would inflate what the metric reports.
         if !req.dry_run {
             state.metrics.violation(v);
         }
     }
-    let res = annotate(res, &verdict);
-    if verdict.denied() {
-        return Err((res, verdict.deny_message()));
-    }
-    Ok(res)
+    annotate(res, verdict)
 }
 
-/// Adds the Warn violations as warnings and the Audit ones as audit annotations.
+/// Adds the Audit violations as audit annotations.
 fn annotate(mut res: AdmissionResponse, verdict: &Verdict) -> AdmissionResponse {
-    let warnings: Vec<String> = verdict.of(Mode::Warn).map(ToString::to_string).collect();
-    if !warnings.is_empty() {
-        res.warnings.get_or_insert_default().extend(warnings);
-    }
     for v in verdict.of(Mode::Audit) {
         res.audit_annotations
             .entry(audit_key(&v.policy))
