@@ -5,8 +5,10 @@ mod admit;
 mod bad_input;
 mod check;
 mod control_plane;
+mod doc_examples;
 mod faults;
 mod logs;
+mod oracle;
 mod plugin;
 mod policy;
 mod publish;
@@ -43,5 +45,7 @@ fn main() -> std::process::ExitCode {
     tests.extend(faults::all());
     tests.extend(logs::all());
     tests.extend(bad_input::all());
+    tests.extend(oracle::all());
+    tests.extend(doc_examples::all());
     vmimage_testenv::suite::run(tests, setup)
 }
