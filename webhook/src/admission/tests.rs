@@ -382,6 +382,89 @@ async fn a_dry_run_is_answered_exactly_like_a_real_request() {
 const RHEL: &str = "vmi-b880fa100db6861c9";
 
 /// The catalog plus a not-Ready image and an ISO.
+fn patched(object: &Value, patch: &Value) -> Value {
+    let mut out = object.clone();
+    json_patch::patch(
+        &mut out,
+        &serde_json::from_value::<json_patch::Patch>(patch.clone()).unwrap(),
+    )
+    .unwrap();
+    out
+}
+
+#[tokio::test]
+async fn a_vm_with_only_a_cdrom_gets_the_image_vm_operator_would_copy_and_resolve() {
+    let s = state(catalog(), Ok(catalog()));
+    let spec = json!({"hardware": {"cdrom": [{"name": "cd0", "image": {"name": "ubuntu-24.04"}}]}});
+    let a = post(&s, create(spec.clone())).await;
+    assert!(a.allowed, "{}", a.message);
+    let vm = patched(&vm(spec), a.patch.as_ref().expect("a patch"));
+    assert_eq!(vm["spec"]["imageName"], UBUNTU);
+    assert_eq!(
+        vm["spec"]["image"],
+        json!({"kind": "ClusterVirtualMachineImage", "name": UBUNTU})
+    );
+    assert_eq!(vm["spec"]["hardware"]["cdrom"][0]["image"], vm["spec"]["image"]);
+    assert_eq!(
+        vm["metadata"]["annotations"]["vmimage.io/requested-image"],
+        "ubuntu-24.04"
+    );
+}
+
+#[tokio::test]
+async fn a_cdrom_vm_operator_never_resolves_only_warns() {
+    let s = state(catalog(), Ok(catalog()));
+    let spec = json!({"imageName": "ubuntu-24.04",
+        "hardware": {"cdrom": [{"name": "cd0", "image": {"name": "no-such.iso"}}]}});
+    let a = post(&s, create(spec)).await;
+    assert!(a.allowed, "{}", a.message);
+    assert_eq!(a.warnings.len(), 1, "{:?}", a.warnings);
+    assert!(
+        a.warnings[0].starts_with(
+            r#"vmimage: spec.hardware.cdrom[0].image.name: no VM image exists for "no-such.iso""#
+        ),
+        "{}",
+        a.warnings[0]
+    );
+}
+
+#[tokio::test]
+async fn spec_image_must_equal_the_resolved_image_exactly_and_the_reason_is_counted() {
+    let s = state(catalog(), Ok(catalog()));
+    for image in [
+        json!({}),
+        json!({"kind": "", "name": UBUNTU}),
+        json!({"kind": "ClusterVirtualMachineImage", "name": "ubuntu-24.04"}),
+    ] {
+        let a = post(&s, create(json!({"imageName": "ubuntu-24.04", "image": image}))).await;
+        assert!(!a.allowed);
+        assert!(
+            a.message.starts_with(r#"spec.imageName: Invalid value: "ubuntu-24.04": must refer to the same resource as spec.image"#),
+            "{}",
+            a.message
+        );
+    }
+    assert!(
+        s.metrics
+            .render()
+            .contains(r#"vmimage_admissions_total{result="denied",reason="Mismatch"} 3"#),
+        "{}",
+        s.metrics.render()
+    );
+}
+
+#[tokio::test]
+async fn a_v1alpha2_vm_never_gets_spec_image() {
+    let s = state(catalog(), Ok(catalog()));
+    let mut object = vm(json!({"imageName": "ubuntu-24.04"}));
+    object["apiVersion"] = json!("vmoperator.vmware.com/v1alpha2");
+    let a = post(&s, review("CREATE", "VirtualMachine", object.clone(), false)).await;
+    assert!(a.allowed, "{}", a.message);
+    let vm = patched(&object, a.patch.as_ref().expect("a patch"));
+    assert_eq!(vm["spec"]["imageName"], UBUNTU);
+    assert!(vm["spec"].get("image").is_none(), "{vm}");
+}
+
 fn policy_catalog() -> Vec<ImageEntry> {
     let mut images = catalog();
     images.push(ImageEntry::test(RHEL, "rhel-9.4").not_ready());
