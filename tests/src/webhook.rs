@@ -27,8 +27,9 @@ use vmimage_shared::api::{GROUP, VIRTUAL_MACHINE};
 pub const CONFIGURATION_NAME: &str = "vmimage-mutating-webhook-configuration";
 /// Name of the webhook inside the configuration.
 pub const WEBHOOK_NAME: &str = "mutate.virtualmachine.vmimage.io";
-/// The cluster image the probe VM names (unique in the sample catalog) and its ID.
-const PROBE_IMAGE: (&str, &str) = ("ubuntu-24.04", "vmi-0a0044d7c690bcbea");
+/// The display name the probe VM names: no catalog has it, so a called webhook denies the
+/// probe with its not-found message, whatever images are loaded (or none).
+const PROBE_IMAGE: &str = "vmimage-webhook-probe: no such image";
 
 /// A webhook process serving on loopback. Dropping it stops the process.
 #[derive(Debug)]
@@ -250,27 +251,37 @@ pub async fn registered_url(client: &Client) -> Result<String> {
         .context("the webhook is registered without a URL")
 }
 
-/// Dry-run creates a probe VM until the webhook's mutation shows (registration takes a
-/// moment to reach the apiserver's admission chain).
+/// Dry-run creates a probe VM until the webhook answers it (registration takes a moment
+/// to reach the apiserver's admission chain). Only the webhook's own answer counts: its
+/// denial, which the apiserver reports under the webhook's name, or its mutation.
 async fn wait_until_active(client: &Client, vm: &ApiResource) -> Result<()> {
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", vm);
     let probe: DynamicObject = serde_json::from_value(json!({
         "apiVersion": vm.api_version,
         "kind": vm.kind,
         "metadata": {"name": "vmimage-webhook-probe"},
-        "spec": {"imageName": PROBE_IMAGE.0},
+        "spec": {"imageName": PROBE_IMAGE},
     }))?;
     let pp = PostParams {
         dry_run: true,
         ..Default::default()
     };
+    let denied_by_us = format!("admission webhook \"{WEBHOOK_NAME}\" denied the request");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let last = match api.create(&pp, &probe).await {
-            Ok(created) if created.data["spec"]["image"]["name"] == PROBE_IMAGE.1 => return Ok(()),
-            Ok(created) => format!("not mutated yet: spec = {}", created.data["spec"]),
-            Err(e) => e.to_string(),
-        };
+        let last =
+            match api.create(&pp, &probe).await {
+                Err(kube::Error::Api(e)) if e.message.contains(&denied_by_us) => return Ok(()),
+                Ok(created)
+                    if created.metadata.annotations.as_ref().is_some_and(|a| {
+                        a.contains_key(vmimage_shared::mutate::REQUESTED_IMAGE_ANNOTATION)
+                    }) =>
+                {
+                    return Ok(());
+                }
+                Ok(created) => format!("admitted without the webhook: spec = {}", created.data["spec"]),
+                Err(e) => e.to_string(),
+            };
         if Instant::now() > deadline {
             bail!("the webhook is not called by the apiserver after 30 s ({last})");
         }
