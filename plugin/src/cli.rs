@@ -306,21 +306,7 @@ pub struct CompleteArgs {
 }
 
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let s = s.trim();
-    let (num, unit) = s
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .map_or((s, "s"), |i| s.split_at(i));
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("invalid duration {s:?}: use e.g. 30s, 2m, 1h"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(format!("invalid duration unit in {s:?}: use ms, s, m or h")),
-    };
-    Ok(std::time::Duration::from_secs_f64(secs))
+    vmimage_shared::duration::parse(s).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -340,5 +326,6 @@ mod tests {
         assert_eq!(parse_duration("5").unwrap().as_secs(), 5);
         assert!(parse_duration("abc").is_err());
         assert!(parse_duration("3d").is_err());
+        assert!(parse_duration("99999999999999999999999999h").is_err());
     }
 }

@@ -14,12 +14,14 @@
 //! - [`decide`]: the create-time decision (plan, then policies) that the webhook makes
 //!   and `check`/`pin` predict.
 //! - [`quote`]: Go's `%q`, which VM Operator's messages use.
+//! - [`duration`]: kubectl-style durations for every flag that takes one.
 //!
 //! Nothing here performs network I/O; callers feed objects in.
 
 pub mod api;
 pub mod catalog;
 pub mod decide;
+pub mod duration;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fixtures;
 pub mod index;

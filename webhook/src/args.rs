@@ -43,23 +43,9 @@ pub struct Args {
     pub watch_timeout: u32,
 }
 
-/// Parses `500ms`, `3s`, `1m` or a plain number of seconds.
+/// Parses `500ms`, `3s`, `1m30s` or a plain number of seconds (the plugin's parser).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    let (number, unit) = match text.find(|c: char| !(c.is_ascii_digit() || c == '.')) {
-        Some(at) => text.split_at(at),
-        None => (text, "s"),
-    };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration such as 3s or 500ms"))?;
-    let seconds = match unit {
-        "ms" => value / 1000.0,
-        "s" => value,
-        "m" => value * 60.0,
-        other => return Err(format!("unknown unit {other:?} in {text:?}: use ms, s or m")),
-    };
-    Duration::try_from_secs_f64(seconds).map_err(|e| format!("{text:?}: {e}"))
+    vmimage_shared::duration::parse(text).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -73,7 +59,8 @@ mod tests {
         assert_eq!(parse_duration("3s"), Ok(Duration::from_secs(3)));
         assert_eq!(parse_duration("2"), Ok(Duration::from_secs(2)));
         assert_eq!(parse_duration("1m"), Ok(Duration::from_secs(60)));
-        assert!(parse_duration("3h").is_err());
+        assert!(parse_duration("3d").is_err());
+        assert!(parse_duration("99999999999999999999999999h").is_err());
         assert!(parse_duration("fast").is_err());
     }
 
