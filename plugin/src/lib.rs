@@ -5,6 +5,15 @@
 //! Exit codes: 0 success, 1 a reference did not resolve (or a check failed), 2 usage
 //! error or bad input file, 3 the cluster could not be reached or refused access.
 
+/// A line on stderr that never panics: with stderr closed (`2>&1 | head`) it is dropped.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+pub(crate) use note;
+
 pub mod cli;
 pub mod client;
 mod cmd;
@@ -22,8 +31,10 @@ pub use error::Error;
 pub async fn run(cli: cli::Cli) -> ExitCode {
     match cmd::dispatch(cli).await {
         Ok(code) => code,
+        // The reader went away (`| head -1`): kubectl ends quietly too.
+        Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err}");
+            note!("error: {err}");
             ExitCode::from(err.exit_code())
         }
     }

@@ -125,7 +125,7 @@ async fn cluster_policies(global: &Global) -> Result<(Vec<Policy>, client::Clust
             .and_then(|v| Policy::from_json(&v).map_err(|e| e.to_string()))
         {
             Ok(p) => policies.push(p),
-            Err(e) => eprintln!("warning: skipping {e}"),
+            Err(e) => crate::note!("warning: skipping {e}"),
         }
     }
     Ok((policies, cluster))
@@ -142,7 +142,7 @@ pub async fn run(global: &Global, args: CheckArgs) -> Result<ExitCode> {
         (false, _) => (read_policies(&args.policy)?, None),
         // Offline: the cluster is not asked for anything, so there are no policies to read.
         (true, Some(_)) => {
-            eprintln!(
+            crate::note!(
                 "note: --catalog without --policy: checking image references only, against no image policy"
             );
             (Vec::new(), None)

@@ -9,6 +9,7 @@ use crate::{
     source::{Scope, Source},
 };
 use clap::CommandFactory;
+use std::io::Write;
 use std::{collections::BTreeSet, process::ExitCode};
 
 const NO_FILE_COMP: u8 = 4;
@@ -49,10 +50,11 @@ pub async fn candidates(global: &Global, args: CompleteArgs) -> Result<ExitCode>
         }
         Some(_) => {}
     }
+    let mut stdout = std::io::stdout().lock();
     for c in out.into_iter().filter(|c| c.starts_with(&current)) {
-        println!("{c}");
+        writeln!(stdout, "{c}")?;
     }
-    println!(":{NO_FILE_COMP}");
+    writeln!(stdout, ":{NO_FILE_COMP}")?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -34,7 +34,7 @@ pub async fn run(global: &Global, args: GetArgs, mode: Mode) -> Result<ExitCode>
             Err(e) => return Err(Error::Failed(e.to_string())),
         };
     if let Some(note) = &note {
-        eprintln!("{note}; showing all {} candidates", found.len());
+        crate::note!("{note}; showing all {} candidates", found.len());
     }
     match mode {
         Mode::Get => {

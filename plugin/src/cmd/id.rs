@@ -4,7 +4,7 @@ use crate::{
     cli::IdArgs,
     error::{Error, Result},
 };
-use std::process::ExitCode;
+use std::{io::Write, process::ExitCode};
 use vmimage_shared::VmiId;
 
 pub fn run(args: IdArgs) -> Result<ExitCode> {
@@ -13,11 +13,12 @@ pub fn run(args: IdArgs) -> Result<ExitCode> {
         .iter()
         .map(|u| VmiId::for_item(u).map_err(|e| Error::Usage(e.to_string())))
         .collect::<Result<_>>()?;
+    let mut out = std::io::stdout().lock();
     for (uuid, id) in args.uuids.iter().zip(&ids) {
         if ids.len() == 1 {
-            println!("{id}");
+            writeln!(out, "{id}")?;
         } else {
-            println!("{}  {id}", uuid.trim());
+            writeln!(out, "{}  {id}", uuid.trim())?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -164,8 +164,8 @@ pub fn print(images: &Images, rows: &[Arc<ImageEntry>], view_ns: Option<&str>, f
         Format::Table | Format::Wide => {
             if rows.is_empty() {
                 match view_ns {
-                    Some(ns) => eprintln!("No images found in namespace {ns} or cluster scope."),
-                    None => eprintln!("No images found."),
+                    Some(ns) => crate::note!("No images found in namespace {ns} or cluster scope."),
+                    None => crate::note!("No images found."),
                 }
                 return Ok(());
             }

@@ -65,11 +65,11 @@ pub async fn run(global: &Global, args: PinArgs) -> Result<ExitCode> {
     }
 
     for w in &warnings {
-        eprintln!("warning: {w}");
+        crate::note!("warning: {w}");
     }
     if !problems.is_empty() {
         for p in &problems {
-            eprintln!("error: {p}");
+            crate::note!("error: {p}");
         }
         return Err(Error::Failed(format!(
             "{} reference(s) could not be pinned; nothing was written",

@@ -119,7 +119,7 @@ pub fn outcome(index: &vmimage_shared::Index, namespace: &str, reference: &str, 
     let result = if newest {
         vmimage_shared::version::resolve_newest(index, namespace, reference).map(|choice| {
             if choice.candidates > 1 {
-                eprintln!("note: {}", choice.reason);
+                crate::note!("note: {}", choice.reason);
             }
             choice.resolution
         })
@@ -164,7 +164,7 @@ pub async fn run(global: &Global, args: ResolveArgs) -> Result<ExitCode> {
                         vmimage_shared::api::GROUP,
                         r.name
                     )?,
-                    Outcome::Err(f) => eprintln!("error: {}", f.error.message),
+                    Outcome::Err(f) => crate::note!("error: {}", f.error.message),
                 }
             }
         }
@@ -186,7 +186,7 @@ pub async fn run(global: &Global, args: ResolveArgs) -> Result<ExitCode> {
                         r.display_name.clone().unwrap_or_default().into(),
                         if r.ready { "True".into() } else { "False".into() },
                     ]),
-                    Outcome::Err(f) => eprintln!("error: {}", f.error.message),
+                    Outcome::Err(f) => crate::note!("error: {}", f.error.message),
                 }
             }
             if !table.rows.is_empty() {
