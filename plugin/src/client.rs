@@ -9,7 +9,11 @@ use kube::{
     config::{KubeConfigOptions, Kubeconfig},
     discovery,
 };
-use std::{collections::HashMap, sync::Arc};
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::Arc,
+};
 use vmimage_shared::api::KindInfo;
 
 /// A connected client and the namespace commands default to.
@@ -34,14 +38,10 @@ pub async fn connect(global: &Global) -> Result<Cluster, Error> {
             "loading kubeconfig: {e} (check --kubeconfig, KUBECONFIG and --context)"
         ))
     };
-    let mut config = match (&global.kubeconfig, &global.context) {
-        (Some(path), _) => {
-            let kc = Kubeconfig::read_from(path)
-                .map_err(|e| Error::Config(format!("reading kubeconfig {}: {e}", path.display())))?;
-            Config::from_custom_kubeconfig(kc, &options)
-                .await
-                .map_err(config_error)?
-        }
+    let mut config = match (kubeconfig(global)?, &global.context) {
+        (Some(kc), _) => Config::from_custom_kubeconfig(kc, &options)
+            .await
+            .map_err(config_error)?,
         (None, Some(_)) => Config::from_kubeconfig(&options).await.map_err(config_error)?,
         (None, None) => Config::infer().await.map_err(|e| {
             Error::Config(format!(
@@ -64,6 +64,49 @@ pub async fn connect(global: &Global) -> Result<Cluster, Error> {
         namespace,
         groups: Default::default(),
     })
+}
+
+fn read_kubeconfig(path: &Path) -> Result<Kubeconfig, Error> {
+    Kubeconfig::read_from(path)
+        .map_err(|e| Error::Config(format!("reading kubeconfig {}: {e}", path.display())))
+}
+
+/// The kubeconfig kubectl would use: `--kubeconfig`; else the files listed in
+/// `KUBECONFIG` that exist, merged by kubectl's rules (the first to set a value wins; a
+/// missing file is skipped, as kubectl skips it); else `~/.kube/config`. `None` when
+/// there is none (in a pod, the service account is used).
+fn kubeconfig(global: &Global) -> Result<Option<Kubeconfig>, Error> {
+    if let Some(path) = &global.kubeconfig {
+        return read_kubeconfig(path).map(Some);
+    }
+    let listed: Vec<PathBuf> = std::env::var_os("KUBECONFIG")
+        .map(|value| {
+            std::env::split_paths(&value)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    if !listed.is_empty() {
+        let existing: Vec<&PathBuf> = listed.iter().filter(|p| p.exists()).collect();
+        if existing.is_empty() {
+            let names: Vec<String> = listed.iter().map(|p| p.display().to_string()).collect();
+            return Err(Error::Config(format!(
+                "none of the files in KUBECONFIG exists ({}); set KUBECONFIG or --kubeconfig to a kubeconfig file",
+                names.join(", ")
+            )));
+        }
+        let mut merged = Kubeconfig::default();
+        for path in existing {
+            merged = merged
+                .merge(read_kubeconfig(path)?)
+                .map_err(|e| Error::Config(format!("merging kubeconfig {}: {e}", path.display())))?;
+        }
+        return Ok(Some(merged));
+    }
+    match std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".kube/config")) {
+        Some(path) if path.exists() => read_kubeconfig(&path).map(Some),
+        _ => Ok(None),
+    }
 }
 
 /// The newest served version of `kind` (VM Operator serves several; old clusters fewer).

@@ -5,6 +5,7 @@ mod admit;
 mod bad_input;
 mod check;
 mod control_plane;
+mod conventions;
 mod doc_examples;
 mod faults;
 mod logs;
@@ -47,5 +48,6 @@ fn main() -> std::process::ExitCode {
     tests.extend(bad_input::all());
     tests.extend(oracle::all());
     tests.extend(doc_examples::all());
+    tests.extend(conventions::all());
     vmimage_testenv::suite::run(tests, setup)
 }

@@ -1,0 +1,99 @@
+//! `kubectl vmimage` behaves like kubectl where a kubectl user would notice, run through
+//! the real kubectl: a `KUBECONFIG` list with a missing file, a closed pipe, a duration
+//! no timeout can be.
+
+use anyhow::{Context, Result, ensure};
+use std::process::{Command, Output, Stdio};
+use vmimage_testenv::suite::Ctx;
+
+pub fn all() -> Vec<(&'static str, vmimage_testenv::suite::TestFn)> {
+    vmimage_testenv::tests![
+        crate::conventions::a_kubeconfig_list_skips_missing_files_like_kubectl,
+        crate::conventions::a_closed_pipe_ends_quietly_with_exit_0,
+        crate::conventions::an_impossible_request_timeout_is_an_error_not_a_panic,
+    ]
+}
+
+/// A shell pipeline with the plugin and kubectl on PATH and `KUBECONFIG` as given.
+fn sh(ctx: &Ctx, kubeconfig: &str, script: &str) -> Result<Output> {
+    let path = format!(
+        "{}:{}:{}",
+        ctx.bin_dir.display(),
+        ctx.kubectl.parent().context("kubectl dir")?.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    Ok(Command::new("bash")
+        .args(["-c", &format!("set -o pipefail; {script}")])
+        .env("PATH", path)
+        .env("KUBECONFIG", kubeconfig)
+        .stdin(Stdio::null())
+        .output()?)
+}
+
+pub async fn a_kubeconfig_list_skips_missing_files_like_kubectl(ctx: Ctx) -> Result<()> {
+    let list = format!("/no/such/kubeconfig:{}", ctx.kubeconfig.display());
+    let kubectl = sh(&ctx, &list, "kubectl get ns default -o name")?;
+    ensure!(
+        kubectl.status.success(),
+        "kubectl itself: {}",
+        String::from_utf8_lossy(&kubectl.stderr)
+    );
+    let out = sh(&ctx, &list, "kubectl vmimage resolve ubuntu-24.04 -n default")?;
+    ensure!(
+        out.status.success() && String::from_utf8_lossy(&out.stdout).contains("vmi-0a0044d7c690bcbea"),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let none = sh(&ctx, "/no/such/a:/no/such/b", "kubectl vmimage list -n default")?;
+    let stderr = String::from_utf8_lossy(&none.stderr);
+    ensure!(
+        none.status.code() == Some(3)
+            && stderr.contains("none of the files in KUBECONFIG exists (/no/such/a, /no/such/b)"),
+        "exit {:?}: {stderr}",
+        none.status.code()
+    );
+    Ok(())
+}
+
+pub async fn a_closed_pipe_ends_quietly_with_exit_0(ctx: Ctx) -> Result<()> {
+    let kubeconfig = ctx.kubeconfig.display().to_string();
+    for script in [
+        "kubectl vmimage list -A | head -1",
+        "kubectl vmimage list -A -o json 2>&1 | head -1",
+        "kubectl vmimage list -A -o yaml 2>&1 | head -c 10",
+    ] {
+        let out = sh(&ctx, &kubeconfig, script)?;
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        ensure!(
+            out.status.success(),
+            "{script}: exit {:?}: {stderr}",
+            out.status.code()
+        );
+        ensure!(
+            !stderr.contains("Broken pipe") && !stderr.contains("panicked"),
+            "{script}: {stderr}"
+        );
+    }
+    Ok(())
+}
+
+pub async fn an_impossible_request_timeout_is_an_error_not_a_panic(ctx: Ctx) -> Result<()> {
+    let out = ctx.kubectl(&[
+        "vmimage",
+        "list",
+        "--request-timeout",
+        "99999999999999999999999999h",
+    ])?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(
+        out.status.code() == Some(2),
+        "exit {:?}: {stderr}",
+        out.status.code()
+    );
+    ensure!(
+        stderr.contains("too large") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+    Ok(())
+}
