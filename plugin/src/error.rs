@@ -45,13 +45,42 @@ impl Error {
     }
 }
 
-/// What the user can do about a client error.
-fn hint(e: &kube::Error) -> &'static str {
+/// What the user can do about a client error: for a failed connection, which server was
+/// tried, the root cause, and whether it timed out.
+fn hint(e: &kube::Error) -> String {
     match e {
-        kube::Error::Api(s) if s.code == 401 => " (check the credentials in your kubeconfig)",
-        kube::Error::Api(s) if s.code == 403 => " (ask for get/list permission on VM Operator's image kinds)",
-        kube::Error::Api(_) => "",
-        _ => " (is the cluster reachable? check --context, --kubeconfig and KUBECONFIG)",
+        kube::Error::Api(s) if s.code == 401 => " (check the credentials in your kubeconfig)".into(),
+        kube::Error::Api(s) if s.code == 403 => {
+            " (ask for get/list permission on VM Operator's image kinds)".into()
+        }
+        kube::Error::Api(_) => String::new(),
+        other => {
+            let target = crate::client::target();
+            let server = target.map_or("the API server".to_string(), |t| t.server.clone());
+            let mut root: &dyn std::error::Error = other;
+            let mut timed_out = false;
+            loop {
+                let text = root.to_string().to_lowercase();
+                timed_out |=
+                    text.contains("timed out") || text.contains("elapsed") || text.contains("timeout");
+                match root.source() {
+                    Some(next) => root = next,
+                    None => break,
+                }
+            }
+            if timed_out {
+                let after = target
+                    .and_then(|t| t.timeout)
+                    .map_or(String::new(), |t| format!(" after {t:?} (--request-timeout)"));
+                format!(
+                    " (timed out{after} waiting for {server}; is it reachable? raise --request-timeout if it is slow)"
+                )
+            } else {
+                format!(
+                    " ({root} at {server}: is the cluster reachable? check --context, --kubeconfig and KUBECONFIG)"
+                )
+            }
+        }
     }
 }
 

@@ -11,6 +11,7 @@ pub fn all() -> Vec<(&'static str, vmimage_testenv::suite::TestFn)> {
         crate::conventions::a_kubeconfig_list_skips_missing_files_like_kubectl,
         crate::conventions::a_closed_pipe_ends_quietly_with_exit_0,
         crate::conventions::an_impossible_request_timeout_is_an_error_not_a_panic,
+        crate::conventions::unreachable_and_silent_servers_are_named_and_timeouts_said,
     ]
 }
 
@@ -95,5 +96,50 @@ pub async fn an_impossible_request_timeout_is_an_error_not_a_panic(ctx: Ctx) -> 
         stderr.contains("too large") && !stderr.contains("panicked"),
         "{stderr}"
     );
+    Ok(())
+}
+
+fn kubeconfig_for(dir: &std::path::Path, server: &str) -> Result<String> {
+    let path = dir.join(format!("kc-{}.yaml", server.replace([':', '/'], "_")));
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: \"{server}\", insecure-skip-tls-verify: true}}}}]\n\
+             users: [{{name: u, user: {{token: t}}}}]\ncontexts: [{{name: c, context: {{cluster: c, user: u}}}}]\ncurrent-context: c\n"
+        ),
+    )?;
+    Ok(path.display().to_string())
+}
+
+pub async fn unreachable_and_silent_servers_are_named_and_timeouts_said(ctx: Ctx) -> Result<()> {
+    // Nothing listens on a port just released; a listener that never answers is silent.
+    let free = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    let silent = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let silent_addr = silent.local_addr()?;
+    let refused = kubeconfig_for(&ctx.state_dir, &format!("https://{free}"))?;
+    let out = sh(&ctx, &refused, "kubectl vmimage list")?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(
+        out.status.code() == Some(3),
+        "exit {:?}: {stderr}",
+        out.status.code()
+    );
+    ensure!(
+        stderr.contains(&format!("https://{free}/")) && stderr.to_lowercase().contains("connection refused"),
+        "{stderr}"
+    );
+    let hanging = kubeconfig_for(&ctx.state_dir, &format!("https://{silent_addr}"))?;
+    let out = sh(&ctx, &hanging, "kubectl vmimage list --request-timeout 1s")?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(
+        out.status.code() == Some(3),
+        "exit {:?}: {stderr}",
+        out.status.code()
+    );
+    ensure!(
+        stderr.contains("timed out after 1s") && stderr.contains(&format!("https://{silent_addr}/")),
+        "{stderr}"
+    );
+    drop(silent);
     Ok(())
 }
