@@ -47,6 +47,7 @@ pub async fn run(global: &Global, args: PinArgs) -> Result<ExitCode> {
     let mut problems = Vec::new();
     let mut summary = Vec::new();
     let mut warnings = Vec::new();
+    let mut invalid = Vec::new();
     let mut results: Vec<(&Input, String, bool)> = Vec::new();
     for (input, docs) in inputs.iter().zip(&parsed) {
         let pinned = pin_documents(
@@ -61,9 +62,17 @@ pub async fn run(global: &Global, args: PinArgs) -> Result<ExitCode> {
         summary.extend(pinned.changes);
         problems.extend(pinned.problems);
         warnings.extend(pinned.warnings);
+        invalid.extend(pinned.invalid);
         results.push((input, pinned.text, changed));
     }
 
+    // An unreadable manifest is bad input (exit 2, as for `check`), whatever else is wrong.
+    if !invalid.is_empty() {
+        return Err(Error::Usage(format!(
+            "{}; nothing was written",
+            invalid.join("\n")
+        )));
+    }
     for w in &warnings {
         crate::note!("warning: {w}");
     }

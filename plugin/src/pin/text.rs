@@ -20,6 +20,8 @@ pub struct Pinned {
     pub problems: Vec<String>,
     /// What will not resolve but does not stop the VM (VM Operator does not look at it).
     pub warnings: Vec<String>,
+    /// One line per VirtualMachine whose image fields cannot be read (an invalid manifest).
+    pub invalid: Vec<String>,
 }
 
 /// Pins every VirtualMachine in `text` (named `name` in messages). VMs without a
@@ -47,7 +49,8 @@ pub fn pin_documents(
     newest: bool,
 ) -> Pinned {
     let mut edits = Vec::new();
-    let (mut changes, mut problems, mut warnings) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut changes, mut problems, mut warnings, mut invalid) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let labels = Default::default();
     // pin predicts the image part of the webhook's decision; policies are `check`'s.
     let ctx = Context {
@@ -60,7 +63,7 @@ pub fn pin_documents(
             let mut refs = match VmImageRefs::from_json(vm) {
                 Ok(r) => r,
                 Err(e) => {
-                    problems.push(format!("{name}: document {}: {e}", d + 1));
+                    invalid.push(format!("{name}: document {}: {e}", d + 1));
                     continue;
                 }
             };
@@ -104,6 +107,7 @@ pub fn pin_documents(
         changes,
         problems,
         warnings,
+        invalid,
     }
 }
 

@@ -140,7 +140,12 @@ impl VmImageRefs {
                 .unwrap_or_default(),
         );
         check_objects(vm, layout)?;
-        let raw = Raw::deserialize(vm)?;
+        // The error names the field (`spec.imageName: invalid type: integer …`).
+        let raw: Raw = serde_path_to_error::deserialize(vm).map_err(|e| {
+            use serde::de::Error;
+            let path = e.path().to_string();
+            serde_json::Error::custom(format!("{path}: {}", e.into_inner()))
+        })?;
         let spec = raw.spec.unwrap_or_default();
         let (image, cdroms) = match layout {
             // Fields the version does not have are pruned by the API server: never read.
@@ -296,8 +301,20 @@ mod tests {
     }
 
     #[test]
-    fn wrongly_typed_image_name_is_an_error() {
-        assert!(VmImageRefs::from_json(&json!({"spec": {"imageName": 3}})).is_err());
+    fn wrongly_typed_image_name_is_an_error_naming_the_field() {
+        let e = VmImageRefs::from_json(&json!({"spec": {"imageName": 42}})).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("spec.imageName: invalid type: integer `42`"),
+            "{e}"
+        );
+        let e = VmImageRefs::from_json(&json!({"spec": {"hardware": {"cdrom": [{"image": {"name": 1}}]}}}))
+            .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("spec.hardware.cdrom[0].image.name: invalid type"),
+            "{e}"
+        );
     }
 
     #[test]
