@@ -6,6 +6,8 @@
 //! - VM Operator admits ⇒ `check` does not deny, and the pinned manifest makes VM
 //!   Operator's own steps pick the same image; pinning it again changes nothing.
 
+#[path = "../../shared/tests/support/oracle.rs"]
+mod oracle;
 #[path = "../../shared/tests/support/vmop.rs"]
 mod vmop;
 
@@ -14,37 +16,9 @@ use std::{collections::BTreeMap, path::Path, process::Command};
 use vmimage_plugin::pin::parse_documents;
 use vmimage_shared::{Index, catalog::Catalog};
 
-const ORACLE: &str = include_str!("../../shared/tests/fixtures/vmop-oracle-sample.json");
-
 /// A catalog of the oracle as the image objects `kubectl get vmi,cvmi -A -o json` prints.
 fn catalog_objects(images: &[Value]) -> Value {
-    let items: Vec<Value> = images
-        .iter()
-        .map(|i| {
-            let cluster = i["scope"] == "Cluster";
-            let mut metadata = json!({"name": i["id"]});
-            if !cluster {
-                metadata["namespace"] = i["namespace"].clone();
-            }
-            json!({
-                "apiVersion": "vmoperator.vmware.com/v1alpha6",
-                "kind": if cluster { "ClusterVirtualMachineImage" } else { "VirtualMachineImage" },
-                "metadata": metadata,
-                "status": {
-                    "name": i["displayName"],
-                    "type": i["type"],
-                    "conditions": [{
-                        "type": "Ready",
-                        "status": if i["ready"] == true { "True" } else { "False" },
-                        "reason": if i["ready"] == true { "Ready" } else { "VirtualMachineImageNotSynced" },
-                        "message": "",
-                        "lastTransitionTime": "2026-01-01T00:00:00Z"
-                    }]
-                }
-            })
-        })
-        .collect();
-    json!({"apiVersion": "v1", "kind": "List", "items": items})
+    json!({"apiVersion": "v1", "kind": "List", "items": oracle::objects(images)})
 }
 
 fn plugin(args: &[&str], dir: &Path) -> (i32, String, String) {
@@ -63,7 +37,7 @@ fn plugin(args: &[&str], dir: &Path) -> (i32, String, String) {
 
 #[test]
 fn check_and_pin_agree_with_vm_operator_on_every_vm() {
-    let oracle: Value = serde_json::from_str(ORACLE).unwrap();
+    let oracle: Value = serde_json::from_str(oracle::ORACLE).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut indexes = BTreeMap::new();
     for (id, catalog) in oracle["catalogs"].as_object().unwrap() {

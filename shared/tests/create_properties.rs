@@ -8,7 +8,7 @@ mod vmop;
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use vmimage_shared::{ImageEntry, Index, Scope, api::VmImageRefs, mutate::plan};
+use vmimage_shared::{ImageEntry, Index, api::VmImageRefs, mutate::plan};
 
 const NAMES: &[&str] = &[
     "vmi-1",
@@ -39,18 +39,13 @@ fn image() -> impl Strategy<Value = ImageEntry> {
         prop::option::of(pick(&["ns1", "ns2"])),
         any::<bool>(),
     )
-        .prop_map(|(id, display, ns, ready)| ImageEntry {
-            name: id.into(),
-            scope: ns.map_or(Scope::Cluster, |ns| Scope::Namespace(ns.into())),
-            display_name: Some(display.into()),
-            ready,
-            image_type: Some("OVF".into()),
-            labels: Default::default(),
-            product_version: None,
-            os_version: None,
-            os_id: None,
-            provider: None,
-            created: None,
+        .prop_map(|(id, display, ns, ready)| {
+            let image = ImageEntry::test(id, display);
+            let image = match ns {
+                Some(ns) => image.in_ns(ns),
+                None => image,
+            };
+            if ready { image } else { image.not_ready() }
         })
 }
 

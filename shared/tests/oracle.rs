@@ -8,13 +8,15 @@
 //!   create-time steps (modelled in `vmop`, itself checked against every answer) pick
 //!   the image VM Operator picked for the original.
 
+#[path = "support/oracle.rs"]
+mod oracle;
 #[path = "support/vmop.rs"]
 mod vmop;
 
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use vmimage_shared::{ImageEntry, Index, Scope, api::VmImageRefs, mutate::plan, resolve};
+use vmimage_shared::{Index, api::VmImageRefs, mutate::plan, resolve};
 
 #[derive(Deserialize)]
 struct Oracle {
@@ -25,20 +27,8 @@ struct Oracle {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Catalog {
-    images: Vec<OracleImage>,
+    images: Vec<Value>,
     by_name: BTreeMap<String, BTreeMap<String, Answer>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct OracleImage {
-    scope: String,
-    namespace: Option<String>,
-    id: String,
-    display_name: String,
-    ready: bool,
-    #[serde(rename = "type")]
-    type_: String,
 }
 
 #[derive(Deserialize, Debug)]
@@ -60,26 +50,11 @@ struct Case {
 }
 
 fn index(catalog: &Catalog) -> Index {
-    Index::from_entries(catalog.images.iter().map(|i| ImageEntry {
-        name: i.id.as_str().into(),
-        scope: match i.scope.as_str() {
-            "Cluster" => Scope::Cluster,
-            _ => Scope::Namespace(i.namespace.as_deref().expect("namespaced image").into()),
-        },
-        display_name: Some(i.display_name.as_str().into()),
-        ready: i.ready,
-        image_type: Some(i.type_.as_str().into()),
-        labels: Default::default(),
-        product_version: None,
-        os_version: None,
-        os_id: None,
-        provider: None,
-        created: None,
-    }))
+    Index::from_entries(catalog.images.iter().map(oracle::entry))
 }
 
 fn load() -> Oracle {
-    serde_json::from_str(include_str!("fixtures/vmop-oracle-sample.json")).expect("the oracle file parses")
+    serde_json::from_str(oracle::ORACLE).expect("the oracle file parses")
 }
 
 fn check_resolution(index: &Index, ns: &str, reference: &str, expect: &Answer) -> Result<(), String> {

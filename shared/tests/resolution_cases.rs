@@ -2,7 +2,7 @@
 //! vmimage must agree with every one.
 
 use serde::Deserialize;
-use vmimage_shared::{ImageEntry, Index, ResolveError, Scope, resolve, resolve::AmbiguousIn};
+use vmimage_shared::{ImageEntry, Index, ResolveError, resolve, resolve::AmbiguousIn};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -35,28 +35,17 @@ enum Expect {
 }
 
 fn entry(image: &CaseImage) -> ImageEntry {
-    ImageEntry {
-        name: image.id.as_str().into(),
-        scope: match image.scope.as_str() {
-            "Cluster" => Scope::Cluster,
-            _ => Scope::Namespace(
-                image
-                    .namespace
-                    .as_deref()
-                    .expect("namespaced image has a namespace")
-                    .into(),
-            ),
-        },
-        display_name: Some(image.display_name.as_str().into()),
-        ready: image.ready,
-        image_type: Some(image.type_.as_str().into()),
-        labels: Default::default(),
-        product_version: None,
-        os_version: None,
-        os_id: None,
-        provider: None,
-        created: None,
-    }
+    let entry = ImageEntry::test(&image.id, &image.display_name).of_type(&image.type_);
+    let entry = match image.scope.as_str() {
+        "Cluster" => entry,
+        _ => entry.in_ns(
+            image
+                .namespace
+                .as_deref()
+                .expect("namespaced image has a namespace"),
+        ),
+    };
+    if image.ready { entry } else { entry.not_ready() }
 }
 
 #[test]

@@ -6,6 +6,8 @@
 //! admits what it admits with a patch after which VM Operator's steps pick the same image,
 //! and `check` gives the webhook's verdict.
 
+#[path = "../../../shared/tests/support/oracle.rs"]
+mod oracle_data;
 #[path = "../../../shared/tests/support/vmop.rs"]
 mod vmop;
 
@@ -14,7 +16,6 @@ use serde_json::{Value, json};
 use vmimage_shared::{Index, catalog::Catalog};
 use vmimage_testenv::{ControlPlane, cluster::Options, suite::Ctx, webhook};
 
-const ORACLE: &str = include_str!("../../../shared/tests/fixtures/vmop-oracle-sample.json");
 /// Catalogs put through the real apiserver (each costs a control plane start).
 const CATALOGS: usize = 5;
 
@@ -22,40 +23,8 @@ pub fn all() -> Vec<(&'static str, vmimage_testenv::suite::TestFn)> {
     vmimage_testenv::tests![crate::oracle::the_webhook_and_check_answer_as_vm_operator]
 }
 
-/// The oracle's images as objects the real schema accepts (condition fields included).
-fn image_objects(images: &[Value]) -> Vec<Value> {
-    images
-        .iter()
-        .map(|i| {
-            let cluster = i["scope"] == "Cluster";
-            let ready = i["ready"] == true;
-            let mut metadata = json!({"name": i["id"]});
-            if !cluster {
-                metadata["namespace"] = i["namespace"].clone();
-            }
-            json!({
-                "apiVersion": "vmoperator.vmware.com/v1alpha6",
-                "kind": if cluster { "ClusterVirtualMachineImage" } else { "VirtualMachineImage" },
-                "metadata": metadata,
-                "spec": {},
-                "status": {
-                    "name": i["displayName"],
-                    "type": i["type"],
-                    "conditions": [{
-                        "type": "Ready",
-                        "status": if ready { "True" } else { "False" },
-                        "reason": if ready { "Ready" } else { "VirtualMachineImageNotSynced" },
-                        "message": if ready { "" } else { "not synced yet" },
-                        "lastTransitionTime": "2026-01-01T00:00:00Z"
-                    }]
-                }
-            })
-        })
-        .collect()
-}
-
 pub async fn the_webhook_and_check_answer_as_vm_operator(suite: Ctx) -> Result<()> {
-    let oracle: Value = serde_json::from_str(ORACLE)?;
+    let oracle: Value = serde_json::from_str(oracle_data::ORACLE)?;
     let cases: Vec<&Value> = oracle["cases"]
         .as_array()
         .context("cases")?
@@ -67,7 +36,7 @@ pub async fn the_webhook_and_check_answer_as_vm_operator(suite: Ctx) -> Result<(
     let mut checked = 0;
     let mut failures = Vec::new();
     for catalog_id in catalogs.into_iter().take(CATALOGS) {
-        let objects = image_objects(
+        let objects = oracle_data::objects(
             oracle["catalogs"][catalog_id]["images"]
                 .as_array()
                 .context("images")?,
