@@ -83,6 +83,8 @@ test: lint deny unit e2e ## Everything: lint, dependency checks, unit, integrati
 
 .PHONY: bench
 bench: assets ## Benchmarks on a real control plane (release builds); writes docs/benchmarks.md
+	@command -v jq >/dev/null && [ -x /usr/bin/time ] || { echo "installing jq and GNU time (the plugin is timed against jq)"; \
+	  apt-get install -y -q jq time >/dev/null || { echo "install jq and GNU time (apt-get install jq time)"; exit 1; }; }
 	cargo build --release -p vmimage-webhook -p vmimage-plugin -p vmimage-tests --bins
 	cargo bench -p vmimage-shared --bench resolve -- --quick --noplot
 	./target/release/vmimage-bench

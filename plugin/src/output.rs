@@ -97,6 +97,12 @@ impl Table {
     }
 }
 
+/// Standard output, buffered: a 100,000-row answer is written in large blocks, not a
+/// system call per line. Flush it before returning, so a write error is reported.
+pub fn stdout() -> io::BufWriter<io::StdoutLock<'static>> {
+    io::BufWriter::with_capacity(1 << 16, io::stdout().lock())
+}
+
 /// Whether to colour stdout: a terminal and no `NO_COLOR`.
 pub fn use_color() -> bool {
     use std::io::IsTerminal;
@@ -135,9 +141,25 @@ pub fn scope_cell(entry: &ImageEntry) -> String {
         .map_or_else(|| "cluster".to_string(), str::to_string)
 }
 
-/// A Kubernetes List of full objects, as `kubectl get -o yaml` prints it.
-pub fn list_of(objects: Vec<&Image>) -> serde_json::Value {
-    serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects, "metadata": {}})
+/// A Kubernetes List of full objects, as `kubectl get -o yaml` prints it; serialized
+/// straight from the objects (no intermediate JSON tree of 100,000 images).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct List<'a> {
+    api_version: &'static str,
+    kind: &'static str,
+    items: Vec<&'a Image>,
+    metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+/// The List of `objects`.
+pub fn list_of(objects: Vec<&Image>) -> List<'_> {
+    List {
+        api_version: "v1",
+        kind: "List",
+        items: objects,
+        metadata: serde_json::Map::new(),
+    }
 }
 
 /// Age like kubectl (`5d`, `3h`, `10m`, `42s`) from an RFC 3339 timestamp.

@@ -6,7 +6,7 @@ use crate::{
     error::{Error, Result},
 };
 use kube::api::{DynamicObject, ListParams};
-use std::io::Read;
+use std::{collections::HashMap, io::Read};
 use vmimage_shared::{
     Index,
     api::{CLUSTER_VIRTUAL_MACHINE_IMAGE, Image, ImageKind, KindInfo, VIRTUAL_MACHINE_IMAGE},
@@ -24,23 +24,50 @@ pub struct Images {
     pub objects: Vec<Image>,
     /// The index the resolver reads.
     pub index: Index,
+    /// Position in `objects` by (kind, namespace, name): one lookup per output row, so
+    /// printing n images costs n, not n².
+    positions: HashMap<(ImageKind, Option<String>, String), usize>,
 }
 
 impl Images {
     fn new(objects: Vec<Image>) -> Self {
         let index = Index::from_entries(objects.iter().filter_map(|o| ImageEntry::from_image(o).ok()));
-        Self { objects, index }
+        let positions = objects
+            .iter()
+            .enumerate()
+            .filter_map(|(i, o)| {
+                Some((
+                    key(
+                        o.image_kind(),
+                        o.metadata.namespace.as_deref(),
+                        o.metadata.name.as_deref()?,
+                    ),
+                    i,
+                ))
+            })
+            .collect();
+        Self {
+            objects,
+            index,
+            positions,
+        }
     }
 
     /// The full object behind an index entry.
     pub fn object(&self, entry: &ImageEntry) -> Option<&Image> {
-        self.objects.iter().find(|o| {
-            o.image_kind() == entry.kind()
-                && o.metadata.name.as_deref() == Some(&*entry.name)
-                && (entry.kind() == ImageKind::ClusterVirtualMachineImage
-                    || o.metadata.namespace.as_deref() == entry.scope.namespace())
-        })
+        let at = self
+            .positions
+            .get(&key(entry.kind(), entry.scope.namespace(), &entry.name))?;
+        self.objects.get(*at)
     }
+}
+
+fn key(kind: ImageKind, namespace: Option<&str>, name: &str) -> (ImageKind, Option<String>, String) {
+    let namespace = match kind {
+        ImageKind::VirtualMachineImage => namespace.map(str::to_string),
+        ImageKind::ClusterVirtualMachineImage => None,
+    };
+    (kind, namespace, name.to_string())
 }
 
 /// Which images to read.

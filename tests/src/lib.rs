@@ -11,6 +11,7 @@
 
 pub mod assets;
 pub mod catalog;
+pub mod cli_bench;
 pub mod cluster;
 pub mod crds;
 pub mod loadgen;

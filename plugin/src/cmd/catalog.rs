@@ -7,6 +7,7 @@ use crate::{
     output,
     source::{Scope, Source},
 };
+use std::io::Write;
 use std::process::ExitCode;
 
 pub async fn run(global: &Global, args: CatalogArgs) -> Result<ExitCode> {
@@ -46,10 +47,8 @@ pub async fn run(global: &Global, args: CatalogArgs) -> Result<ExitCode> {
             &b.metadata.name,
         ))
     });
-    output::write_data(
-        &mut std::io::stdout().lock(),
-        format,
-        &output::list_of(objects.iter().collect()),
-    )?;
+    let mut out = output::stdout();
+    output::write_data(&mut out, format, &output::list_of(objects.iter().collect()))?;
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

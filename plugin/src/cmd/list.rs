@@ -151,7 +151,7 @@ pub fn table(images: &Images, rows: &[Arc<ImageEntry>], view_ns: Option<&str>, w
 
 /// Prints `rows` in `format`.
 pub fn print(images: &Images, rows: &[Arc<ImageEntry>], view_ns: Option<&str>, format: Format) -> Result<()> {
-    let mut out = std::io::stdout().lock();
+    let mut out = output::stdout();
     match format {
         Format::Json | Format::Yaml => {
             let objects = rows.iter().filter_map(|r| images.object(r)).collect();
