@@ -21,7 +21,8 @@
 //! creates VMs here), quotas and encryption.
 //!
 //! Fault injection: annotation `vmimage.io/simulate: upload-failure` makes every upload
-//! task fail.
+//! task fail. Requests in a namespace labelled [`MANUAL_LABEL`]`=true` are left alone,
+//! for tests that write VM Operator's states by hand.
 
 use anyhow::Result;
 use kube::{
@@ -39,6 +40,8 @@ use vmimage_shared::{
 const VERSION: &str = "v1alpha6";
 /// Annotation on the new image naming the library it was published to.
 pub const PUBLISHED_TO: &str = "vmimage.io/published-to";
+/// Namespace label: the simulated publisher leaves that namespace's requests alone.
+pub const MANUAL_LABEL: &str = "vmimage.io/publish-by-hand";
 /// The message of a simulated failed upload task.
 pub const SIMULATED_FAILURE: &str = "simulated upload failure (annotation vmimage.io/simulate)";
 
@@ -121,8 +124,19 @@ fn reason<'a>(status: &'a PublishRequestStatus, type_: &str) -> &'a str {
 /// One pass over every request.
 pub async fn pass(client: &Client) -> Result<()> {
     let all: Api<DynamicObject> = Api::all_with(client.clone(), &requests_resource());
+    let by_hand: std::collections::BTreeSet<String> =
+        Api::<k8s_openapi::api::core::v1::Namespace>::all(client.clone())
+            .list_metadata(&ListParams::default().labels(&format!("{MANUAL_LABEL}=true")))
+            .await?
+            .items
+            .into_iter()
+            .filter_map(|n| n.metadata.name)
+            .collect();
     for obj in all.list(&ListParams::default()).await?.items {
         let ns = obj.metadata.namespace.clone().unwrap_or_default();
+        if by_hand.contains(&ns) {
+            continue;
+        }
         let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &ns, &requests_resource());
         let req: PublishRequest = serde_json::from_value(serde_json::to_value(&obj)?)?;
         let name = req.metadata.name.clone().unwrap_or_default();

@@ -16,9 +16,20 @@ pub async fn sample_catalog_is_served_with_display_names(ctx: Ctx) -> Result<()>
         names.contains(&"ubuntu-24.04") && names.contains(&"windows-server-2022.iso"),
         "{names:?}"
     );
-    let table = ctx.kubectl_ok(&["get", "cvmi"])?;
+    // VM Operator's printer columns (its CRDs have no Ready column; the test runs on
+    // either CRD set).
+    let table = ctx.kubectl_ok(&["get", "cvmi", "-o", "wide"])?;
     ensure!(
-        table.contains("DISPLAY NAME") && table.contains("READY"),
+        [
+            "DISPLAY NAME",
+            "TYPE",
+            "IMAGE VERSION",
+            "OS NAME",
+            "OS VERSION",
+            "HARDWARE VERSION"
+        ]
+        .iter()
+        .all(|c| table.contains(c)),
         "printer columns missing:\n{table}"
     );
     Ok(())
