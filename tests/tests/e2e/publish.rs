@@ -439,6 +439,80 @@ pub async fn publish_wait_follows_vm_operators_own_status_sequence(ctx: Ctx) -> 
     Ok(())
 }
 
+/// A terminal reason written by hand ends `publish --wait` with exit 1 and VM Operator's
+/// message; for UploadFailure it says which attempt failed and how to keep following.
+pub async fn publish_wait_stops_at_a_terminal_reason(ctx: Ctx) -> Result<()> {
+    let ns = ctx.namespace.as_str();
+    let client = ctx.client().await?;
+    Api::<Namespace>::all(client.clone())
+        .patch(
+            ns,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {MANUAL_LABEL: "true"}}})),
+        )
+        .await?;
+    create_library(&client, ns, "lib", true, true).await?;
+    vm(&ctx, "src").await?;
+    let item = "src-failing";
+    let mut wait = KillOnDrop(Some(ctx.kubectl_spawn(&[
+        "vmimage",
+        "publish",
+        "src",
+        "-n",
+        ns,
+        "--item-name",
+        item,
+        "--wait",
+        "--timeout",
+        "60s",
+    ])?));
+    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &publish_requests());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while requests.get_opt(item).await?.is_none() {
+        ensure!(Instant::now() < deadline, "no request {item} after 30 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let t = "2026-12-01T10:00:00Z";
+    let status = json!({
+        "startTime": t, "attempts": 1, "lastAttemptTime": t,
+        "sourceRef": {"name": "src"},
+        "targetRef": {"item": {"name": item}, "location": {"name": "lib"}},
+        "conditions": [
+            condition("Complete", false, "HasNotBeenUploaded", "item hasn't been uploaded yet", t),
+            condition("SourceValid", true, "True", "", t),
+            condition("TargetValid", true, "True", "", t),
+            condition("Uploaded", false, "UploadFailure", "the datastore is full", t),
+        ],
+    });
+    requests
+        .patch_status(
+            item,
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": status})),
+        )
+        .await?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while wait.0.as_mut().context("running")?.try_wait()?.is_none() {
+        ensure!(
+            Instant::now() < deadline,
+            "publish --wait still running 30 s after UploadFailure"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let out = wait.0.take().context("running")?.wait_with_output()?;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    ensure!(out.status.code() == Some(1), "{:?}: {stderr}", out.status);
+    ensure!(
+        stderr.contains(
+            "publish failed at Uploaded: UploadFailure: the datastore is full (attempt 1 of at most 3;"
+        ) && stderr.contains(&format!("kubectl vmimage publish status {item} -n {ns}")),
+        "{stderr}"
+    );
+    let list = ctx.kubectl_ok(&["vmimage", "publish", "list", "-n", ns])?;
+    ensure!(list.contains("Uploaded failed: UploadFailure"), "{list}");
+    Ok(())
+}
+
 /// The tests of this module.
 pub fn all() -> Vec<(&'static str, vmimage_testenv::suite::TestFn)> {
     vmimage_testenv::tests![
@@ -446,5 +520,6 @@ pub fn all() -> Vec<(&'static str, vmimage_testenv::suite::TestFn)> {
         crate::publish::publish_failures_are_clear_and_create_nothing,
         crate::publish::publish_reports_a_failed_upload,
         crate::publish::publish_wait_follows_vm_operators_own_status_sequence,
+        crate::publish::publish_wait_stops_at_a_terminal_reason,
     ]
 }

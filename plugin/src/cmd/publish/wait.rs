@@ -97,17 +97,17 @@ pub async fn follow(
                 // VM Operator submits the next attempt together with an UploadFailure
                 // until backoffLimit, where it writes Fatal; say so rather than hide it.
                 let retry = if *reason == "UploadFailure" {
-                    let limit = obj.data["spec"]["backoffLimit"].as_i64().unwrap_or(3);
-                    let of = if limit == 0 {
-                        "no limit".to_string()
-                    } else {
-                        format!("limit {limit}")
-                    };
-                    format!(
-                        " (attempt {} of spec.backoffLimit, {of}; VM Operator retries until the \
-                         limit: follow it with `{follow_hint}`)",
-                        status.attempts
-                    )
+                    let attempt = status.attempts;
+                    match obj.data["spec"]["backoffLimit"].as_i64().unwrap_or(3) {
+                        0 => format!(
+                            " (attempt {attempt}; with spec.backoffLimit 0 VM Operator retries \
+                             without limit: follow it with `{follow_hint}`)"
+                        ),
+                        limit => format!(
+                            " (attempt {attempt} of at most {limit}; VM Operator retries up to \
+                             spec.backoffLimit: follow it with `{follow_hint}`)"
+                        ),
+                    }
                 } else {
                     String::new()
                 };
