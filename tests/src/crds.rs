@@ -164,3 +164,59 @@ pub async fn install(client: &Client, dir: &Path) -> Result<()> {
     ));
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(crds: &[(PathBuf, CustomResourceDefinition)]) -> Vec<String> {
+        let mut names: Vec<String> = crds
+            .iter()
+            .map(|(_, c)| c.metadata.name.clone().unwrap_or_default())
+            .collect();
+        names.sort();
+        names
+    }
+
+    fn temp_dir(files: &[&str]) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("crds-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        for f in files {
+            std::fs::copy(default_dir().join(f), dir.join(f)).unwrap();
+        }
+        dir
+    }
+
+    #[test]
+    fn another_directory_gets_vmimages_own_crds_once() {
+        let vm = "vmoperator.vmware.com_virtualmachines.yaml";
+        let policy = "vmimage.io_vmimagepolicies.yaml";
+        let without = temp_dir(&[vm]);
+        let with = temp_dir(&[vm, policy]);
+        let (a, b) = (plan(&without).unwrap(), plan(&with).unwrap());
+        std::fs::remove_dir_all(&without).unwrap();
+        std::fs::remove_dir_all(&with).unwrap();
+        let want = [
+            "virtualmachines.vmoperator.vmware.com",
+            "vmimagepolicies.vmimage.io",
+        ];
+        assert_eq!(names(&a), want);
+        assert_eq!(names(&b), want);
+        // The stand-in directory itself is installed as it is.
+        let own = plan(&default_dir()).unwrap();
+        let mut unique = names(&own);
+        unique.dedup();
+        assert_eq!(own.len(), unique.len());
+        assert!(own.iter().all(|(f, _)| f.starts_with(default_dir())));
+    }
+
+    #[test]
+    fn an_empty_or_missing_directory_is_a_clear_error() {
+        let empty = temp_dir(&[]);
+        let err = plan(&empty).unwrap_err().to_string();
+        std::fs::remove_dir_all(&empty).unwrap();
+        assert!(err.contains("no *.yaml CRD files in"), "{err}");
+        let err = format!("{:#}", plan(Path::new("/nonexistent/crds")).unwrap_err());
+        assert!(err.contains("set VMIMAGE_CRDS or --crds"), "{err}");
+    }
+}
