@@ -7,6 +7,11 @@ K8S_VERSION  ?= v1.37.2
 ETCD_VERSION ?= v3.6.16
 export VMIMAGE_K8S_VERSION  := $(K8S_VERSION)
 export VMIMAGE_ETCD_VERSION := $(ETCD_VERSION)
+# The CRDs the local control plane installs (e2e tests, cluster-up, demo): VM Operator's
+# own when the shared checkout has them, else vmimage's stand-in. `make test CRDS=manifests/crds`
+# picks the stand-in. vmimage's VMImagePolicy CRD is always added from manifests/crds.
+CRDS         ?= $(if $(wildcard ../shared/vm-operator/crds/*.yaml),../shared/vm-operator/crds,manifests/crds)
+export VMIMAGE_CRDS := $(abspath $(CRDS))
 # Built tools (control plane, cargo-deny) are cached by version here; VMIMAGE_CACHE moves it.
 CACHE        ?= $(or $(VMIMAGE_CACHE),$(HOME)/.cache/vmimage)
 export VMIMAGE_CACHE := $(CACHE)
@@ -75,7 +80,8 @@ unit: tools ## Unit tests only (no cluster)
 	cargo test --workspace --exclude vmimage-tests
 
 .PHONY: e2e
-e2e: assets build ## Integration and e2e tests against a real control plane
+e2e: assets build ## Integration and e2e tests against a real control plane (CRDS=dir picks the CRDs)
+	@echo "== e2e on the CRDs in $(VMIMAGE_CRDS)"
 	cargo test -p vmimage-tests -- --test-threads=2
 
 .PHONY: test

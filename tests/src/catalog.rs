@@ -58,7 +58,10 @@ pub async fn apply_image(client: &Client, mut obj: Value) -> Result<()> {
         _ => Api::all_with(client.clone(), &ar),
     };
     obj["apiVersion"] = json!(ar.api_version);
-    let status = obj.as_object_mut().and_then(|o| o.remove("status"));
+    let mut status = obj.as_object_mut().and_then(|o| o.remove("status"));
+    if let Some(status) = status.as_mut() {
+        complete_conditions(status);
+    }
     // Server-managed fields from a `kubectl get -o yaml` dump cannot be applied.
     if let Some(meta) = obj["metadata"].as_object_mut() {
         for f in [
@@ -82,6 +85,25 @@ pub async fn apply_image(client: &Client, mut obj: Value) -> Result<()> {
             .with_context(|| format!("writing status of {kind} {name}"))?;
     }
     Ok(())
+}
+
+/// Fills in the condition fields VM Operator's schema requires and a hand-written
+/// catalog may leave out: an empty `message`, a `lastTransitionTime` of now, and for a
+/// True condition the reason VM Operator's controllers write (`True`). A False
+/// condition without a reason is left for the apiserver to refuse: its cause is unknown.
+pub fn complete_conditions(status: &mut Value) {
+    let Some(conditions) = status.get_mut("conditions").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for c in conditions.iter_mut().filter_map(Value::as_object_mut) {
+        c.entry("message").or_insert_with(|| json!(""));
+        c.entry("lastTransitionTime")
+            .or_insert_with(|| json!(crate::publisher::now()));
+        let empty_reason = c.get("reason").and_then(Value::as_str).is_none_or(str::is_empty);
+        if empty_reason && c.get("status").and_then(Value::as_str) == Some("True") {
+            c.insert("reason".into(), json!("True"));
+        }
+    }
 }
 
 /// Loads every image of a catalog file.
@@ -159,9 +181,14 @@ pub fn synthetic_range(range: std::ops::Range<usize>, namespaces: usize) -> Vec<
                     "providerItemID": uuid.to_string(),
                     "productInfo": {"product": family, "version": version},
                     "osInfo": {"id": os_id, "type": "linux", "version": version},
-                    "conditions": [{"type": "Ready", "status": if ready { "True" } else { "False" },
-                                    "reason": if ready { "" } else { "VirtualMachineImageNotSynced" },
-                                    "lastTransitionTime": "2026-01-01T00:00:00Z"}]
+                    "conditions": [if ready {
+                        json!({"type": "Ready", "status": "True", "reason": "True", "message": "",
+                               "lastTransitionTime": "2026-01-01T00:00:00Z"})
+                    } else {
+                        json!({"type": "Ready", "status": "False", "reason": "VirtualMachineImageNotSynced",
+                               "message": "content library item is not synced yet",
+                               "lastTransitionTime": "2026-01-01T00:00:00Z"})
+                    }]
                 }
             })
         })

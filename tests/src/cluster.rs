@@ -21,8 +21,11 @@ use std::{
 pub struct Options {
     /// Directory for certificates, kubeconfig and logs.
     pub state_dir: PathBuf,
-    /// Install VM Operator's CRDs (and vmimage's) once ready.
+    /// Install the CRDs once ready.
     pub install_crds: bool,
+    /// The CRD directory to install ([`crate::crds::dir`]: `$VMIMAGE_CRDS` or
+    /// `manifests/crds`); vmimage's own CRDs are added when it lacks them.
+    pub crds: PathBuf,
     /// Remove `state_dir` when the control plane is dropped (tests); `up` keeps it.
     pub remove_state_dir: bool,
     /// Extra kube-apiserver flags (e.g. `--watch-cache=false` for the fault tests).
@@ -36,6 +39,7 @@ impl Options {
         Ok(Self {
             state_dir: dir,
             install_crds: true,
+            crds: crate::crds::dir(),
             remove_state_dir: true,
             apiserver_args: Vec::new(),
         })
@@ -192,7 +196,7 @@ impl ControlPlane {
             started.elapsed().as_secs_f64()
         ));
         if opts.install_crds {
-            crate::crds::install(&client, &crate::workspace_root().join("manifests/crds")).await?;
+            crate::crds::install(&client, &opts.crds).await?;
         }
         Ok(cp)
     }

@@ -33,6 +33,10 @@ enum Command {
         /// Do not start and register the webhook.
         #[arg(long)]
         no_webhook: bool,
+        /// Directory of CRDs to install, e.g. VM Operator's own (default: $VMIMAGE_CRDS,
+        /// else manifests/crds). vmimage's VMImagePolicy CRD is added when it lacks it.
+        #[arg(long, value_name = "DIR")]
+        crds: Option<PathBuf>,
     },
     /// Stop everything `up` started and remove its state.
     Down,
@@ -83,6 +87,7 @@ async fn main() -> Result<()> {
             catalog,
             no_catalog,
             no_webhook,
+            crds,
         } => {
             if let Some(state) = read_state(&dir) {
                 if let Ok(client) = cluster::client_for(&kubeconfig).await
@@ -101,6 +106,11 @@ async fn main() -> Result<()> {
             let cp = ControlPlane::start(Options {
                 state_dir: dir.clone(),
                 install_crds: true,
+                crds: match crds {
+                    Some(dir) => std::fs::canonicalize(&dir)
+                        .with_context(|| format!("--crds {}: no such directory", dir.display()))?,
+                    None => vmimage_testenv::crds::dir(),
+                },
                 remove_state_dir: false,
                 apiserver_args: Vec::new(),
             })

@@ -46,6 +46,27 @@ impl Ctx {
     /// Like [`Ctx::kubectl`] with `stdin` fed to the process.
     pub fn kubectl_stdin(&self, args: &[&str], stdin: Option<&str>) -> Result<Output> {
         use std::io::Write;
+        let mut cmd = self.kubectl_command(args);
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("running {}", self.kubectl.display()))?;
+        if let Some(input) = stdin {
+            child.stdin.take().expect("piped").write_all(input.as_bytes())?;
+        }
+        drop(child.stdin.take());
+        Ok(child.wait_with_output()?)
+    }
+
+    /// Starts kubectl with `args` like [`Ctx::kubectl`] without waiting for it; its
+    /// stdout and stderr are piped.
+    pub fn kubectl_spawn(&self, args: &[&str]) -> Result<std::process::Child> {
+        let mut cmd = self.kubectl_command(args);
+        cmd.stdin(std::process::Stdio::null());
+        cmd.spawn()
+            .with_context(|| format!("running {}", self.kubectl.display()))
+    }
+
+    fn kubectl_command(&self, args: &[&str]) -> Command {
         let path = format!(
             "{}:{}:{}",
             self.bin_dir.display(),
@@ -63,14 +84,7 @@ impl Ctx {
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped());
-        let mut child = cmd
-            .spawn()
-            .with_context(|| format!("running {}", self.kubectl.display()))?;
-        if let Some(input) = stdin {
-            child.stdin.take().expect("piped").write_all(input.as_bytes())?;
-        }
-        drop(child.stdin.take());
-        Ok(child.wait_with_output()?)
+        cmd
     }
 
     /// Runs kubectl and fails unless it exits 0; returns stdout.

@@ -35,7 +35,11 @@ fn setup(cp: &ControlPlane, rt: &tokio::runtime::Handle) -> anyhow::Result<Box<d
 }
 
 fn main() -> std::process::ExitCode {
-    let mut tests = vmimage_testenv::tests![control_plane::sample_catalog_is_served_with_display_names];
+    let mut tests = vmimage_testenv::tests![
+        control_plane::sample_catalog_is_served_with_display_names,
+        control_plane::generated_and_hand_written_images_load_on_the_chosen_crds,
+        control_plane::testenv_up_without_a_catalog_registers_the_webhook,
+    ];
     tests.extend(plugin::all());
     tests.extend(admit::all());
     tests.extend(check::all());

@@ -2,6 +2,7 @@
 //! Operator's defaults written out, the checks VM Operator would fail on made up front,
 //! and `--wait` following the request to the new image.
 
+mod progress;
 mod status;
 mod wait;
 

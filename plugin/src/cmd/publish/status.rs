@@ -1,9 +1,6 @@
 //! `publish list` and `publish status NAME`.
 
-use super::{
-    api,
-    wait::{Progress, progress},
-};
+use super::{api, progress::progress};
 use crate::{
     client::Cluster,
     error::{Error, Result},
@@ -14,12 +11,7 @@ use std::process::ExitCode;
 use vmimage_shared::api::{PublishRequest, VIRTUAL_MACHINE_PUBLISH_REQUEST};
 
 fn stage(req: &PublishRequest) -> String {
-    match progress(&req.status.clone().unwrap_or_default()) {
-        Progress::Running(None) => "Pending".into(),
-        Progress::Running(Some(s)) => s.to_string(),
-        Progress::Done(_) => "Complete".into(),
-        Progress::Failed(s, r, _) => format!("{s}: {r}"),
-    }
+    progress(&req.status.clone().unwrap_or_default()).stage()
 }
 
 fn typed(obj: kube::api::DynamicObject) -> Result<PublishRequest> {

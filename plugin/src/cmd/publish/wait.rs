@@ -1,6 +1,7 @@
 //! Following a publish request: a spinner with the current stage on a terminal, plain
 //! timestamped lines otherwise. Ctrl-C stops waiting, never the request.
 
+use super::progress::{Progress, progress};
 use crate::error::{Error, Result};
 use kube::api::{Api, DynamicObject};
 use std::{
@@ -8,48 +9,7 @@ use std::{
     process::ExitCode,
     time::{Duration, Instant},
 };
-use vmimage_shared::api::{Condition, PUBLISH_STAGES, PublishRequestStatus};
-
-/// Reasons of a False condition that mean "still working", not "failed".
-const IN_PROGRESS: [&str; 4] = ["Queued", "Uploading", "ImageUnavailable", "UploadFailure"];
-
-/// What the status says about progress.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Progress {
-    /// The last stage that is True (None: not started).
-    Running(Option<&'static str>),
-    /// Complete: the new image's name.
-    Done(String),
-    /// A stage failed: (stage, reason, message).
-    Failed(String, String, String),
-}
-
-/// Reads progress from a request's status.
-pub fn progress(status: &PublishRequestStatus) -> Progress {
-    let find = |t: &str| Condition::find(&status.conditions, t);
-    if find("Complete").is_some_and(Condition::is_true) {
-        return Progress::Done(status.image_name.clone().unwrap_or_default());
-    }
-    for stage in PUBLISH_STAGES {
-        if let Some(c) = find(stage)
-            && c.status == "False"
-            && !IN_PROGRESS.contains(&c.reason.as_deref().unwrap_or_default())
-        {
-            return Progress::Failed(
-                stage.to_string(),
-                c.reason.clone().unwrap_or_default(),
-                c.message.clone().unwrap_or_default(),
-            );
-        }
-    }
-    Progress::Running(
-        PUBLISH_STAGES
-            .iter()
-            .rev()
-            .find(|s| find(s).is_some_and(Condition::is_true))
-            .copied(),
-    )
-}
+use vmimage_shared::api::{PUBLISH_STAGES, PublishRequestStatus};
 
 fn status_of(obj: &DynamicObject) -> PublishRequestStatus {
     obj.data
@@ -90,22 +50,23 @@ pub async fn follow(
         let status = status_of(&obj);
         let now = progress(&status);
         if last.as_ref() != Some(&now) {
+            let attempt = status.attempts.max(1);
             let line = match &now {
-                Progress::Running(None) => "waiting for the publisher to pick up the request".to_string(),
-                Progress::Running(Some(stage)) => format!("{stage} (attempt {})", status.attempts.max(1)),
+                Progress::Pending => "waiting for the publisher to pick up the request".to_string(),
+                Progress::Running { stage, reason, .. } if reason.is_empty() => {
+                    format!("{stage} (attempt {attempt})")
+                }
+                Progress::Running {
+                    stage,
+                    reason,
+                    message,
+                } => format!("{stage}: {reason}: {message} (attempt {attempt})"),
                 Progress::Done(image) => format!("Complete: image {image}"),
-                Progress::Failed(stage, reason, _) => format!("{stage} failed: {reason}"),
+                Progress::Failed { stage, reason, .. } => format!("{stage} failed: {reason}"),
             };
             match &bar {
                 Some(pb) => {
-                    let pos = match &now {
-                        Progress::Running(Some(s)) => {
-                            PUBLISH_STAGES.iter().position(|x| x == s).map_or(0, |i| i + 1)
-                        }
-                        Progress::Done(_) => PUBLISH_STAGES.len(),
-                        _ => pb.position() as usize,
-                    };
-                    pb.set_position(pos as u64);
+                    pb.set_position(now.stages_done() as u64);
                     pb.set_message(line);
                 }
                 None => eprintln!("{} {line}", jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ")),
@@ -125,15 +86,36 @@ pub async fn follow(
                 );
                 return Ok(ExitCode::SUCCESS);
             }
-            Progress::Failed(stage, reason, message) => {
+            Progress::Failed {
+                stage,
+                reason,
+                message,
+            } => {
                 if let Some(pb) = &bar {
                     pb.abandon();
                 }
+                // VM Operator submits the next attempt together with an UploadFailure
+                // until backoffLimit, where it writes Fatal; say so rather than hide it.
+                let retry = if *reason == "UploadFailure" {
+                    let attempt = status.attempts;
+                    match obj.data["spec"]["backoffLimit"].as_i64().unwrap_or(3) {
+                        0 => format!(
+                            " (attempt {attempt}; with spec.backoffLimit 0 VM Operator retries \
+                             without limit: follow it with `{follow_hint}`)"
+                        ),
+                        limit => format!(
+                            " (attempt {attempt} of at most {limit}; VM Operator retries up to \
+                             spec.backoffLimit: follow it with `{follow_hint}`)"
+                        ),
+                    }
+                } else {
+                    String::new()
+                };
                 return Err(Error::Failed(format!(
-                    "publish failed at {stage}: {reason}: {message}"
+                    "publish failed at {stage}: {reason}: {message}{retry}"
                 )));
             }
-            Progress::Running(_) => {}
+            Progress::Pending | Progress::Running { .. } => {}
         }
         if started.elapsed() > timeout {
             if let Some(pb) = &bar {
@@ -154,45 +136,5 @@ pub async fn follow(
                 return Ok(ExitCode::from(130));
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cond(t: &str, s: &str, reason: &str) -> Condition {
-        Condition {
-            type_: t.into(),
-            status: s.into(),
-            reason: Some(reason.into()),
-            ..Default::default()
-        }
-    }
-
-    #[test]
-    fn stages_are_read_in_order() {
-        let mut st = PublishRequestStatus::default();
-        assert_eq!(progress(&st), Progress::Running(None));
-        st.conditions = vec![
-            cond("SourceValid", "True", ""),
-            cond("TargetValid", "True", ""),
-            cond("Uploaded", "False", "Uploading"),
-        ];
-        assert_eq!(progress(&st), Progress::Running(Some("TargetValid")));
-        st.conditions.push(cond("Complete", "True", ""));
-        st.image_name = Some("vmi-1".into());
-        assert_eq!(progress(&st), Progress::Done("vmi-1".into()));
-    }
-
-    #[test]
-    fn a_false_validation_is_a_failure() {
-        let st = PublishRequestStatus {
-            conditions: vec![cond("SourceValid", "False", "SourceVirtualMachineNotExist")],
-            ..Default::default()
-        };
-        assert!(
-            matches!(progress(&st), Progress::Failed(s, r, _) if s == "SourceValid" && r == "SourceVirtualMachineNotExist")
-        );
     }
 }
