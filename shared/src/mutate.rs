@@ -3,7 +3,7 @@
 //! into a JSON patch, `kubectl vmimage pin` into text edits and `check` into a verdict.
 //!
 //! VM Operator's steps (its mutating webhook, CREATE only):
-//! 1. an empty CD-ROM `image.kind` means `VirtualMachineImage`;
+//! 1. an empty CD-ROM `image.kind` becomes `VirtualMachineImage` (vmimage writes it too);
 //! 2. an empty `spec.imageName` gets a CD-ROM's image name copied in
 //!    ([`VmImageRefs::cdrom_copy`]); nothing else of the CD-ROMs is looked at;
 //! 3. a non-empty `spec.imageName` is resolved ([`resolve`]); an error denies;
@@ -241,6 +241,20 @@ pub fn plan_with(index: &Index, vm: &VmImageRefs, selection: Selection) -> Resul
     for (i, cdrom) in vm.cdroms.iter().enumerate() {
         if copied.is_none_or(|(c, _)| c != i) {
             planner.other_cdrom(i, cdrom, &mut plan);
+        }
+    }
+    // VM Operator's step 1, written out: its schema requires the kind, and its webhook
+    // (which fills it in before validation) may not run where the VM is checked or pinned.
+    for (i, cdrom) in vm.cdroms.iter().enumerate() {
+        let rewritten = plan
+            .changes
+            .iter()
+            .any(|c| matches!(c, Change::CdromImage { index, .. } if *index == i));
+        if let Some(image) = cdrom.image.as_ref().filter(|im| im.kind.is_empty() && !rewritten) {
+            plan.changes.push(Change::CdromImage {
+                index: i,
+                image: defaulted(Some(image)),
+            });
         }
     }
     Ok(plan)

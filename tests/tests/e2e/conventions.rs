@@ -39,7 +39,9 @@ pub async fn a_kubeconfig_list_skips_missing_files_like_kubectl(ctx: Ctx) -> Res
         "kubectl itself: {}",
         String::from_utf8_lossy(&kubectl.stderr)
     );
-    let out = sh(&ctx, &list, "kubectl vmimage resolve ubuntu-24.04 -n default")?;
+    // The test's own namespace: other tests add namespaced images to `default`.
+    let resolve = format!("kubectl vmimage resolve ubuntu-24.04 -n {}", ctx.namespace);
+    let out = sh(&ctx, &list, &resolve)?;
     ensure!(
         out.status.success() && String::from_utf8_lossy(&out.stdout).contains("vmi-0a0044d7c690bcbea"),
         "exit {:?}: {}",
