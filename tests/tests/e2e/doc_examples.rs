@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 use vmimage_testenv::suite::Ctx;
 
 pub fn all() -> Vec<(&'static str, vmimage_testenv::suite::TestFn)> {
-    vmimage_testenv::tests![crate::doc_examples::pin_check_and_the_webhook_agree_on_every_doc_example]
+    vmimage_testenv::tests![
+        crate::doc_examples::pin_check_and_the_webhook_agree_on_every_doc_example,
+        crate::doc_examples::pinned_manifests_of_every_served_version_are_accepted,
+    ]
 }
 
 fn examples_dir() -> PathBuf {
@@ -251,4 +254,70 @@ fn one_example(ctx: &Ctx, work: &Path, file: &Path) -> Result<Report> {
         report.agreed += 1;
     }
     Ok(report)
+}
+
+/// A VM of `version` naming its boot image and (where the version has CD-ROMs) an ISO
+/// by display name, as a user writes it.
+fn versioned_vm(version: &str, ns: &str) -> Value {
+    let mut spec = json!({"className": "best-effort-small", "imageName": "ubuntu-24.04"});
+    let cdrom = json!([{"name": "cd0", "image": {"name": "windows-server-2022.iso"}, "connected": false}]);
+    match version {
+        "v1alpha3" | "v1alpha4" => spec["cdrom"] = cdrom,
+        "v1alpha5" | "v1alpha6" => spec["hardware"] = json!({"cdrom": cdrom}),
+        _ => {}
+    }
+    json!({
+        "apiVersion": format!("vmoperator.vmware.com/{version}"),
+        "kind": "VirtualMachine",
+        "metadata": {"name": format!("pinned-{version}"), "namespace": ns},
+        "spec": spec
+    })
+}
+
+/// `pin` on a manifest of every version the cluster serves gives a manifest its schema
+/// accepts (v1alpha1/v1alpha2 have no `spec.image`; v1alpha3/v1alpha4 keep CD-ROMs in
+/// `spec.cdrom`), created for real through the apiserver and the webhook.
+pub async fn pinned_manifests_of_every_served_version_are_accepted(ctx: Ctx) -> Result<()> {
+    let ns = ctx.namespace.as_str();
+    let served: Vec<String> = {
+        let crd: Value = serde_json::from_str(&ctx.kubectl_ok(&[
+            "get",
+            "crd",
+            "virtualmachines.vmoperator.vmware.com",
+            "-o",
+            "json",
+        ])?)?;
+        crd["spec"]["versions"]
+            .as_array()
+            .context("versions")?
+            .iter()
+            .filter(|v| v["served"] == true)
+            .filter_map(|v| v["name"].as_str().map(str::to_string))
+            .collect()
+    };
+    ensure!(!served.is_empty(), "the cluster serves no VirtualMachine version");
+    let work = std::env::temp_dir().join(format!("pinned-versions-{ns}"));
+    std::fs::create_dir_all(&work)?;
+    for version in &served {
+        let file = work.join(format!("{version}.yaml"));
+        std::fs::write(&file, serde_norway::to_string(&versioned_vm(version, ns))?)?;
+        let path = file.to_str().context("path")?;
+        let pinned = ctx.kubectl_ok(&["vmimage", "pin", "-f", path])?;
+        let doc: Value = documents(&pinned)?.into_iter().next().context("a document")?;
+        let has_image = doc["spec"].get("image").is_some();
+        ensure!(
+            has_image == !matches!(version.as_str(), "v1alpha1" | "v1alpha2"),
+            "{version}: spec.image {}: {pinned}",
+            if has_image { "written" } else { "missing" }
+        );
+        std::fs::write(&file, &pinned)?;
+        let out = ctx.kubectl(&["create", "--validate=strict", "-f", path, "-o", "json"])?;
+        ensure!(
+            out.status.success(),
+            "{version}: the pinned manifest is refused: {}\n{pinned}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    eprintln!("pinned and created VMs of {}", served.join(", "));
+    Ok(())
 }
