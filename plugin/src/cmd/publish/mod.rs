@@ -15,7 +15,7 @@ use crate::{
 };
 use kube::api::{Api, DynamicObject, ListParams, PostParams};
 use serde_json::json;
-use std::process::ExitCode;
+use std::{io::Write as _, process::ExitCode};
 use vmimage_shared::{
     api::{
         CONTENT_LIBRARY, ContentLibrary, DEFAULT_LIBRARY_LABEL, KindInfo, VIRTUAL_MACHINE,
@@ -75,7 +75,7 @@ async fn pick_library(cluster: &Cluster, name: Option<&str>) -> Result<(ContentL
                 }
                 1 => {
                     let lib = list.items.into_iter().next().expect("one item");
-                    eprintln!(
+                    crate::note!(
                         "Using content library {:?}, the default of namespace {ns} (label {DEFAULT_LIBRARY_LABEL}).",
                         lib.metadata.name.as_deref().unwrap_or_default()
                     );
@@ -219,10 +219,11 @@ async fn create(global: &Global, cluster: &Cluster, args: PublishArgs) -> Result
     }
     match args.output {
         Some(format) => print(&created, format)?,
-        None => println!(
+        None => writeln!(
+            std::io::stdout(),
             "virtualmachinepublishrequest.vmoperator.vmware.com/{request_name} created: publishing VirtualMachine {vm} \
              as {item:?} into content library {lib_name}"
-        ),
+        )?,
     }
     if !args.wait {
         return Ok(ExitCode::SUCCESS);

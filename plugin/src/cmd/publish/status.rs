@@ -1,5 +1,7 @@
 //! `publish list` and `publish status NAME`.
 
+use std::io::Write as _;
+
 use super::{api, progress::progress};
 use crate::{
     client::Cluster,
@@ -30,7 +32,7 @@ pub async fn list(cluster: &Cluster) -> Result<ExitCode> {
             cluster.namespace
         )))?;
     if list.items.is_empty() {
-        eprintln!("No publish requests found in namespace {}.", cluster.namespace);
+        crate::note!("No publish requests found in namespace {}.", cluster.namespace);
         return Ok(ExitCode::SUCCESS);
     }
     let mut table = Table {
@@ -85,34 +87,45 @@ pub async fn show(cluster: &Cluster, name: &str) -> Result<ExitCode> {
         })?;
     let req = typed(obj)?;
     let st = req.status.clone().unwrap_or_default();
-    println!("Name:       {name}");
-    println!("Namespace:  {}", cluster.namespace);
-    println!(
+    writeln!(std::io::stdout(), "Name:       {name}")?;
+    writeln!(std::io::stdout(), "Namespace:  {}", cluster.namespace)?;
+    writeln!(
+        std::io::stdout(),
         "Source:     {}",
         req.spec
             .source
             .as_ref()
             .map(|s| s.name.as_str())
             .unwrap_or("<request name>")
-    );
+    )?;
     let target = req.spec.target.clone().unwrap_or_default();
-    println!("Item:       {}", target.item.map(|i| i.name).unwrap_or_default());
-    println!(
+    writeln!(
+        std::io::stdout(),
+        "Item:       {}",
+        target.item.map(|i| i.name).unwrap_or_default()
+    )?;
+    writeln!(
+        std::io::stdout(),
         "Library:    {}",
         target.location.map(|l| l.name).unwrap_or_default()
-    );
-    println!("Stage:      {}", stage(&req));
-    println!("Attempts:   {}", st.attempts);
-    println!("Image:      {}", st.image_name.as_deref().unwrap_or("<none yet>"));
-    println!("Conditions:");
+    )?;
+    writeln!(std::io::stdout(), "Stage:      {}", stage(&req))?;
+    writeln!(std::io::stdout(), "Attempts:   {}", st.attempts)?;
+    writeln!(
+        std::io::stdout(),
+        "Image:      {}",
+        st.image_name.as_deref().unwrap_or("<none yet>")
+    )?;
+    writeln!(std::io::stdout(), "Conditions:")?;
     for c in &st.conditions {
-        println!(
+        writeln!(
+            std::io::stdout(),
             "  {:<15}{:<8}{:<30}{}",
             c.type_,
             c.status,
             c.reason.as_deref().unwrap_or(""),
             c.message.as_deref().unwrap_or("")
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }

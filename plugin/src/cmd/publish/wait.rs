@@ -1,6 +1,8 @@
 //! Following a publish request: a spinner with the current stage on a terminal, plain
 //! timestamped lines otherwise. Ctrl-C stops waiting, never the request.
 
+use std::io::Write as _;
+
 use super::progress::{Progress, progress};
 use crate::error::{Error, Result};
 use kube::api::{Api, DynamicObject};
@@ -69,7 +71,7 @@ pub async fn follow(
                     pb.set_position(now.stages_done() as u64);
                     pb.set_message(line);
                 }
-                None => eprintln!("{} {line}", jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ")),
+                None => crate::note!("{} {line}", jiff::Timestamp::now().strftime("%Y-%m-%dT%H:%M:%SZ")),
             }
             last = Some(now);
         }
@@ -81,9 +83,10 @@ pub async fn follow(
                 let display = obj.data["spec"]["target"]["item"]["name"]
                     .as_str()
                     .unwrap_or_default();
-                println!(
+                writeln!(
+                    std::io::stdout(),
                     "published: VirtualMachineImage {image} in namespace {ns}, display name {display:?}"
-                );
+                )?;
                 return Ok(ExitCode::SUCCESS);
             }
             Progress::Failed {
@@ -132,7 +135,7 @@ pub async fn follow(
                 if let Some(pb) = &bar {
                     pb.abandon();
                 }
-                eprintln!("stopped waiting; the request goes on: follow it with `{follow_hint}`");
+                crate::note!("stopped waiting; the request goes on: follow it with `{follow_hint}`");
                 return Ok(ExitCode::from(130));
             }
         }
