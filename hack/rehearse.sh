@@ -14,6 +14,7 @@ for arg in "$@"; do
     --cold-control-plane) cold=1 ;;
     --keep) keep=1 ;;
     demo | test) commands+=("$arg") ;;
+    -h | --help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "usage: hack/rehearse.sh [--cold-control-plane] [--keep] [demo|test]..." >&2; exit 2 ;;
   esac
 done

@@ -28,20 +28,26 @@ pub struct Cli {
 #[derive(Debug, Args, Clone, Default)]
 pub struct Global {
     /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, help_heading = "Global flags", value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use.
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, help_heading = "Global flags", value_name = "NAME")]
     pub context: Option<String>,
     /// The namespace of the VM (default: the context's namespace, else "default").
-    #[arg(short = 'n', long, global = true, value_name = "NS")]
+    #[arg(
+        short = 'n',
+        long,
+        global = true,
+        help_heading = "Global flags",
+        value_name = "NS"
+    )]
     pub namespace: Option<String>,
     /// How long to wait for one API request, e.g. 30s or 2m (0: no limit).
-    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_duration)]
+    #[arg(long, global = true, help_heading = "Global flags", value_name = "DURATION", value_parser = parse_duration)]
     pub request_timeout: Option<std::time::Duration>,
     /// Read images from this file instead of the cluster ("-" for stdin): what
     /// `kubectl get vmi,cvmi -A -o yaml` prints. Works offline.
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, global = true, help_heading = "Global flags", value_name = "FILE")]
     pub catalog: Option<String>,
 }
 
@@ -68,29 +74,57 @@ pub enum Format {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Resolve display names or IDs to the one image VM Operator would use.
+    #[command(
+        after_help = "Examples:\n  kubectl vmimage resolve ubuntu-24.04 -n dev\n  kubectl vmimage resolve ubuntu-24.04 rhel-9.4 -n dev -o id\n  kubectl vmimage resolve debian-12 --newest -n dev\n  kubectl vmimage resolve ubuntu-24.04 --catalog images.yaml -n dev"
+    )]
     Resolve(ResolveArgs),
     /// List the images visible from a namespace (both scopes).
     #[command(visible_alias = "ls")]
+    #[command(
+        after_help = "Examples:\n  kubectl vmimage list -n dev\n  kubectl vmimage list -A -o wide\n  kubectl vmimage list -A --ready --type OVF -l os.image.vmoperator.vmware.com/id=ubuntu64Guest"
+    )]
     List(ListArgs),
     /// Show one image (or every candidate of an ambiguous name).
+    #[command(
+        after_help = "Examples:\n  kubectl vmimage get vmi-0a0044d7c690bcbea -o yaml\n  kubectl vmimage get debian-12 -n dev"
+    )]
     Get(GetArgs),
     /// Describe one image (or every candidate) in full, with the VMs that use it.
+    #[command(after_help = "Examples:\n  kubectl vmimage describe rhel-9.4 -n dev")]
     Describe(GetArgs),
     /// Rewrite VirtualMachine manifests so they name images by VMI ID (for GitOps).
+    #[command(
+        after_help = "Examples:\n  kubectl vmimage pin -f vm.yaml -n dev > vm.pinned.yaml\n  kubectl vmimage pin -f manifests/ --in-place\n  kubectl vmimage pin -f vm.yaml --dry-run --context prod"
+    )]
     Pin(PinArgs),
     /// Check VirtualMachine manifests against image policies (for CI); exit 1 if any is denied.
+    #[command(
+        after_help = "Examples:\n  kubectl vmimage check -f vms/\n  kubectl vmimage check -f vms/ --catalog images.yaml --policy policies/ -o json"
+    )]
     Check(CheckArgs),
     /// Every version of an image: same display name or same OS family, newest first.
+    #[command(after_help = "Examples:\n  kubectl vmimage versions ubuntu-24.04 -n dev")]
     Versions(GetArgs),
     /// Export images as a catalog snapshot usable by every --catalog flag.
+    #[command(after_help = "Examples:\n  kubectl vmimage catalog export -A > images.yaml")]
     Catalog(CatalogArgs),
     /// Compare how display names resolve in two clusters or snapshots.
+    #[command(
+        after_help = "Examples:\n  kubectl vmimage compare staging prod\n  kubectl vmimage compare images-before.yaml images-after.yaml"
+    )]
     Compare(CompareArgs),
     /// Print the VMI ID of Content Library item UUIDs.
+    #[command(after_help = "Examples:\n  kubectl vmimage id e1968c25-dd84-4506-8dc7-9beacb6b688e")]
     Id(IdArgs),
     /// Publish a VirtualMachine as a new image (VirtualMachinePublishRequest).
+    #[command(
+        after_help = "Examples:\n  kubectl vmimage publish web-1 -n dev --wait\n  kubectl vmimage publish web-1 -n dev --item-name web-golden --library prod-lib\n  kubectl vmimage publish list -n dev\n  kubectl vmimage publish status web-1-publish -n dev"
+    )]
     Publish(PublishArgs),
     /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  source <(kubectl vmimage completion bash)\n  kubectl vmimage completion zsh > \"${fpath[1]}/_kubectl-vmimage\""
+    )]
     Completion(CompletionArgs),
     /// Completion candidates for kubectl's plugin completion (kubectl_complete-vmimage).
     #[command(name = "__complete", hide = true)]
@@ -317,6 +351,28 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_help_example_parses() {
+        let mut checked = 0;
+        for sub in Cli::command().get_subcommands() {
+            let Some(help) = sub.get_after_help() else {
+                continue;
+            };
+            for line in help.to_string().lines() {
+                let Some(args) = line.trim().strip_prefix("kubectl vmimage ") else {
+                    continue;
+                };
+                let args = args.split(['>', '|']).next().unwrap_or_default();
+                let argv = std::iter::once("kubectl-vmimage").chain(args.split_whitespace());
+                if let Err(e) = Cli::try_parse_from(argv) {
+                    panic!("{line:?} does not parse: {e}");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 20, "{checked}");
     }
 
     #[test]
