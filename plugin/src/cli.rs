@@ -137,8 +137,8 @@ pub struct ResolveArgs {
     /// Display names or VMI IDs.
     #[arg(required = true, value_name = "REF")]
     pub refs: Vec<String>,
-    /// Output format: table, json, yaml, name or id.
-    #[arg(short = 'o', long, default_value = "table")]
+    /// Output format.
+    #[arg(short = 'o', long, default_value = "table", value_parser = formats(&["table", "json", "yaml", "name", "id"]))]
     pub output: Format,
     /// Settle an ambiguous display name by picking the newest Ready candidate (opt-in;
     /// VM Operator itself refuses ambiguity).
@@ -233,8 +233,8 @@ pub struct PublishArgs {
     /// Give up waiting after this long, e.g. 10m (the request goes on).
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_duration)]
     pub timeout: std::time::Duration,
-    /// Print the request instead of a summary: yaml, json or name.
-    #[arg(short = 'o', long)]
+    /// Print the request instead of a summary.
+    #[arg(short = 'o', long, value_parser = formats(&["yaml", "json", "name"]))]
     pub output: Option<Format>,
     /// Only show the request: `client` builds it locally, `server` also asks the apiserver
     /// to validate it without persisting.
@@ -272,8 +272,8 @@ pub struct CheckArgs {
     /// VMImagePolicy file(s) to check against instead of the cluster's policies.
     #[arg(long, value_name = "FILE")]
     pub policy: Vec<String>,
-    /// Output format: table (text) or json.
-    #[arg(short = 'o', long, default_value = "table")]
+    /// Output format: a table (text), or the verdicts as data.
+    #[arg(short = 'o', long, default_value = "table", value_parser = formats(&["table", "json", "yaml"]))]
     pub output: Format,
 }
 
@@ -293,8 +293,8 @@ pub enum CatalogAction {
         /// Every namespace.
         #[arg(short = 'A', long)]
         all_namespaces: bool,
-        /// Output format: yaml or json.
-        #[arg(short = 'o', long, default_value = "yaml")]
+        /// Output format.
+        #[arg(short = 'o', long, default_value = "yaml", value_parser = formats(&["yaml", "json"]))]
         output: Format,
     },
 }
@@ -308,8 +308,8 @@ pub struct CompareArgs {
     /// The second side: a catalog file, or a kubeconfig context.
     #[arg(value_name = "B")]
     pub b: String,
-    /// Output format: table or json.
-    #[arg(short = 'o', long, default_value = "table")]
+    /// Output format.
+    #[arg(short = 'o', long, default_value = "table", value_parser = formats(&["table", "json", "yaml"]))]
     pub output: Format,
     /// Show only names that do not resolve to the same ID on both sides.
     #[arg(long)]
@@ -339,6 +339,13 @@ pub struct CompleteArgs {
     pub words: Vec<String>,
 }
 
+/// A `-o` parser that takes only the formats a command can print, so clap refuses the
+/// rest and `--help` and completion list exactly these.
+fn formats(allowed: &'static [&'static str]) -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(allowed).try_map(|s| Format::from_str(&s, true))
+}
+
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     vmimage_shared::duration::parse(s).map_err(|e| e.to_string())
 }
@@ -351,6 +358,21 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn each_command_takes_only_the_formats_it_prints() {
+        for (argv, ok) in [
+            (&["check", "-f", "x", "-o", "name"][..], false),
+            (&["check", "-f", "x", "-o", "json"][..], true),
+            (&["resolve", "x", "-o", "wide"][..], false),
+            (&["resolve", "x", "-o", "id"][..], true),
+            (&["list", "-o", "wide"][..], true),
+            (&["catalog", "export", "-o", "table"][..], false),
+        ] {
+            let parsed = Cli::try_parse_from(std::iter::once("kubectl-vmimage").chain(argv.iter().copied()));
+            assert_eq!(parsed.is_ok(), ok, "{argv:?}");
+        }
     }
 
     #[test]

@@ -2,8 +2,8 @@
 //! `--catalog` flag reads (a Kubernetes List), for offline resolution and comparison.
 
 use crate::{
-    cli::{CatalogAction, CatalogArgs, Format, Global},
-    error::{Error, Result},
+    cli::{CatalogAction, CatalogArgs, Global},
+    error::Result,
     output,
     source::{Scope, Source},
 };
@@ -15,9 +15,6 @@ pub async fn run(global: &Global, args: CatalogArgs) -> Result<ExitCode> {
         all_namespaces,
         output: format,
     } = args.action;
-    if !matches!(format, Format::Yaml | Format::Json) {
-        return Err(Error::Usage("catalog export writes -o yaml or -o json".into()));
-    }
     let (source, namespace) = Source::open(global).await?;
     let scope = if all_namespaces {
         Scope::All

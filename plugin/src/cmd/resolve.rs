@@ -2,7 +2,7 @@
 
 use crate::{
     cli::{Format, Global, ResolveArgs},
-    error::{Error, Result},
+    error::Result,
     output::{self, Table},
     source::{Scope, Source},
 };
@@ -134,11 +134,6 @@ pub fn outcome(index: &vmimage_shared::Index, namespace: &str, reference: &str, 
 }
 
 pub async fn run(global: &Global, args: ResolveArgs) -> Result<ExitCode> {
-    if args.output == Format::Wide {
-        return Err(Error::Usage(
-            "resolve supports -o table, json, yaml, name or id".into(),
-        ));
-    }
     let (source, namespace) = Source::open(global).await?;
     let images = source.images(&Scope::VisibleFrom(namespace.clone())).await?;
     let outcomes: Vec<Outcome> = args
