@@ -15,6 +15,7 @@
 //! - [`live`]: confirming cache misses with the API server.
 //! - [`breaker`]: no image LISTs for a few seconds after one timed out.
 //! - [`log_text`]: request-controlled text made safe for log lines.
+//! - [`log_sink`]: log output that drops lines rather than stop admissions.
 //! - [`index_sync`]: watches that keep the image index current; readiness.
 //! - [`policies`]: the watch that keeps the image policies current; their status.
 //! - [`namespaces`]: namespace labels for policies' `namespaceSelector`.
@@ -34,6 +35,7 @@ pub mod discovery;
 pub mod index_sync;
 pub mod linger;
 pub mod live;
+pub mod log_sink;
 pub mod log_text;
 pub mod metrics;
 pub mod namespaces;
@@ -57,6 +59,8 @@ use std::{
 const TLS_POLL: Duration = Duration::from_secs(2);
 /// How long in-flight admission requests may take to finish after SIGTERM.
 const DRAIN: Duration = Duration::from_secs(10);
+/// How long past the drain and the lingering closes a signalled process may take to exit.
+const STOP_GRACE: Duration = Duration::from_secs(3);
 /// How long the admin server waits for a partial request's headers.
 const ADMIN_HEADER_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -184,4 +188,14 @@ async fn stop_on_signal(https: Handle<SocketAddr>, admin: Handle<SocketAddr>) {
     }
     https.graceful_shutdown(Some(DRAIN));
     admin.graceful_shutdown(Some(DRAIN));
+    // The drain is bounded, but whatever might still hold the process up, a stop asked
+    // for is a stop: a second signal, or the drain's bound passing, ends it here.
+    tokio::select! {
+        _ = term.recv() => tracing::warn!("second signal: exiting without draining"),
+        _ = int.recv() => tracing::warn!("second signal: exiting without draining"),
+        _ = tokio::time::sleep(DRAIN + linger::LINGER + STOP_GRACE) => {
+            tracing::error!("still running {:?} after the signal: exiting", DRAIN + linger::LINGER + STOP_GRACE);
+        }
+    }
+    std::process::exit(1);
 }

@@ -158,6 +158,11 @@ impl Metrics {
             violations.clone(),
         );
         registry.register(
+            "vmimage_log_lines_dropped",
+            "Log lines dropped because the log queue was full or stderr could not be written",
+            crate::log_sink::dropped().clone(),
+        );
+        registry.register(
             "vmimage_watch_restarts",
             "Watches dropped after an error and restarted with a full list, by watch and reason",
             watch_restarts.clone(),
@@ -270,6 +275,7 @@ mod tests {
             r#"vmimage_index_synced{kind="VirtualMachineImage"} 0"#,
             "vmimage_live_reads_total 1",
             "vmimage_live_reads_skipped_total 1",
+            "vmimage_log_lines_dropped_total ",
             r#"vmimage_watch_restarts_total{watch="Namespace",reason="expired"} 1"#,
             r#"vmimage_policy_violations_total{policy="legacy",mode="Audit",rule="deniedNames"} 1"#,
         ] {

@@ -8,6 +8,7 @@ mod control_plane;
 mod conventions;
 mod doc_examples;
 mod faults;
+mod hostile;
 mod logs;
 mod oracle;
 mod plugin;
@@ -48,6 +49,7 @@ fn main() -> std::process::ExitCode {
     tests.extend(versions::all());
     tests.extend(security::all());
     tests.extend(faults::all());
+    tests.extend(hostile::all());
     tests.extend(logs::all());
     tests.extend(bad_input::all());
     tests.extend(oracle::all());
