@@ -14,6 +14,8 @@
 //! - [`patch`]: a plan as JSON Patch operations.
 //! - [`live`]: confirming cache misses with the API server.
 //! - [`breaker`]: no image LISTs for a few seconds after one timed out.
+//! - [`intake`]: what every admission request passes before the handler.
+//! - [`deep_review`]: answering reviews nested deeper than serde_json reads.
 //! - [`log_text`]: request-controlled text made safe for log lines.
 //! - [`log_sink`]: log output that drops lines rather than stop admissions.
 //! - [`index_sync`]: watches that keep the image index current; readiness.
@@ -31,8 +33,10 @@ pub mod admin;
 pub mod admission;
 pub mod args;
 pub mod breaker;
+pub mod deep_review;
 pub mod discovery;
 pub mod index_sync;
+pub mod intake;
 pub mod linger;
 pub mod live;
 pub mod log_sink;
@@ -114,7 +118,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     tokio::spawn(stop_on_signal(https.clone(), admin.clone()));
 
     let serve_https = {
-        let router = admission::router(state.clone(), args.max_body_bytes);
+        let router = intake::router(state.clone(), args.max_body_bytes);
         let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls_config)
             .acceptor(linger::LingerAcceptor::new(drains.clone()));
         let server = axum_server::bind(args.listen)
