@@ -27,8 +27,11 @@ pub struct Args {
     #[arg(long, env = "VMIMAGE_KUBECONFIG")]
     pub kubeconfig: Option<PathBuf>,
 
-    /// Largest AdmissionReview body accepted; larger ones get 413.
-    #[arg(long, env = "VMIMAGE_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
+    /// Largest AdmissionReview body accepted; larger ones get 413. An UPDATE's review
+    /// carries the object twice (`object` and `oldObject`), each up to the 3 MiB the
+    /// apiserver accepts in one request, so the default (7 MiB, as controller-runtime's)
+    /// never refuses one; memory stays bounded by --body-budget-bytes.
+    #[arg(long, env = "VMIMAGE_MAX_BODY_BYTES", default_value_t = 7 * 1024 * 1024)]
     pub max_body_bytes: usize,
 
     /// How long a live read from the API server may take before the webhook gives up
@@ -69,7 +72,7 @@ mod tests {
         let args = Args::parse_from(["vmimage-webhook", "--tls-cert", "c", "--tls-key", "k"]);
         assert_eq!(args.listen.port(), 8443);
         assert_eq!(args.admin_listen.port(), 8080);
-        assert_eq!(args.max_body_bytes, 2 * 1024 * 1024);
+        assert_eq!(args.max_body_bytes, 7 * 1024 * 1024);
         assert_eq!(args.live_read_timeout, Duration::from_secs(3));
         assert_eq!(args.watch_timeout, 290);
         assert!(args.kubeconfig.is_none());

@@ -22,6 +22,8 @@ pub fn all() -> Vec<(&'static str, TestFn)> {
     vmimage_testenv::tests![
         crate::hostile::stderr_on_dev_full_leaves_admissions_and_sigterm_working,
         crate::hostile::stderr_broken_mid_run_leaves_admissions_and_sigterm_working,
+        crate::hostile::a_200_deep_vm_gets_a_clear_answer_and_its_finalizer_can_be_removed,
+        crate::hostile::a_large_vm_can_be_updated_and_its_finalizer_removed,
     ]
 }
 
@@ -205,4 +207,94 @@ pub async fn stderr_broken_mid_run_leaves_admissions_and_sigterm_working(ctx: Ct
         .await?
         .map_err(|_| anyhow::anyhow!("the pipe reader panicked"))?;
     admissions_survive_a_failing_stderr(&ctx, hook).await
+}
+
+// ---------------------------------------------------------------------------------------
+// Deep and large VMs through the apiserver
+
+/// `levels` objects `{"x": …}` nested around a string, built without recursion.
+fn nested(levels: usize) -> serde_json::Value {
+    let mut value = serde_json::Value::from("bottom");
+    for _ in 0..levels {
+        value = serde_json::Value::Object(serde_json::Map::from_iter([("x".to_string(), value)]));
+    }
+    value
+}
+
+/// A VM naming a cluster image, held by a finalizer, with `runcmd` as its cloud-config
+/// commands (a list VM Operator's CRD keeps whatever its items hold).
+fn held_vm(ns: &str, name: &str, runcmd: serde_json::Value) -> serde_json::Value {
+    let mut vm = vmimage_testenv::suite::vm_manifest(
+        ns,
+        name,
+        serde_json::json!({
+            "imageName": "ubuntu-24.04", "className": "best-effort-small",
+            "bootstrap": {"cloudInit": {"cloudConfig": {"runcmd": runcmd}}},
+        }),
+    );
+    vm["metadata"]["finalizers"] = serde_json::json!(["example.com/hold"]);
+    vm
+}
+
+fn kubectl(ctx: &Ctx, args: &[&str], stdin: Option<&str>) -> Result<(bool, String)> {
+    let out = ctx.kubectl_stdin(args, stdin)?;
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Ok((out.status.success(), text.chars().take(600).collect()))
+}
+
+/// Removes the finalizer, deletes the VM and waits until it is gone.
+async fn release(ctx: &Ctx, name: &str) -> Result<()> {
+    let ns = &ctx.namespace;
+    let (ok, out) = kubectl(
+        ctx,
+        &["-n", ns, "patch", "vm", name, "--type=json", "-p", r#"[{"op":"remove","path":"/metadata/finalizers"}]"#],
+        None,
+    )?;
+    ensure!(ok, "removing the finalizer of {name} was refused: {out}");
+    let (ok, out) = kubectl(ctx, &["-n", ns, "delete", "vm", name, "--wait=true", "--timeout=20s"], None)?;
+    ensure!(ok, "deleting {name}: {out}");
+    Ok(())
+}
+
+/// `runcmd` nested 200 levels: a CREATE is denied naming the field (not an
+/// `InternalError`), and a VM created shallow can take the deep field in an UPDATE and
+/// then lose its finalizer.
+pub async fn a_200_deep_vm_gets_a_clear_answer_and_its_finalizer_can_be_removed(ctx: Ctx) -> Result<()> {
+    let ns = ctx.namespace.clone();
+    let deep = serde_json::json!([nested(200)]);
+    let manifest = held_vm(&ns, "deep", deep.clone()).to_string();
+    let (ok, out) = kubectl(&ctx, &["create", "-f", "-"], Some(&manifest))?;
+    ensure!(!ok, "a 200-deep CREATE was admitted: {out}");
+    ensure!(
+        out.contains("denied the request")
+            && out.contains("spec.bootstrap.cloudInit.cloudConfig.runcmd.0… (")
+            && out.contains("flatten that field"),
+        "not a clear denial naming the field: {out}"
+    );
+    let manifest = held_vm(&ns, "deep", serde_json::json!(["true"])).to_string();
+    let (ok, out) = kubectl(&ctx, &["create", "-f", "-"], Some(&manifest))?;
+    ensure!(ok, "the shallow VM: {out}");
+    let patch = serde_json::json!({"spec": {"bootstrap": {"cloudInit": {"cloudConfig": {"runcmd": deep}}}}}).to_string();
+    let (ok, out) = kubectl(&ctx, &["-n", &ns, "patch", "vm", "deep", "--type=merge", "-p", &patch], None)?;
+    ensure!(ok, "an UPDATE adding the deep field (images unchanged) was refused: {out}");
+    release(&ctx, "deep").await
+}
+
+/// A VM of about 1.4 MB (its `runcmd` strings): CREATE, an annotation, removing the
+/// finalizer and DELETE all pass; each UPDATE's review carries the object twice.
+pub async fn a_large_vm_can_be_updated_and_its_finalizer_removed(ctx: Ctx) -> Result<()> {
+    let ns = ctx.namespace.clone();
+    let line = format!("echo {}", "a".repeat(100_000));
+    let runcmd = serde_json::Value::from(vec![line; 14]);
+    let manifest = held_vm(&ns, "large", runcmd).to_string();
+    ensure!(manifest.len() > 1_400_000, "the VM is only {} bytes", manifest.len());
+    let (ok, out) = kubectl(&ctx, &["create", "-f", "-"], Some(&manifest))?;
+    ensure!(ok, "creating the large VM: {out}");
+    let (ok, out) = kubectl(&ctx, &["-n", &ns, "annotate", "vm", "large", "example.com/touched=yes"], None)?;
+    ensure!(ok, "annotating the large VM was refused: {out}");
+    release(&ctx, "large").await
 }
