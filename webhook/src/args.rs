@@ -44,6 +44,10 @@ pub struct Args {
     /// compacted that point away (410 Gone), the webhook re-lists.
     #[arg(long, env = "VMIMAGE_WATCH_TIMEOUT", default_value_t = 290, value_parser = clap::value_parser!(u32).range(1..=3600))]
     pub watch_timeout: u32,
+
+    /// The admission port's timeouts, connection and memory limits.
+    #[command(flatten)]
+    pub limits: crate::limits::Limits,
 }
 
 /// Parses `500ms`, `3s`, `1m30s` or a plain number of seconds (the plugin's parser).
@@ -76,5 +80,15 @@ mod tests {
         assert_eq!(args.live_read_timeout, Duration::from_secs(3));
         assert_eq!(args.watch_timeout, 290);
         assert!(args.kubeconfig.is_none());
+        let limits = &args.limits;
+        assert_eq!(limits.header_read_timeout, Duration::from_secs(5));
+        assert_eq!(limits.body_read_timeout, Duration::from_secs(10));
+        assert_eq!(limits.idle_timeout, Duration::from_secs(90));
+        assert_eq!(limits.http2_keepalive_interval, Duration::from_secs(30));
+        assert_eq!(limits.http2_keepalive_timeout, Duration::from_secs(15));
+        assert_eq!(limits.max_connections, 512);
+        assert_eq!(limits.max_concurrent_streams, 100);
+        assert_eq!(limits.body_budget_bytes, 32 * 1024 * 1024);
+        assert_eq!(limits.body_budget_wait, Duration::from_secs(1));
     }
 }

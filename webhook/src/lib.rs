@@ -22,6 +22,9 @@
 //! - [`policies`]: the watch that keeps the image policies current; their status.
 //! - [`namespaces`]: namespace labels for policies' `namespaceSelector`.
 //! - [`discovery`]: the newest served version of the image kinds.
+//! - [`limits`]: the admission port's timeouts, connection and memory limits.
+//! - [`connections`]: a cap on admission connections; closing idle ones.
+//! - [`body_budget`]: a global budget of request body bytes; a deadline per body.
 //! - [`linger`]: TCP_NODELAY and a lingering close for admission connections.
 //! - [`tls`]: serving certificates, loaded at start and reloaded on change.
 //! - [`admin`]: `/healthz`, `/readyz`, `/metrics` on plain HTTP.
@@ -32,11 +35,14 @@
 pub mod admin;
 pub mod admission;
 pub mod args;
+pub mod body_budget;
 pub mod breaker;
+pub mod connections;
 pub mod deep_review;
 pub mod discovery;
 pub mod index_sync;
 pub mod intake;
+pub mod limits;
 pub mod linger;
 pub mod live;
 pub mod log_sink;
@@ -105,6 +111,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     ));
     let sync = tokio::spawn({
         let (index, readiness) = (state.index.clone(), state.readiness.clone());
+        let metrics = metrics.clone();
         async move {
             let found = discovery::discover_until_found(&client).await;
             let _ = resources.set(found.clone());
@@ -118,12 +125,42 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     tokio::spawn(stop_on_signal(https.clone(), admin.clone()));
 
     let serve_https = {
-        let router = intake::router(state.clone(), args.max_body_bytes);
+        let limits = args.limits.clone();
+        let budget = body_budget::Budget::new(
+            limits.body_budget_bytes,
+            limits.body_budget_wait,
+            limits.body_read_timeout,
+            args.max_body_bytes,
+            metrics.clone(),
+        );
+        let router = intake::router(state.clone(), args.max_body_bytes, budget);
+        let connections = connections::ConnectionAcceptor::new(
+            linger::LingerAcceptor::new(drains.clone()),
+            limits.max_connections,
+            limits.idle_timeout,
+            metrics.clone(),
+        );
         let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls_config)
-            .acceptor(linger::LingerAcceptor::new(drains.clone()));
-        let server = axum_server::bind(args.listen)
+            .handshake_timeout(limits.header_read_timeout)
+            .acceptor(connections);
+        let mut server = axum_server::bind(args.listen)
             .acceptor(acceptor)
-            .handle(https.clone());
+            .handle(https.clone())
+            .first_request_timeout(limits.header_read_timeout);
+        server
+            .http_builder()
+            .http1()
+            .header_read_timeout(Some(limits.header_read_timeout))
+            .max_buf_size(limits::MAX_HEAD_BYTES);
+        server
+            .http_builder()
+            .http2()
+            .keep_alive_interval(Some(limits.http2_keepalive_interval))
+            .keep_alive_timeout(limits.http2_keepalive_timeout)
+            .max_concurrent_streams(limits.max_concurrent_streams)
+            .max_header_list_size(limits::MAX_HEADER_LIST_BYTES)
+            .initial_stream_window_size(limits::STREAM_WINDOW_BYTES)
+            .initial_connection_window_size(limits::CONNECTION_WINDOW_BYTES);
         let admin = admin.clone();
         async move {
             tracing::info!(listen = %args.listen, "serving admission reviews over HTTPS");

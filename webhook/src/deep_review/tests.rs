@@ -63,7 +63,14 @@ fn brackets_in_strings_do_not_count_and_the_path_names_keys_and_indexes() {
 
 async fn post(body: Vec<u8>) -> (StatusCode, Value) {
     let (state, _) = AppState::test(vec![ImageEntry::test("vmi-0123456789abcdef0", "ubuntu")], Ok(vec![]));
-    let router = crate::intake::router(state, 8 << 20);
+    let budget = crate::body_budget::Budget::new(
+        64 << 20,
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(10),
+        8 << 20,
+        state.metrics.clone(),
+    );
+    let router = crate::intake::router(state, 8 << 20, budget);
     let req = Request::post("/mutate")
         .header("content-type", "application/json")
         .body(Body::from(body))
