@@ -89,6 +89,7 @@ mod tests {
         assert_eq!(limits.max_connections, 512);
         assert_eq!(limits.max_concurrent_streams, 100);
         assert_eq!(limits.body_budget_bytes, 32 * 1024 * 1024);
+        assert_eq!(limits.body_budget_per_connection_bytes, 8 * 1024 * 1024);
         assert_eq!(limits.body_budget_wait, Duration::from_secs(1));
     }
 }

@@ -9,6 +9,10 @@
 //! A request whose length does not fit waits up to `--body-budget-wait`, then gets 503;
 //! a body not complete within `--body-read-timeout` gets 408 and gives its bytes back.
 //! A review of ordinary size is charged and released without waiting.
+//!
+//! Each connection is also held to its own share ([`ConnectionShare`], set by
+//! [`crate::connections`] from `--body-budget-per-connection-bytes`), so the streams of
+//! one connection cannot take the whole budget from the others.
 
 use axum::{
     body::{Body, Bytes},
@@ -39,6 +43,10 @@ pub struct Budget {
     max_body_bytes: usize,
     metrics: Arc<Metrics>,
 }
+
+/// A connection's own share of the budget, in the request's extensions.
+#[derive(Debug, Clone)]
+pub struct ConnectionShare(pub Arc<Semaphore>);
 
 /// Why a body was cut off while the handler was reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,23 +120,26 @@ pub async fn limit(State(budget): State<Budget>, req: Request, next: Next) -> Re
         );
         return budget.refuse(StatusCode::SERVICE_UNAVAILABLE, "BodyBudget", message);
     }
-    let charged = match tokio::time::timeout(
-        budget.wait,
-        budget.bytes.clone().acquire_many_owned(permits(declared)),
-    )
-    .await
-    {
-        Ok(Ok(permit)) => permit,
-        _ => {
-            let message = format!(
-                "the webhook holds --body-budget-bytes ({}) of request bodies; retry\n",
-                budget.total
-            );
-            return budget.refuse(StatusCode::SERVICE_UNAVAILABLE, "BodyBudget", message);
-        }
+    let share = req.extensions().get::<ConnectionShare>().map(|s| s.0.clone());
+    let charge = async {
+        let own = match share {
+            Some(share) => Some(share.acquire_many_owned(permits(declared)).await.ok()?),
+            None => None,
+        };
+        let global = budget.bytes.clone().acquire_many_owned(permits(declared)).await.ok()?;
+        Some((global, own))
+    };
+    let Ok(Some((permit, own))) = tokio::time::timeout(budget.wait, charge).await else {
+        let message = format!(
+            "the webhook holds --body-budget-bytes ({}) of request bodies, or this connection its share; retry\n",
+            budget.total
+        );
+        return budget.refuse(StatusCode::SERVICE_UNAVAILABLE, "BodyBudget", message);
     };
     let held = Arc::new(Mutex::new(Held {
-        permit: charged,
+        permit,
+        own,
+        share_of: share_of(&req),
         cut: None,
     }));
     let (parts, body) = req.into_parts();
@@ -173,7 +184,14 @@ pub async fn limit(State(budget): State<Budget>, req: Request, next: Next) -> Re
 
 struct Held {
     permit: OwnedSemaphorePermit,
+    /// The charge against the connection's share, if it has one.
+    own: Option<OwnedSemaphorePermit>,
+    share_of: Option<Arc<Semaphore>>,
     cut: Option<Cut>,
+}
+
+fn share_of(req: &Request) -> Option<Arc<Semaphore>> {
+    req.extensions().get::<ConnectionShare>().map(|s| s.0.clone())
 }
 
 /// A request body that charges what it receives and ends at the deadline.
@@ -218,14 +236,30 @@ impl http_body::Body for Charged {
             if self.received > self.charged {
                 // Beyond the declared length (a chunked body): charge as it comes, no
                 // waiting (the apiserver always declares its length).
-                let more = self.received - self.charged;
-                match self.budget.bytes.clone().try_acquire_many_owned(permits(more)) {
-                    Ok(permit) => {
-                        self.held.lock().permit.merge(permit);
-                        self.charged = self.received;
+                let more = permits(self.received - self.charged);
+                let charged = {
+                    let mut held = self.held.lock();
+                    let own = match held.share_of.clone() {
+                        Some(share) => share.try_acquire_many_owned(more).ok().map(Some),
+                        None => Some(None),
+                    };
+                    match (own, self.budget.bytes.clone().try_acquire_many_owned(more)) {
+                        (Some(own), Ok(global)) => {
+                            held.permit.merge(global);
+                            match (&mut held.own, own) {
+                                (Some(held_own), Some(own)) => held_own.merge(own),
+                                (slot @ None, own) => *slot = own,
+                                (Some(_), None) => {}
+                            }
+                            true
+                        }
+                        _ => false,
                     }
-                    Err(_) => return self.cut(Cut::OverBudget),
+                };
+                if !charged {
+                    return self.cut(Cut::OverBudget);
                 }
+                self.charged = self.received;
             }
         }
         Poll::Ready(frame)

@@ -5,10 +5,11 @@
 //! Past `--max-connections` a new connection is closed as soon as it is accepted. An
 //! HTTP/2 connection answers keepalive PINGs forever, so it is also closed (GOAWAY, then
 //! close once its streams are done) after `--idle-timeout` with no request in flight.
+//! Each connection carries its share of the body budget to its requests.
 //! (HTTP/1.1 keep-alive connections are closed by hyper's header-read timeout instead;
 //! a connection that never sends a request, by axum-server's first-request timeout.)
 
-use crate::metrics::Metrics;
+use crate::{body_budget::ConnectionShare, metrics::Metrics};
 use axum_server::{ConnectionShutdown, accept::Accept};
 use futures::future::{BoxFuture, Either, Ready};
 use parking_lot::Mutex;
@@ -29,18 +30,21 @@ pub struct ConnectionAcceptor<A> {
     inner: A,
     open: Arc<Semaphore>,
     idle_timeout: Duration,
+    body_share: usize,
     metrics: Arc<Metrics>,
 }
 
 // === impl ConnectionAcceptor ===
 
 impl<A> ConnectionAcceptor<A> {
-    /// At most `max` connections at once, each closed after `idle_timeout` idle.
-    pub fn new(inner: A, max: u32, idle_timeout: Duration, metrics: Arc<Metrics>) -> Self {
+    /// At most `max` connections at once, each closed after `idle_timeout` idle and
+    /// holding at most `body_share` request body bytes at once (see [`crate::body_budget`]).
+    pub fn new(inner: A, max: u32, idle_timeout: Duration, body_share: usize, metrics: Arc<Metrics>) -> Self {
         Self {
             inner,
             open: Arc::new(Semaphore::new(max as usize)),
             idle_timeout,
+            body_share: body_share.min(Semaphore::MAX_PERMITS),
             metrics,
         }
     }
@@ -71,6 +75,7 @@ where
                 since: Instant::now(),
             }),
             shutdown: OnceLock::new(),
+            share: ConnectionShare(Arc::new(Semaphore::new(self.body_share))),
             changed: changed.clone(),
             _permit: permit,
         });
@@ -89,6 +94,8 @@ struct Conn {
     busy: Mutex<Busy>,
     /// axum-server's handle to close the connection gracefully; set by its first request.
     shutdown: OnceLock<ConnectionShutdown>,
+    /// The connection's share of the body budget.
+    share: ConnectionShare,
     changed: Arc<Notify>,
     _permit: OwnedSemaphorePermit,
 }
@@ -191,7 +198,8 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: axum::http::Request<B>) -> Self::Future {
+    fn call(&mut self, mut req: axum::http::Request<B>) -> Self::Future {
+        req.extensions_mut().insert(self.conn.share.clone());
         if let Some(shutdown) = req.extensions().get::<ConnectionShutdown>() {
             let _ = self.conn.shutdown.set(shutdown.clone());
         }

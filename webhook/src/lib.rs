@@ -138,6 +138,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
             linger::LingerAcceptor::new(drains.clone()),
             limits.max_connections,
             limits.idle_timeout,
+            limits.body_budget_per_connection_bytes.max(args.max_body_bytes),
             metrics.clone(),
         );
         let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls_config)

@@ -50,6 +50,12 @@ pub struct Limits {
     #[arg(long, env = "VMIMAGE_BODY_BUDGET_BYTES", default_value_t = 32 * 1024 * 1024)]
     pub body_budget_bytes: usize,
 
+    /// Request body bytes one connection may hold at once (all its HTTP/2 streams), so
+    /// one client cannot take the whole --body-budget-bytes; never less than
+    /// --max-body-bytes.
+    #[arg(long, env = "VMIMAGE_BODY_BUDGET_PER_CONNECTION_BYTES", default_value_t = 8 * 1024 * 1024)]
+    pub body_budget_per_connection_bytes: usize,
+
     /// How long a request waits for room in --body-budget-bytes before 503.
     #[arg(long, env = "VMIMAGE_BODY_BUDGET_WAIT", default_value = "1s", value_parser = parse_duration)]
     pub body_budget_wait: Duration,

@@ -81,3 +81,23 @@ async fn bodies_over_the_size_limit_get_413_declared_or_not() {
     assert_eq!(status(app(budget.clone()), chunked).await, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(budget.available(), TOTAL);
 }
+
+#[tokio::test(start_paused = true)]
+async fn one_connection_cannot_take_the_whole_budget() {
+    let budget = budget();
+    let on = |share: &Arc<Semaphore>, mut req: axum::http::Request<Body>| {
+        req.extensions_mut().insert(ConnectionShare(share.clone()));
+        req
+    };
+    let (greedy, other) = (Arc::new(Semaphore::new(600)), Arc::new(Semaphore::new(600)));
+    let holder = tokio::spawn(status(app(budget.clone()), on(&greedy, stalled(500, 10))));
+    tokio::task::yield_now().await;
+    // The greedy connection's second body does not fit its share, though the budget has room.
+    assert_eq!(
+        status(app(budget.clone()), on(&greedy, whole(200))).await,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(status(app(budget.clone()), on(&other, whole(400))).await, StatusCode::OK);
+    assert_eq!(holder.await.unwrap(), StatusCode::REQUEST_TIMEOUT);
+    assert_eq!((greedy.available_permits(), budget.available()), (600, TOTAL));
+}
