@@ -126,7 +126,12 @@ pub async fn limit(State(budget): State<Budget>, req: Request, next: Next) -> Re
             Some(share) => Some(share.acquire_many_owned(permits(declared)).await.ok()?),
             None => None,
         };
-        let global = budget.bytes.clone().acquire_many_owned(permits(declared)).await.ok()?;
+        let global = budget
+            .bytes
+            .clone()
+            .acquire_many_owned(permits(declared))
+            .await
+            .ok()?;
         Some((global, own))
     };
     let Ok(Some((permit, own))) = tokio::time::timeout(budget.wait, charge).await else {

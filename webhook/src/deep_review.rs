@@ -117,7 +117,11 @@ pub fn measure(text: &[u8], limit: usize) -> Depth {
 
 /// Passes reviews serde_json can read to the handler and answers the deeper ones.
 /// `max_body_bytes` (`--max-body-bytes`) bounds what is buffered: larger bodies get 413.
-pub async fn guard(State((state, max_body_bytes)): State<(AppState, usize)>, req: Request, next: Next) -> Response {
+pub async fn guard(
+    State((state, max_body_bytes)): State<(AppState, usize)>,
+    req: Request,
+    next: Next,
+) -> Response {
     let (parts, body) = req.into_parts();
     let body = match buffer(body, max_body_bytes).await {
         Ok(body) => body,
@@ -129,8 +133,13 @@ pub async fn guard(State((state, max_body_bytes)): State<(AppState, usize)>, req
     }
     let started = Instant::now();
     if depth.max > APISERVER_LIMIT {
-        tracing::warn!(depth = depth.max, "AdmissionReview nested deeper than the apiserver decodes");
-        state.metrics.admission(Decision::Error, "UnreadableReview", started.elapsed());
+        tracing::warn!(
+            depth = depth.max,
+            "AdmissionReview nested deeper than the apiserver decodes"
+        );
+        state
+            .metrics
+            .admission(Decision::Error, "UnreadableReview", started.elapsed());
         let reason = format!(
             "malformed AdmissionReview: nested {} levels, deeper than the {APISERVER_LIMIT} the apiserver decodes\n",
             depth.max
@@ -144,13 +153,21 @@ pub async fn guard(State((state, max_body_bytes)): State<(AppState, usize)>, req
             Json(review).into_response()
         }
         Ok(Err(e)) => {
-            state.metrics.admission(Decision::Error, "UnreadableReview", started.elapsed());
+            state
+                .metrics
+                .admission(Decision::Error, "UnreadableReview", started.elapsed());
             let reason = format!("malformed AdmissionReview: {}\n", crate::log_text::json_error(&e));
             (StatusCode::BAD_REQUEST, reason).into_response()
         }
         Err(_) => {
-            state.metrics.admission(Decision::Error, "UnreadableReview", started.elapsed());
-            (StatusCode::INTERNAL_SERVER_ERROR, "the review could not be read\n").into_response()
+            state
+                .metrics
+                .admission(Decision::Error, "UnreadableReview", started.elapsed());
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the review could not be read\n",
+            )
+                .into_response()
         }
     }
 }
@@ -162,10 +179,15 @@ async fn buffer(body: Body, max_body_bytes: usize) -> Result<Bytes, Response> {
     let mut buf = Vec::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| {
-            (StatusCode::BAD_REQUEST, format!("the request body could not be read: {e}\n")).into_response()
+            (
+                StatusCode::BAD_REQUEST,
+                format!("the request body could not be read: {e}\n"),
+            )
+                .into_response()
         })?;
         if buf.len() + chunk.len() > max_body_bytes {
-            let reason = format!("the AdmissionReview is larger than --max-body-bytes ({max_body_bytes} bytes)\n");
+            let reason =
+                format!("the AdmissionReview is larger than --max-body-bytes ({max_body_bytes} bytes)\n");
             return Err((StatusCode::PAYLOAD_TOO_LARGE, reason).into_response());
         }
         buf.extend_from_slice(&chunk);
@@ -194,7 +216,11 @@ fn answer(body: &Bytes, depth: &Depth) -> Result<Answer, serde_json::Error> {
     let answered = match operation {
         "CREATE" | "UPDATE" if !is_vm => allow("NotAVirtualMachineWrite"),
         "UPDATE" if same_images(&request["oldObject"], &request["object"]) => {
-            tracing::debug!(depth = depth.max, decision = "allowed", "deep UPDATE leaves the image fields alone");
+            tracing::debug!(
+                depth = depth.max,
+                decision = "allowed",
+                "deep UPDATE leaves the image fields alone"
+            );
             allow("ImagesUnchanged")
         }
         "CREATE" | "UPDATE" => {

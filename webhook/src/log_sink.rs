@@ -137,7 +137,9 @@ impl Drop for Line {
             return;
         }
         let line = std::mem::take(&mut self.buf);
-        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) = self.queue.try_send(Msg::Line(line)) {
+        if let Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) =
+            self.queue.try_send(Msg::Line(line))
+        {
             self.dropped.inc();
         }
     }

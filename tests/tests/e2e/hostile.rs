@@ -106,9 +106,8 @@ impl Bare {
             Duration::from_secs(10),
         )
         .await?;
-        let json = serde_json::from_slice(&body).unwrap_or_else(|_| {
-            serde_json::Value::String(String::from_utf8_lossy(&body).into_owned())
-        });
+        let json = serde_json::from_slice(&body)
+            .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(&body).into_owned()));
         Ok((status, json))
     }
 
@@ -154,7 +153,8 @@ async fn admissions_survive_a_failing_stderr(ctx: &Ctx, mut hook: Bare) -> Resul
         "/healthz did not answer"
     );
     let metrics = webhook::metrics(&hook.dir).await?;
-    let dropped = metric(&metrics, "vmimage_log_lines_dropped_total").context("no vmimage_log_lines_dropped_total")?;
+    let dropped =
+        metric(&metrics, "vmimage_log_lines_dropped_total").context("no vmimage_log_lines_dropped_total")?;
     ensure!(
         dropped >= 20.0,
         "20 mutated reviews log 20 lines, but {dropped} were counted as dropped"
@@ -202,7 +202,9 @@ pub async fn stderr_broken_mid_run_leaves_admissions_and_sigterm_working(ctx: Ct
     let hook = start_bare(&ctx, writer.into(), &[]).await?;
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     // One more line (a /readyz probe logs nothing, a review does) wakes the reader up.
-    let _ = hook.post(loadgen::create_review(&ctx.namespace, "ubuntu-24.04").to_vec()).await;
+    let _ = hook
+        .post(loadgen::create_review(&ctx.namespace, "ubuntu-24.04").to_vec())
+        .await;
     tokio::task::spawn_blocking(move || reading.join())
         .await?
         .map_err(|_| anyhow::anyhow!("the pipe reader panicked"))?;
@@ -251,11 +253,24 @@ async fn release(ctx: &Ctx, name: &str) -> Result<()> {
     let ns = &ctx.namespace;
     let (ok, out) = kubectl(
         ctx,
-        &["-n", ns, "patch", "vm", name, "--type=json", "-p", r#"[{"op":"remove","path":"/metadata/finalizers"}]"#],
+        &[
+            "-n",
+            ns,
+            "patch",
+            "vm",
+            name,
+            "--type=json",
+            "-p",
+            r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
+        ],
         None,
     )?;
     ensure!(ok, "removing the finalizer of {name} was refused: {out}");
-    let (ok, out) = kubectl(ctx, &["-n", ns, "delete", "vm", name, "--wait=true", "--timeout=20s"], None)?;
+    let (ok, out) = kubectl(
+        ctx,
+        &["-n", ns, "delete", "vm", name, "--wait=true", "--timeout=20s"],
+        None,
+    )?;
     ensure!(ok, "deleting {name}: {out}");
     Ok(())
 }
@@ -278,9 +293,17 @@ pub async fn a_200_deep_vm_gets_a_clear_answer_and_its_finalizer_can_be_removed(
     let manifest = held_vm(&ns, "deep", serde_json::json!(["true"])).to_string();
     let (ok, out) = kubectl(&ctx, &["create", "-f", "-"], Some(&manifest))?;
     ensure!(ok, "the shallow VM: {out}");
-    let patch = serde_json::json!({"spec": {"bootstrap": {"cloudInit": {"cloudConfig": {"runcmd": deep}}}}}).to_string();
-    let (ok, out) = kubectl(&ctx, &["-n", &ns, "patch", "vm", "deep", "--type=merge", "-p", &patch], None)?;
-    ensure!(ok, "an UPDATE adding the deep field (images unchanged) was refused: {out}");
+    let patch = serde_json::json!({"spec": {"bootstrap": {"cloudInit": {"cloudConfig": {"runcmd": deep}}}}})
+        .to_string();
+    let (ok, out) = kubectl(
+        &ctx,
+        &["-n", &ns, "patch", "vm", "deep", "--type=merge", "-p", &patch],
+        None,
+    )?;
+    ensure!(
+        ok,
+        "an UPDATE adding the deep field (images unchanged) was refused: {out}"
+    );
     release(&ctx, "deep").await
 }
 
@@ -291,10 +314,18 @@ pub async fn a_large_vm_can_be_updated_and_its_finalizer_removed(ctx: Ctx) -> Re
     let line = format!("echo {}", "a".repeat(100_000));
     let runcmd = serde_json::Value::from(vec![line; 14]);
     let manifest = held_vm(&ns, "large", runcmd).to_string();
-    ensure!(manifest.len() > 1_400_000, "the VM is only {} bytes", manifest.len());
+    ensure!(
+        manifest.len() > 1_400_000,
+        "the VM is only {} bytes",
+        manifest.len()
+    );
     let (ok, out) = kubectl(&ctx, &["create", "-f", "-"], Some(&manifest))?;
     ensure!(ok, "creating the large VM: {out}");
-    let (ok, out) = kubectl(&ctx, &["-n", &ns, "annotate", "vm", "large", "example.com/touched=yes"], None)?;
+    let (ok, out) = kubectl(
+        &ctx,
+        &["-n", &ns, "annotate", "vm", "large", "example.com/touched=yes"],
+        None,
+    )?;
     ensure!(ok, "annotating the large VM was refused: {out}");
     release(&ctx, "large").await
 }

@@ -15,6 +15,7 @@ mod plugin;
 mod policy;
 mod publish;
 mod security;
+mod slow_clients;
 mod versions;
 
 use std::any::Any;
@@ -50,6 +51,7 @@ fn main() -> std::process::ExitCode {
     tests.extend(security::all());
     tests.extend(faults::all());
     tests.extend(hostile::all());
+    tests.extend(slow_clients::all());
     tests.extend(logs::all());
     tests.extend(bad_input::all());
     tests.extend(oracle::all());

@@ -7,7 +7,10 @@ const TOTAL: usize = 1000;
 
 fn app(budget: Budget) -> Router {
     Router::new()
-        .route("/mutate", post(|body: Bytes| async move { body.len().to_string() }))
+        .route(
+            "/mutate",
+            post(|body: Bytes| async move { body.len().to_string() }),
+        )
         .layer(axum::middleware::from_fn_with_state(budget, limit))
 }
 
@@ -46,7 +49,10 @@ async fn status(app: Router, req: axum::http::Request<Body>) -> StatusCode {
 async fn a_stalled_body_gets_408_at_the_deadline_and_gives_its_bytes_back() {
     let budget = budget();
     let started = tokio::time::Instant::now();
-    assert_eq!(status(app(budget.clone()), stalled(500, 100)).await, StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(
+        status(app(budget.clone()), stalled(500, 100)).await,
+        StatusCode::REQUEST_TIMEOUT
+    );
     assert_eq!(started.elapsed(), Duration::from_secs(10));
     assert_eq!(budget.available(), TOTAL);
 }
@@ -72,13 +78,19 @@ async fn a_request_that_does_not_fit_waits_briefly_then_gets_503_and_ordinary_on
 #[tokio::test]
 async fn bodies_over_the_size_limit_get_413_declared_or_not() {
     let budget = budget();
-    assert_eq!(status(app(budget.clone()), whole(700)).await, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        status(app(budget.clone()), whole(700)).await,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
     let chunked = axum::http::Request::post("/mutate")
         .body(Body::from_stream(futures::stream::iter(
             (0..7).map(|_| Ok::<_, std::io::Error>(Bytes::from(vec![b'x'; 100]))),
         )))
         .unwrap();
-    assert_eq!(status(app(budget.clone()), chunked).await, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        status(app(budget.clone()), chunked).await,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
     assert_eq!(budget.available(), TOTAL);
 }
 
@@ -97,7 +109,10 @@ async fn one_connection_cannot_take_the_whole_budget() {
         status(app(budget.clone()), on(&greedy, whole(200))).await,
         StatusCode::SERVICE_UNAVAILABLE
     );
-    assert_eq!(status(app(budget.clone()), on(&other, whole(400))).await, StatusCode::OK);
+    assert_eq!(
+        status(app(budget.clone()), on(&other, whole(400))).await,
+        StatusCode::OK
+    );
     assert_eq!(holder.await.unwrap(), StatusCode::REQUEST_TIMEOUT);
     assert_eq!((greedy.available_permits(), budget.available()), (600, TOTAL));
 }

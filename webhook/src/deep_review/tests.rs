@@ -62,7 +62,10 @@ fn brackets_in_strings_do_not_count_and_the_path_names_keys_and_indexes() {
 }
 
 async fn post(body: Vec<u8>) -> (StatusCode, Value) {
-    let (state, _) = AppState::test(vec![ImageEntry::test("vmi-0123456789abcdef0", "ubuntu")], Ok(vec![]));
+    let (state, _) = AppState::test(
+        vec![ImageEntry::test("vmi-0123456789abcdef0", "ubuntu")],
+        Ok(vec![]),
+    );
     let budget = crate::body_budget::Budget::new(
         64 << 20,
         std::time::Duration::from_secs(1),
@@ -78,7 +81,8 @@ async fn post(body: Vec<u8>) -> (StatusCode, Value) {
     let res = router.oneshot(req).await.unwrap();
     let status = res.status();
     let body = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
-    let json = serde_json::from_slice(&body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into()));
+    let json = serde_json::from_slice(&body)
+        .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into()));
     (status, json)
 }
 
@@ -107,7 +111,12 @@ async fn a_deep_update_that_keeps_the_images_is_allowed_and_one_that_changes_the
 
 #[tokio::test]
 async fn nesting_as_deep_as_the_apiserver_allows_never_overflows_the_stack() {
-    let (status, answer) = post(review("UPDATE", || vm(9_000, "ubuntu"), Some(|| vm(9_000, "ubuntu")))).await;
+    let (status, answer) = post(review(
+        "UPDATE",
+        || vm(9_000, "ubuntu"),
+        Some(|| vm(9_000, "ubuntu")),
+    ))
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(answer["response"]["allowed"], true);
     let (status, _) = post(review("CREATE", || vm(APISERVER_LIMIT, "ubuntu"), None)).await;
@@ -119,7 +128,10 @@ async fn shallow_reviews_reach_the_handler_and_big_ones_get_413() {
     let (status, answer) = post(review("CREATE", || vm(100, "ubuntu"), None)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(answer["response"]["allowed"], true, "{answer}");
-    assert!(answer["response"]["patch"].is_string(), "the handler resolved it: {answer}");
+    assert!(
+        answer["response"]["patch"].is_string(),
+        "the handler resolved it: {answer}"
+    );
     let big = review("CREATE", || json!({"pad": "p".repeat(9 << 20)}), None);
     assert_eq!(post(big).await.0, StatusCode::PAYLOAD_TOO_LARGE);
 }
