@@ -209,7 +209,7 @@ pub async fn slow_silent_and_idle_connections_are_closed(ctx: Ctx) -> Result<()>
         *worst = (*worst).max(took);
     }
     vmimage_testenv::say(format!("closed, slowest of each kind: {slowest:?}"));
-    let metrics = webhook::metrics(&p.hook.cert_dir.parent().context("no state dir")?.to_path_buf()).await?;
+    let metrics = webhook::metrics(p.hook.cert_dir.parent().context("no state dir")?).await?;
     ensure!(
         metrics.contains("vmimage_connections_idle_closed_total 1"),
         "the idle close was not counted:\n{}",
