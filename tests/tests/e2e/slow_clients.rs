@@ -32,6 +32,7 @@ pub fn all() -> Vec<(&'static str, TestFn)> {
     vmimage_testenv::tests![
         crate::slow_clients::slow_silent_and_idle_connections_are_closed,
         crate::slow_clients::unfinished_bodies_stay_within_the_budget_and_reviews_are_answered,
+        crate::slow_clients::connections_past_the_cap_are_closed_at_once,
     ]
 }
 
@@ -54,11 +55,15 @@ struct Private {
 }
 
 async fn start(ctx: &Ctx) -> Result<Private> {
+    start_with(ctx, &[]).await
+}
+
+async fn start_with(ctx: &Ctx, more: &[&str]) -> Result<Private> {
     let dir: PathBuf = ctx.state_dir.join("private").join(&ctx.namespace);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let ca = Ca::new(&format!("vmimage-e2e-{}", ctx.namespace))?;
     let bin = ctx.bin_dir.join("vmimage-webhook");
-    let extra: Vec<String> = FLAGS.iter().map(|f| f.to_string()).collect();
+    let extra: Vec<String> = FLAGS.iter().chain(more).map(|f| f.to_string()).collect();
     let hook = webhook::start_with(&dir, &ca, &ctx.kubeconfig, &bin, &extra).await?;
     let mut roots = rustls::RootCertStore::empty();
     for cert in CertificateDer::pem_slice_iter(ca.pair.cert_pem.as_bytes()) {
@@ -336,4 +341,53 @@ pub async fn unfinished_bodies_stay_within_the_budget_and_reviews_are_answered(c
         "held bodies must end in 408 or 503: {statuses:?}"
     );
     Ok(())
+}
+
+/// With `--max-connections 8`, 8 connections that have not finished TLS hold every
+/// place: the next is closed at once (before the 2 s handshake timeout could), the refusal
+/// is counted, `/healthz` still answers on the admin port, and once the 8 are closed by
+/// their timeout a review is answered again.
+pub async fn connections_past_the_cap_are_closed_at_once(ctx: Ctx) -> Result<()> {
+    let p = start_with(&ctx, &["--max-connections", "8"]).await?;
+    let mut held = Vec::new();
+    for _ in 0..8 {
+        held.push(TcpStream::connect(("127.0.0.1", p.hook.port)).await?);
+    }
+    // Let the webhook accept all 8 before the ninth arrives.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let extra = TcpStream::connect(("127.0.0.1", p.hook.port)).await?;
+    let closed = until_closed(extra, b"", Duration::from_secs(5)).await?;
+    ensure!(
+        closed < Duration::from_secs(1),
+        "the connection past the cap stayed open {closed:?}, as if it had a place"
+    );
+    ensure!(
+        webhook::http_status(p.hook.admin_port, "/healthz").await == Some(200),
+        "/healthz did not answer while the admission port was full"
+    );
+    let metrics = webhook::metrics(p.hook.cert_dir.parent().context("no state dir")?).await?;
+    ensure!(
+        metric_at_least(&metrics, "vmimage_connections_refused_total", 1.0),
+        "the refusal was not counted"
+    );
+    for stream in held {
+        until_closed(stream, b"", Duration::from_secs(10)).await?;
+    }
+    ensure!(
+        p.review(&ctx.namespace).await? == 200,
+        "a review once the places were free"
+    );
+    Ok(())
+}
+
+fn metric_at_least(text: &str, name: &str, least: f64) -> bool {
+    text.lines()
+        .filter_map(|line| {
+            line.strip_prefix(name)?
+                .strip_prefix(' ')?
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .any(|v| v >= least)
 }
