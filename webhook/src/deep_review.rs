@@ -260,20 +260,21 @@ fn same_images(old: &Value, new: &Value) -> bool {
 
 /// The denial: which field, how deep, and what to do.
 fn too_deep(depth: &Depth) -> String {
-    // The path runs from the review: `request`, `object` (or `oldObject`), then the VM's.
-    let field: Vec<&str> = depth.path.iter().skip(2).map(String::as_str).collect();
-    let shown = field.iter().take(SHOWN).copied().collect::<Vec<_>>().join(".");
-    let more = field.len().saturating_sub(SHOWN);
-    let field = if more > 0 {
-        format!("{shown}… ({more} more levels)")
-    } else {
-        shown
-    };
+    // The path runs from the review: `request`, `object` (or `oldObject`), then the VM's
+    // fields; the object itself is at depth 3, so its field number k at depth 3 + k.
+    let shown: Vec<&str> = depth
+        .path
+        .iter()
+        .skip(2)
+        .take(SHOWN)
+        .map(String::as_str)
+        .collect();
+    let below = depth.max.saturating_sub(3 + shown.len());
     format!(
-        "vmimage cannot resolve the images of this VirtualMachine: {} nests deeper than the {} levels vmimage \
-         reads (the object nests {} levels); flatten that field, or keep deeply nested data out of the \
-         VirtualMachine (a ConfigMap or Secret)",
-        crate::log_text::Untrusted(&field),
+        "vmimage cannot resolve the images of this VirtualMachine: {} nests {below} levels deeper, past \
+         the {} levels of an object vmimage reads (this one nests {}); flatten that field, or keep deeply \
+         nested data out of the VirtualMachine (in a ConfigMap or Secret)",
+        crate::log_text::Untrusted(&shown.join(".")),
         READ_LIMIT - 3,
         depth.max - 3,
     )

@@ -102,7 +102,11 @@ pub async fn bad_reviews_get_a_4xx_or_a_denial_never_a_5xx(ctx: Ctx) -> Result<(
             too_deep.into(),
             Want::BadRequest("deeper than the 10000 the apiserver decodes"),
         ),
-        ("deep nesting", deep_vm.into(), Want::Denied("spec.x.0.0.0.0… (")),
+        (
+            "deep nesting",
+            deep_vm.into(),
+            Want::Denied("spec.x.0.0.0.0 nests 995 levels deeper"),
+        ),
         (
             "huge body",
             Bytes::from(vec![b' '; 8 * 1024 * 1024]),

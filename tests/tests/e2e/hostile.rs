@@ -286,7 +286,7 @@ pub async fn a_200_deep_vm_gets_a_clear_answer_and_its_finalizer_can_be_removed(
     ensure!(!ok, "a 200-deep CREATE was admitted: {out}");
     ensure!(
         out.contains("denied the request")
-            && out.contains("spec.bootstrap.cloudInit.cloudConfig.runcmd.0… (")
+            && out.contains("spec.bootstrap.cloudInit.cloudConfig.runcmd.0 nests 199 levels deeper")
             && out.contains("flatten that field"),
         "not a clear denial naming the field: {out}"
     );
