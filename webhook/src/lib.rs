@@ -18,6 +18,7 @@
 //! - [`deep_review`]: answering reviews nested deeper than serde_json reads.
 //! - [`log_text`]: request-controlled text made safe for log lines.
 //! - [`log_sink`]: log output that drops lines rather than stop admissions.
+//! - [`apiserver_probe`]: noticing a hung apiserver within seconds; re-listing then.
 //! - [`index_sync`]: watches that keep the image index current; readiness.
 //! - [`policies`]: the watch that keeps the image policies current; their status.
 //! - [`namespaces`]: namespace labels for policies' `namespaceSelector`.
@@ -34,6 +35,7 @@
 
 pub mod admin;
 pub mod admission;
+pub mod apiserver_probe;
 pub mod args;
 pub mod body_budget;
 pub mod breaker;
@@ -96,18 +98,22 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .page_size(500)
         .timeout(args.watch_timeout);
     // The policy and namespace watches need no discovery: they start at once.
+    let (restart_watches, restarts) = apiserver_probe::channel();
+    let probe = tokio::spawn(apiserver_probe::run(client.clone(), restart_watches));
     let policy_sync = tokio::spawn(policies::run(
         client.clone(),
         watch_config.clone(),
         state.policies.clone(),
         state.readiness.clone(),
         metrics.clone(),
+        restarts.clone(),
     ));
     let namespace_sync = tokio::spawn(namespaces::run(
         client.clone(),
         watch_config.clone(),
         state.namespaces.clone(),
         metrics.clone(),
+        restarts.clone(),
     ));
     let sync = tokio::spawn({
         let (index, readiness) = (state.index.clone(), state.readiness.clone());
@@ -115,7 +121,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         async move {
             let found = discovery::discover_until_found(&client).await;
             let _ = resources.set(found.clone());
-            index_sync::run(client, found, watch_config, index, readiness, metrics).await;
+            index_sync::run(client, found, watch_config, index, readiness, metrics, restarts).await;
         }
     });
     let reload = tokio::spawn(reloader.run(TLS_POLL));
@@ -186,6 +192,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     };
     let (served_https, served_admin) = tokio::join!(serve_https, serve_admin);
     sync.abort();
+    probe.abort();
     policy_sync.abort();
     namespace_sync.abort();
     reload.abort();
