@@ -27,8 +27,11 @@ pub struct Args {
     #[arg(long, env = "VMIMAGE_KUBECONFIG")]
     pub kubeconfig: Option<PathBuf>,
 
-    /// Largest AdmissionReview body accepted; larger ones get 413.
-    #[arg(long, env = "VMIMAGE_MAX_BODY_BYTES", default_value_t = 2 * 1024 * 1024)]
+    /// Largest AdmissionReview body accepted; larger ones get 413. An UPDATE's review
+    /// carries the object twice (`object` and `oldObject`), each up to the 3 MiB the
+    /// apiserver accepts in one request, so the default (7 MiB, as controller-runtime's)
+    /// never refuses one; memory stays bounded by --body-budget-bytes.
+    #[arg(long, env = "VMIMAGE_MAX_BODY_BYTES", default_value_t = 7 * 1024 * 1024)]
     pub max_body_bytes: usize,
 
     /// How long a live read from the API server may take before the webhook gives up
@@ -41,6 +44,10 @@ pub struct Args {
     /// compacted that point away (410 Gone), the webhook re-lists.
     #[arg(long, env = "VMIMAGE_WATCH_TIMEOUT", default_value_t = 290, value_parser = clap::value_parser!(u32).range(1..=3600))]
     pub watch_timeout: u32,
+
+    /// The admission port's timeouts, connection and memory limits.
+    #[command(flatten)]
+    pub limits: crate::limits::Limits,
 }
 
 /// Parses `500ms`, `3s`, `1m30s` or a plain number of seconds (the plugin's parser).
@@ -69,9 +76,20 @@ mod tests {
         let args = Args::parse_from(["vmimage-webhook", "--tls-cert", "c", "--tls-key", "k"]);
         assert_eq!(args.listen.port(), 8443);
         assert_eq!(args.admin_listen.port(), 8080);
-        assert_eq!(args.max_body_bytes, 2 * 1024 * 1024);
+        assert_eq!(args.max_body_bytes, 7 * 1024 * 1024);
         assert_eq!(args.live_read_timeout, Duration::from_secs(3));
         assert_eq!(args.watch_timeout, 290);
         assert!(args.kubeconfig.is_none());
+        let limits = &args.limits;
+        assert_eq!(limits.header_read_timeout, Duration::from_secs(5));
+        assert_eq!(limits.body_read_timeout, Duration::from_secs(10));
+        assert_eq!(limits.idle_timeout, Duration::from_secs(90));
+        assert_eq!(limits.http2_keepalive_interval, Duration::from_secs(30));
+        assert_eq!(limits.http2_keepalive_timeout, Duration::from_secs(15));
+        assert_eq!(limits.max_connections, 512);
+        assert_eq!(limits.max_concurrent_streams, 100);
+        assert_eq!(limits.body_budget_bytes, 32 * 1024 * 1024);
+        assert_eq!(limits.body_budget_per_connection_bytes, 8 * 1024 * 1024);
+        assert_eq!(limits.body_budget_wait, Duration::from_secs(1));
     }
 }

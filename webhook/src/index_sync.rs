@@ -97,24 +97,36 @@ pub async fn run(
     index: SharedIndex,
     readiness: Readiness,
     metrics: Arc<Metrics>,
+    restarts: crate::apiserver_probe::Restarts,
 ) {
     let namespaced = Api::<DynamicObject>::all_with(client.clone(), &resources.namespaced);
     let cluster = Api::<DynamicObject>::all_with(client, &resources.cluster);
     let sync = |kind| KindSync::new(kind, index.clone(), readiness.clone(), metrics.clone());
     tokio::join!(
-        watch(namespaced, config.clone(), sync(ImageKind::VirtualMachineImage)),
+        watch(
+            namespaced,
+            config.clone(),
+            sync(ImageKind::VirtualMachineImage),
+            restarts.clone()
+        ),
         watch(
             cluster,
             config.clone(),
-            sync(ImageKind::ClusterVirtualMachineImage)
+            sync(ImageKind::ClusterVirtualMachineImage),
+            restarts
         ),
     );
 }
 
-async fn watch(api: Api<DynamicObject>, config: watcher::Config, mut sync: KindSync) {
+async fn watch(
+    api: Api<DynamicObject>,
+    config: watcher::Config,
+    mut sync: KindSync,
+    restarts: crate::apiserver_probe::Restarts,
+) {
     let metrics = sync.metrics.clone();
     let start = || watcher(api.clone(), config.clone());
-    crate::watch::relist_on_error(sync.kind.as_str(), &metrics, start, &mut sync).await;
+    crate::watch::relist_on_error(sync.kind.as_str(), &metrics, start, &mut sync, restarts).await;
 }
 
 /// Applies one kind's watch events to the index.

@@ -14,11 +14,18 @@
 //! - [`patch`]: a plan as JSON Patch operations.
 //! - [`live`]: confirming cache misses with the API server.
 //! - [`breaker`]: no image LISTs for a few seconds after one timed out.
+//! - [`intake`]: what every admission request passes before the handler.
+//! - [`deep_review`]: answering reviews nested deeper than serde_json reads.
 //! - [`log_text`]: request-controlled text made safe for log lines.
+//! - [`log_sink`]: log output that drops lines rather than stop admissions.
+//! - [`apiserver_probe`]: noticing a hung apiserver within seconds; re-listing then.
 //! - [`index_sync`]: watches that keep the image index current; readiness.
 //! - [`policies`]: the watch that keeps the image policies current; their status.
 //! - [`namespaces`]: namespace labels for policies' `namespaceSelector`.
 //! - [`discovery`]: the newest served version of the image kinds.
+//! - [`limits`]: the admission port's timeouts, connection and memory limits.
+//! - [`connections`]: a cap on admission connections; closing idle ones.
+//! - [`body_budget`]: a global budget of request body bytes; a deadline per body.
 //! - [`linger`]: TCP_NODELAY and a lingering close for admission connections.
 //! - [`tls`]: serving certificates, loaded at start and reloaded on change.
 //! - [`admin`]: `/healthz`, `/readyz`, `/metrics` on plain HTTP.
@@ -28,12 +35,19 @@
 
 pub mod admin;
 pub mod admission;
+pub mod apiserver_probe;
 pub mod args;
+pub mod body_budget;
 pub mod breaker;
+pub mod connections;
+pub mod deep_review;
 pub mod discovery;
 pub mod index_sync;
+pub mod intake;
+pub mod limits;
 pub mod linger;
 pub mod live;
+pub mod log_sink;
 pub mod log_text;
 pub mod metrics;
 pub mod namespaces;
@@ -57,6 +71,8 @@ use std::{
 const TLS_POLL: Duration = Duration::from_secs(2);
 /// How long in-flight admission requests may take to finish after SIGTERM.
 const DRAIN: Duration = Duration::from_secs(10);
+/// How long past the drain and the lingering closes a signalled process may take to exit.
+const STOP_GRACE: Duration = Duration::from_secs(3);
 /// How long the admin server waits for a partial request's headers.
 const ADMIN_HEADER_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -82,25 +98,30 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         .page_size(500)
         .timeout(args.watch_timeout);
     // The policy and namespace watches need no discovery: they start at once.
+    let (restart_watches, restarts) = apiserver_probe::channel();
+    let probe = tokio::spawn(apiserver_probe::run(client.clone(), restart_watches));
     let policy_sync = tokio::spawn(policies::run(
         client.clone(),
         watch_config.clone(),
         state.policies.clone(),
         state.readiness.clone(),
         metrics.clone(),
+        restarts.clone(),
     ));
     let namespace_sync = tokio::spawn(namespaces::run(
         client.clone(),
         watch_config.clone(),
         state.namespaces.clone(),
         metrics.clone(),
+        restarts.clone(),
     ));
     let sync = tokio::spawn({
         let (index, readiness) = (state.index.clone(), state.readiness.clone());
+        let metrics = metrics.clone();
         async move {
             let found = discovery::discover_until_found(&client).await;
             let _ = resources.set(found.clone());
-            index_sync::run(client, found, watch_config, index, readiness, metrics).await;
+            index_sync::run(client, found, watch_config, index, readiness, metrics, restarts).await;
         }
     });
     let reload = tokio::spawn(reloader.run(TLS_POLL));
@@ -110,12 +131,43 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     tokio::spawn(stop_on_signal(https.clone(), admin.clone()));
 
     let serve_https = {
-        let router = admission::router(state.clone(), args.max_body_bytes);
+        let limits = args.limits.clone();
+        let budget = body_budget::Budget::new(
+            limits.body_budget_bytes,
+            limits.body_budget_wait,
+            limits.body_read_timeout,
+            args.max_body_bytes,
+            metrics.clone(),
+        );
+        let router = intake::router(state.clone(), args.max_body_bytes, budget);
+        let connections = connections::ConnectionAcceptor::new(
+            linger::LingerAcceptor::new(drains.clone()),
+            limits.max_connections,
+            limits.idle_timeout,
+            limits.body_budget_per_connection_bytes.max(args.max_body_bytes),
+            metrics.clone(),
+        );
         let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls_config)
-            .acceptor(linger::LingerAcceptor::new(drains.clone()));
-        let server = axum_server::bind(args.listen)
+            .handshake_timeout(limits.header_read_timeout)
+            .acceptor(connections);
+        let mut server = axum_server::bind(args.listen)
             .acceptor(acceptor)
-            .handle(https.clone());
+            .handle(https.clone())
+            .first_request_timeout(limits.header_read_timeout);
+        server
+            .http_builder()
+            .http1()
+            .header_read_timeout(Some(limits.header_read_timeout))
+            .max_buf_size(limits::MAX_HEAD_BYTES);
+        server
+            .http_builder()
+            .http2()
+            .keep_alive_interval(Some(limits.http2_keepalive_interval))
+            .keep_alive_timeout(limits.http2_keepalive_timeout)
+            .max_concurrent_streams(limits.max_concurrent_streams)
+            .max_header_list_size(limits::MAX_HEADER_LIST_BYTES)
+            .initial_stream_window_size(limits::STREAM_WINDOW_BYTES)
+            .initial_connection_window_size(limits::CONNECTION_WINDOW_BYTES);
         let admin = admin.clone();
         async move {
             tracing::info!(listen = %args.listen, "serving admission reviews over HTTPS");
@@ -140,6 +192,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     };
     let (served_https, served_admin) = tokio::join!(serve_https, serve_admin);
     sync.abort();
+    probe.abort();
     policy_sync.abort();
     namespace_sync.abort();
     reload.abort();
@@ -184,4 +237,14 @@ async fn stop_on_signal(https: Handle<SocketAddr>, admin: Handle<SocketAddr>) {
     }
     https.graceful_shutdown(Some(DRAIN));
     admin.graceful_shutdown(Some(DRAIN));
+    // The drain is bounded, but whatever might still hold the process up, a stop asked
+    // for is a stop: a second signal, or the drain's bound passing, ends it here.
+    tokio::select! {
+        _ = term.recv() => tracing::warn!("second signal: exiting without draining"),
+        _ = int.recv() => tracing::warn!("second signal: exiting without draining"),
+        _ = tokio::time::sleep(DRAIN + linger::LINGER + STOP_GRACE) => {
+            tracing::error!("still running {:?} after the signal: exiting", DRAIN + linger::LINGER + STOP_GRACE);
+        }
+    }
+    std::process::exit(1);
 }

@@ -72,6 +72,11 @@ struct ResultLabel {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabel {
     kind: &'static str,
 }
@@ -95,6 +100,9 @@ pub struct Metrics {
     live_reads_skipped: Counter,
     violations: Family<ViolationLabels, Counter>,
     watch_restarts: Family<WatchLabels, Counter>,
+    requests_refused: Family<ReasonLabel, Counter>,
+    connections_refused: Counter,
+    connections_idle_closed: Counter,
 }
 
 /// Latency buckets in seconds: 50 µs to 1 s.
@@ -122,6 +130,24 @@ impl Metrics {
         let live_reads_skipped = Counter::default();
         let violations = Family::<ViolationLabels, Counter>::default();
         let watch_restarts = Family::<WatchLabels, Counter>::default();
+        let requests_refused = Family::<ReasonLabel, Counter>::default();
+        let connections_refused = Counter::default();
+        let connections_idle_closed = Counter::default();
+        registry.register(
+            "vmimage_requests_refused",
+            "Admission requests refused before the handler: BodyBudget (503), BodyTimeout (408), TooLarge (413)",
+            requests_refused.clone(),
+        );
+        registry.register(
+            "vmimage_connections_refused",
+            "Admission connections closed at once because --max-connections were open",
+            connections_refused.clone(),
+        );
+        registry.register(
+            "vmimage_connections_idle_closed",
+            "Admission connections closed after --idle-timeout without a request in flight",
+            connections_idle_closed.clone(),
+        );
         registry.register(
             "vmimage_admissions",
             "AdmissionReviews answered, by result and reason",
@@ -158,6 +184,11 @@ impl Metrics {
             violations.clone(),
         );
         registry.register(
+            "vmimage_log_lines_dropped",
+            "Log lines dropped because the log queue was full or stderr could not be written",
+            crate::log_sink::dropped().clone(),
+        );
+        registry.register(
             "vmimage_watch_restarts",
             "Watches dropped after an error and restarted with a full list, by watch and reason",
             watch_restarts.clone(),
@@ -180,7 +211,25 @@ impl Metrics {
             live_reads_skipped,
             violations,
             watch_restarts,
+            requests_refused,
+            connections_refused,
+            connections_idle_closed,
         }
+    }
+
+    /// Counts one request refused before the handler, for `reason`.
+    pub fn request_refused(&self, reason: &'static str) {
+        self.requests_refused.get_or_create(&ReasonLabel { reason }).inc();
+    }
+
+    /// Counts one connection closed at once for --max-connections.
+    pub fn connection_refused(&self) {
+        self.connections_refused.inc();
+    }
+
+    /// Counts one connection closed for --idle-timeout.
+    pub fn connection_idle_closed(&self) {
+        self.connections_idle_closed.inc();
     }
 
     /// Counts one answered review, why it was answered so, and its latency.
@@ -255,6 +304,9 @@ mod tests {
         m.live_read();
         m.live_read_skipped();
         m.watch_lost("Namespace", WatchLoss::Expired);
+        m.request_refused("BodyBudget");
+        m.connection_refused();
+        m.connection_idle_closed();
         m.violation(&Violation {
             policy: "legacy".into(),
             mode: vmimage_shared::policy::Mode::Audit,
@@ -270,6 +322,10 @@ mod tests {
             r#"vmimage_index_synced{kind="VirtualMachineImage"} 0"#,
             "vmimage_live_reads_total 1",
             "vmimage_live_reads_skipped_total 1",
+            "vmimage_log_lines_dropped_total ",
+            r#"vmimage_requests_refused_total{reason="BodyBudget"} 1"#,
+            "vmimage_connections_refused_total 1",
+            "vmimage_connections_idle_closed_total 1",
             r#"vmimage_watch_restarts_total{watch="Namespace",reason="expired"} 1"#,
             r#"vmimage_policy_violations_total{policy="legacy",mode="Audit",rule="deniedNames"} 1"#,
         ] {

@@ -27,11 +27,12 @@ pub async fn run(
     config: watcher::Config,
     namespaces: SharedNamespaces,
     metrics: Arc<Metrics>,
+    restarts: crate::apiserver_probe::Restarts,
 ) {
     let api = Api::<PartialObjectMeta<Namespace>>::all(client);
     let mut sync = NamespaceSync::new(namespaces);
     let start = || watcher(api.clone(), config.clone());
-    crate::watch::relist_on_error("Namespace", &metrics, start, &mut sync).await;
+    crate::watch::relist_on_error("Namespace", &metrics, start, &mut sync, restarts).await;
 }
 
 /// Applies namespace watch events to the cache.

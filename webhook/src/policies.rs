@@ -104,6 +104,7 @@ pub async fn run(
     policies: SharedPolicies,
     readiness: Readiness,
     metrics: Arc<crate::metrics::Metrics>,
+    restarts: crate::apiserver_probe::Restarts,
 ) {
     let api = Api::<DynamicObject>::all_with(client, &api_resource());
     let mut cache = PolicyWatch {
@@ -111,7 +112,7 @@ pub async fn run(
         api: api.clone(),
     };
     let start = || watcher(api.clone(), config.clone());
-    crate::watch::relist_on_error(KIND, &metrics, start, &mut cache).await;
+    crate::watch::relist_on_error(KIND, &metrics, start, &mut cache, restarts).await;
 }
 
 /// The policy set as a watch's cache: events applied, status writes spawned.

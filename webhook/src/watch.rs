@@ -32,6 +32,12 @@ pub fn loss_of(error: &watcher::Error) -> WatchLoss {
     }
 }
 
+/// The error a watch is dropped with when the apiserver hangs.
+fn hung() -> watcher::Error {
+    let cause = std::io::Error::new(std::io::ErrorKind::TimedOut, "the apiserver does not answer");
+    watcher::Error::WatchFailed(kube::Error::Service(Box::new(cause)))
+}
+
 /// A cache fed by a watch.
 pub trait Cache<K> {
     /// Applies one event.
@@ -42,12 +48,14 @@ pub trait Cache<K> {
 
 /// Runs the watches that `start` builds, one after another, forever: each event goes to
 /// `cache`; the first error of a watcher goes to [`Cache::lost`], and that watcher is
-/// replaced after a backoff.
+/// replaced after a backoff. A change on `restarts` (the apiserver hangs, see
+/// [`crate::apiserver_probe`]) counts as an error of the current watcher.
 pub async fn relist_on_error<K, S>(
     watch: &'static str,
     metrics: &Metrics,
     mut start: impl FnMut() -> S,
     cache: &mut impl Cache<K>,
+    mut restarts: crate::apiserver_probe::Restarts,
 ) where
     S: Stream<Item = Result<watcher::Event<K>, watcher::Error>>,
 {
@@ -56,16 +64,34 @@ pub async fn relist_on_error<K, S>(
     // watch) must not re-list a large catalog every 0.8 s.
     let mut backoff = DefaultBackoff::default();
     loop {
+        restarts.borrow_and_update();
+        // False once the probe is gone (tests, or it ended): then watch without one.
+        let mut probed = true;
         let mut events = std::pin::pin!(start());
-        while let Some(event) = events.next().await {
+        loop {
+            let event = if probed {
+                tokio::select! {
+                    event = events.next() => event,
+                    changed = restarts.changed() => match changed {
+                        Ok(()) => Some(Err(hung())),
+                        Err(_) => {
+                            probed = false;
+                            continue;
+                        }
+                    },
+                }
+            } else {
+                events.next().await
+            };
             match event {
-                Ok(event) => cache.event(event),
-                Err(error) => {
+                Some(Ok(event)) => cache.event(event),
+                Some(Err(error)) => {
                     let loss = loss_of(&error);
                     metrics.watch_lost(watch, loss);
                     cache.lost(&error);
                     break;
                 }
+                None => break,
             }
         }
         let wait = backoff.next().unwrap_or(MAX_BACKOFF).min(MAX_BACKOFF);
@@ -135,6 +161,7 @@ mod tests {
                 ])
             },
             &mut recorder,
+            crate::apiserver_probe::channel().1,
         );
         // Two minutes of (paused) time is several restarts.
         let _ = tokio::time::timeout(Duration::from_secs(120), run).await;
@@ -150,5 +177,33 @@ mod tests {
                 .render()
                 .contains(r#"vmimage_watch_restarts_total{watch="test",reason="failed"}"#)
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_restart_signal_drops_a_quiet_watch_and_lists_again() {
+        let metrics = Metrics::new();
+        let mut recorder = Recorder::default();
+        let (restart, restarts) = crate::apiserver_probe::channel();
+        let run = relist_on_error(
+            "test",
+            &metrics,
+            || {
+                // A watch that lists and then goes quiet, as one to a hung apiserver does.
+                futures::stream::iter(vec![Ok(watcher::Event::Init), Ok(watcher::Event::InitDone)])
+                    .chain(futures::stream::pending())
+            },
+            &mut recorder,
+            restarts,
+        );
+        let signal = async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            restart.send_modify(|n| *n += 1);
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        };
+        tokio::select! {
+            _ = run => unreachable!("the watch runs forever"),
+            _ = signal => {}
+        }
+        assert_eq!(recorder.0, ["init", "done", "lost", "init", "done"]);
     }
 }

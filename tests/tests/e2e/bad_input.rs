@@ -54,12 +54,18 @@ pub async fn bad_reviews_get_a_4xx_or_a_denial_never_a_5xx(ctx: Ctx) -> Result<(
     wrong_kind["kind"] = json!("ConfigMap");
     let mut v1beta1 = loadgen::review_of(ns, vm(ns, "v", json!({"imageName": "ubuntu-24.04"})));
     v1beta1["apiVersion"] = json!("admission.k8s.io/v1beta1");
-    // A field of the spec holding 100,000 nested arrays.
+    // A field of the spec holding nested arrays.
     let deep_review = bytes(&loadgen::review_of(
         ns,
         vm(ns, "deep", json!({"imageName": "ubuntu-24.04", "x": "DEEP"})),
     ));
-    let deep_review = String::from_utf8(deep_review.to_vec())?.replace("\"DEEP\"", &deep);
+    let deep_review = String::from_utf8(deep_review.to_vec())?;
+    // Deeper than the apiserver itself decodes: unreadable. 1,000 levels the apiserver
+    // can send: a denial naming the field.
+    let (too_deep, deep_vm) = (
+        deep_review.replace("\"DEEP\"", &deep),
+        deep_review.replace("\"DEEP\"", &format!("{}{}", "[".repeat(1000), "]".repeat(1000))),
+    );
     let cases: Vec<(&str, Bytes, Want)> = vec![
         (
             "malformed JSON",
@@ -92,13 +98,18 @@ pub async fn bad_reviews_get_a_4xx_or_a_denial_never_a_5xx(ctx: Ctx) -> Result<(
             Want::BadRequest("no request"),
         ),
         (
+            "nesting deeper than the apiserver decodes",
+            too_deep.into(),
+            Want::BadRequest("deeper than the 10000 the apiserver decodes"),
+        ),
+        (
             "deep nesting",
-            deep_review.into(),
-            Want::BadRequest("recursion limit"),
+            deep_vm.into(),
+            Want::Denied("spec.x.0.0.0.0 nests 995 levels deeper"),
         ),
         (
             "huge body",
-            Bytes::from(vec![b' '; 3 * 1024 * 1024]),
+            Bytes::from(vec![b' '; 8 * 1024 * 1024]),
             Want::TooLarge,
         ),
         (

@@ -25,6 +25,7 @@ pub fn all() -> Vec<(&'static str, TestFn)> {
     vmimage_testenv::tests![
         crate::faults::deleted_image_stops_resolving,
         crate::faults::apiserver_restart_resyncs_changes_made_meanwhile,
+        crate::faults::a_frozen_apiserver_is_noticed_within_seconds_and_nothing_stale_is_admitted,
         crate::faults::etcd_restart_is_survived,
         crate::faults::expired_watch_relists,
         crate::faults::a_timed_out_live_read_is_not_repeated_at_once,
@@ -270,6 +271,64 @@ pub async fn apiserver_restart_resyncs_changes_made_meanwhile(_ctx: Ctx) -> Resu
     expect_denied(&rig.client, ns, TWIN.1, &[TWIN.0, TWIN_2]).await?;
     expect_id(&rig.client, ns, FRESH.1, FRESH.0).await?;
     // Served from the re-listed index: the new image is in it.
+    rig.index_matches_apiserver().await?;
+    drop(peer);
+    Ok(())
+}
+
+/// The webhook's apiserver is frozen (SIGSTOP: its connections stay open, nothing is
+/// answered, so a watch just goes quiet) while its HA peer takes writes: the webhook's
+/// probe notices within seconds, it turns unready and denies rather than admits from its
+/// stale index (the ambiguous twin, the deleted image), and after the thaw it re-lists and
+/// sees every change. Before the probe the freeze went unnoticed for 295 s.
+pub async fn a_frozen_apiserver_is_noticed_within_seconds_and_nothing_stale_is_admitted(
+    _ctx: Ctx,
+) -> Result<()> {
+    let rig = rig(&[], &["--live-read-timeout", "1s"]).await?;
+    let ns = "default";
+    for (id, display) in [GONE, TWIN] {
+        vmimage_testenv::catalog::apply_image(&rig.client, cluster_image(id, display)).await?;
+    }
+    eventually(Duration::from_secs(10), || {
+        expect_id(&rig.client, ns, GONE.1, GONE.0)
+    })
+    .await?;
+    expect_id(&rig.client, ns, TWIN.1, TWIN.0).await?;
+    let peer = rig.cp.peer_apiserver().await?;
+    let peer_client = vmimage_testenv::cluster::client_for(&peer.kubeconfig).await?;
+
+    rig.cp.freeze_apiserver(true)?;
+    let frozen = async {
+        let unready_after = rig.await_ready(false, Duration::from_secs(15)).await?;
+        delete_cluster_image(&peer_client, GONE.0).await?;
+        vmimage_testenv::catalog::apply_image(&peer_client, cluster_image(TWIN_2, TWIN.1)).await?;
+        vmimage_testenv::catalog::apply_image(&peer_client, cluster_image(FRESH.0, FRESH.1)).await?;
+        // The peer calls the webhook, whose index still holds the old twin and GONE.
+        let twin = admit(&peer_client, ns, TWIN.1).await?;
+        let gone = admit(&peer_client, ns, GONE.1).await?;
+        anyhow::Ok((unready_after, twin, gone))
+    }
+    .await;
+    rig.cp.freeze_apiserver(false)?;
+    let (unready_after, twin, gone) = frozen.with_context(|| rig.log())?;
+    ensure!(
+        twin.is_err() && gone.is_err(),
+        "admitted from a stale index while its apiserver was frozen: twin {twin:?}, gone {gone:?}\n{}",
+        rig.log()
+    );
+    let ready_after = rig.await_ready(true, Duration::from_secs(60)).await?;
+    vmimage_testenv::say(format!(
+        "webhook unready {:.1} s after its apiserver froze; ready {:.1} s after the thaw; frozen answers: {}",
+        unready_after.as_secs_f64(),
+        ready_after.as_secs_f64(),
+        twin.err().unwrap_or_default(),
+    ));
+    eventually(Duration::from_secs(10), || async {
+        expect_denied(&rig.client, ns, GONE.1, &["no VM image exists"]).await?;
+        expect_denied(&rig.client, ns, TWIN.1, &[TWIN.0, TWIN_2]).await?;
+        expect_id(&rig.client, ns, FRESH.1, FRESH.0).await
+    })
+    .await?;
     rig.index_matches_apiserver().await?;
     drop(peer);
     Ok(())

@@ -8,12 +8,14 @@ mod control_plane;
 mod conventions;
 mod doc_examples;
 mod faults;
+mod hostile;
 mod logs;
 mod oracle;
 mod plugin;
 mod policy;
 mod publish;
 mod security;
+mod slow_clients;
 mod versions;
 
 use std::any::Any;
@@ -48,6 +50,8 @@ fn main() -> std::process::ExitCode {
     tests.extend(versions::all());
     tests.extend(security::all());
     tests.extend(faults::all());
+    tests.extend(hostile::all());
+    tests.extend(slow_clients::all());
     tests.extend(logs::all());
     tests.extend(bad_input::all());
     tests.extend(oracle::all());
