@@ -27,22 +27,6 @@ pub struct Cluster {
     groups: Arc<tokio::sync::Mutex<HashMap<&'static str, discovery::ApiGroup>>>,
 }
 
-/// Where the plugin's requests go, for error messages.
-#[derive(Debug, Clone)]
-pub struct Target {
-    /// The API server URL.
-    pub server: String,
-    /// `--request-timeout`, when one is set.
-    pub timeout: Option<std::time::Duration>,
-}
-
-static TARGET: std::sync::OnceLock<Target> = std::sync::OnceLock::new();
-
-/// The API server this invocation talks to (set once it has connected).
-pub fn target() -> Option<&'static Target> {
-    TARGET.get()
-}
-
 /// Builds a client from the global flags.
 pub async fn connect(global: &Global) -> Result<Cluster, Error> {
     let options = KubeConfigOptions {
@@ -74,7 +58,7 @@ pub async fn connect(global: &Global) -> Result<Cluster, Error> {
         .namespace
         .clone()
         .unwrap_or_else(|| config.default_namespace.clone());
-    let _ = TARGET.set(Target {
+    crate::target::set(crate::target::Target {
         server: config.cluster_url.to_string(),
         timeout: global.request_timeout.filter(|t| !t.is_zero()),
     });

@@ -55,7 +55,7 @@ fn hint(e: &kube::Error) -> String {
         }
         kube::Error::Api(_) => String::new(),
         other => {
-            let target = crate::client::target();
+            let target = crate::target::get();
             let server = target.map_or("the API server".to_string(), |t| t.server.clone());
             let mut root: &dyn std::error::Error = other;
             let mut timed_out = false;

@@ -22,6 +22,7 @@ pub mod output;
 pub mod pin;
 pub mod selector;
 pub mod source;
+pub mod target;
 
 use std::process::ExitCode;
 

@@ -50,10 +50,7 @@ pub struct Args {
     pub limits: crate::limits::Limits,
 }
 
-/// Parses `500ms`, `3s`, `1m30s` or a plain number of seconds (the plugin's parser).
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    vmimage_shared::duration::parse(text).map_err(|e| e.to_string())
-}
+pub use crate::limits::parse_duration;
 
 #[cfg(test)]
 mod tests {

@@ -2,7 +2,6 @@
 //! memory. Every limit is a flag (with an environment variable twin); the README's
 //! "Operating it" section says what each refusal looks like.
 
-use crate::args::parse_duration;
 use std::time::Duration;
 
 /// The admission port's limits.
@@ -72,3 +71,9 @@ pub const MAX_HEADER_LIST_BYTES: u32 = 16 * 1024;
 pub const STREAM_WINDOW_BYTES: u32 = 256 * 1024;
 /// See [`STREAM_WINDOW_BYTES`].
 pub const CONNECTION_WINDOW_BYTES: u32 = 1024 * 1024;
+
+/// Parses `500ms`, `3s`, `1m30s` or a plain number of seconds (the plugin's parser), for
+/// every duration flag.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    vmimage_shared::duration::parse(text).map_err(|e| e.to_string())
+}
