@@ -258,7 +258,7 @@ pub fn offline_rows(plugin: &Path, sizes: &[usize], work: &Path) -> Result<Vec<R
                 thousands(small_n)
             ),
             value: format!("{big:.0} vs {small:.0} ms ({ratio:.1}×)"),
-            target: format!("≤ {:.0}× (linear is {scale:.0}×)", scale * 1.2),
+            target: format!("≤ {:.1}× (linear is {scale:.0}×)", scale * 1.2),
             pass: Some(ratio <= scale * 1.2),
         });
     }
