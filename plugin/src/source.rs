@@ -30,8 +30,17 @@ pub struct Images {
 }
 
 impl Images {
+    /// Indexes `objects`, warning on stderr about each one that is read only in part or
+    /// cannot be indexed: one odd object never costs the others.
     fn new(objects: Vec<Image>) -> Self {
-        let index = Index::from_entries(objects.iter().filter_map(|o| ImageEntry::from_image(o).ok()));
+        let index = Index::from_entries(objects.iter().filter_map(|o| {
+            if let Some(warning) = o.unread_warning() {
+                eprintln!("warning: {warning}");
+            }
+            ImageEntry::from_image(o)
+                .map_err(|e| eprintln!("warning: skipping {}: {e}", o.describe_ref()))
+                .ok()
+        }));
         let positions = objects
             .iter()
             .enumerate()

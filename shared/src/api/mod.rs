@@ -7,12 +7,14 @@
 
 mod condition;
 mod image;
+mod lenient;
 mod library;
 mod publish;
 mod vm;
 
 pub use condition::Condition;
 pub use image::{Disk, Image, ImageKind, ImageSpec, ImageStatus, OsInfo, ProductInfo, ProviderRef};
+pub use lenient::Unread;
 pub use library::{ContentLibrary, ContentLibrarySpec, ContentLibraryStatus};
 pub use publish::{
     PublishRequest, PublishRequestSpec, PublishRequestStatus, PublishSource, PublishTarget,
