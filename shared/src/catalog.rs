@@ -217,7 +217,8 @@ metadata: {name: x}
 
     #[test]
     fn wrongly_typed_fields_are_reported_and_the_image_kept() {
-        let text = "kind: ClusterVirtualMachineImage\nmetadata: {name: vmi-1}\nstatus: {name: [1], type: OVF}\n";
+        let text =
+            "kind: ClusterVirtualMachineImage\nmetadata: {name: vmi-1}\nstatus: {name: [1], type: OVF}\n";
         let catalog = Catalog::parse("c", text).unwrap();
         assert_eq!(catalog.entries().count(), 1);
         assert_eq!(catalog.images[0].status.type_.as_deref(), Some("OVF"));

@@ -326,7 +326,10 @@ mod tests {
         let fields: Vec<&str> = image.unread.iter().map(|u| u.field.as_str()).collect();
         assert_eq!(fields, ["status.conditions[1]", "status.firmware"]);
         let warning = image.unread_warning().unwrap();
-        assert!(warning.starts_with("VirtualMachineImage dev/vmi-1: ignoring fields"), "{warning}");
+        assert!(
+            warning.starts_with("VirtualMachineImage dev/vmi-1: ignoring fields"),
+            "{warning}"
+        );
     }
 
     #[test]
@@ -362,7 +365,10 @@ mod tests {
         assert_eq!(image.display_name(), Some("ubuntu"));
         assert_eq!(image.status.type_.as_deref(), Some("ovf"));
         assert_eq!(image.status.hardware_version, Some(13));
-        assert_eq!(image.status.product_info.unwrap().version.as_deref(), Some("24.04"));
+        assert_eq!(
+            image.status.product_info.unwrap().version.as_deref(),
+            Some("24.04")
+        );
         assert_eq!(image.spec.provider_ref.unwrap().name, "p");
     }
 
