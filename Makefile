@@ -120,3 +120,7 @@ clean: cluster-down ## Remove build output, the fuzzers' too (keeps the control-
 crds: tools ## Write the VMImagePolicy CRD generated from shared/src/policy.rs into manifests/
 	cargo run -q -p vmimage-shared --example policy_crd > manifests/crds/vmimage.io_vmimagepolicies.yaml
 	cargo run -q -p vmimage-shared --example policy_crd -- --kustomize > manifests/webhook/base/crd-vmimagepolicies.yaml
+
+.PHONY: vmop-crds
+vmop-crds: ## Regenerate manifests/crds' stand-ins for VM Operator's CRDs (hack/gen-crds.py; needs PyYAML)
+	python3 hack/gen-crds.py
