@@ -7,6 +7,7 @@ mod check;
 mod control_plane;
 mod conventions;
 mod doc_examples;
+mod crd_parity;
 mod faults;
 mod hostile;
 mod logs;
@@ -57,5 +58,6 @@ fn main() -> std::process::ExitCode {
     tests.extend(oracle::all());
     tests.extend(doc_examples::all());
     tests.extend(conventions::all());
+    tests.extend(crd_parity::all());
     vmimage_testenv::suite::run(tests, setup)
 }
