@@ -10,6 +10,7 @@ mod doc_examples;
 mod crd_parity;
 mod faults;
 mod hostile;
+mod lenient;
 mod logs;
 mod oracle;
 mod plugin;
@@ -59,5 +60,6 @@ fn main() -> std::process::ExitCode {
     tests.extend(doc_examples::all());
     tests.extend(conventions::all());
     tests.extend(crd_parity::all());
+    tests.extend(lenient::all());
     vmimage_testenv::suite::run(tests, setup)
 }

@@ -1,0 +1,99 @@
+//! Lenient reading: an image the real schema accepts is always read, whatever shape its
+//! fields vmimage does not need take (integer disk quantities are valid int-or-string);
+//! a field it cannot read is warned about, naming the object, and costs nothing else.
+
+use anyhow::{Result, ensure};
+use serde_json::json;
+use vmimage_testenv::{
+    catalog,
+    suite::{Ctx, TestFn, vm_manifest},
+};
+
+pub fn all() -> Vec<(&'static str, TestFn)> {
+    vmimage_testenv::tests![
+        crate::lenient::integer_quantities_are_listed_resolved_and_admitted,
+        crate::lenient::an_unreadable_field_is_warned_about_and_the_rest_listed,
+    ]
+}
+
+const ID: &str = "vmi-4a11c0ffee0000001";
+
+pub async fn integer_quantities_are_listed_resolved_and_admitted(ctx: Ctx) -> Result<()> {
+    let ns = ctx.namespace.as_str();
+    let client = ctx.client().await?;
+    catalog::load_objects(
+        &client,
+        vec![json!({
+            "kind": "VirtualMachineImage",
+            "metadata": {"name": ID, "namespace": ns},
+            "spec": {"providerRef": {"apiVersion": "imageregistry.vmware.com/v1alpha2", "kind": "ContentLibraryItem", "name": "clitem-int"}},
+            "status": {
+                "name": "int-disk-linux", "type": "OVF",
+                "disks": [{"name": "disk-0", "requested": 10737418240_u64, "limit": 21474836480_u64}],
+                "conditions": [{"type": "Ready", "status": "True", "reason": "Ready", "message": "", "lastTransitionTime": "2026-08-01T10:00:00Z"}]
+            }
+        })],
+    )
+    .await?;
+    let stored = ctx.kubectl_ok(&[
+        "get",
+        "vmi",
+        ID,
+        "-n",
+        ns,
+        "-o",
+        "jsonpath={.status.disks[0].requested}",
+    ])?;
+    ensure!(stored == "10737418240", "stored as {stored:?}");
+
+    let list = ctx.kubectl_ok(&["vmimage", "list", "-A"])?;
+    ensure!(list.contains(ID) && list.contains("ubuntu-24.04"), "{list}");
+    let resolved = ctx.kubectl_ok(&["vmimage", "resolve", "int-disk-linux", "-n", ns, "-o", "json"])?;
+    let resolved: serde_json::Value = serde_json::from_str(&resolved)?;
+    ensure!(resolved["name"] == ID, "{resolved}");
+    let described = ctx.kubectl_ok(&["vmimage", "describe", "int-disk-linux", "-n", ns])?;
+    ensure!(
+        described.contains("disk-0  requested 10737418240  limit 21474836480"),
+        "{described}"
+    );
+    let exported = ctx.kubectl_ok(&["vmimage", "catalog", "export", "-A", "-o", "json"])?;
+    ensure!(exported.contains(ID), "export lacks {ID}");
+
+    // The webhook indexed it: a VM naming its display name is admitted and pinned.
+    let vm = vm_manifest(ns, "web", json!({"imageName": "int-disk-linux"})).to_string();
+    let out = ctx.kubectl_stdin(&["create", "-f", "-"], Some(&vm))?;
+    ensure!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let image = ctx.kubectl_ok(&["get", "vm", "web", "-n", ns, "-o", "jsonpath={.spec.image.name}"])?;
+    ensure!(image == ID, "spec.image.name is {image:?}");
+    Ok(())
+}
+
+pub async fn an_unreadable_field_is_warned_about_and_the_rest_listed(ctx: Ctx) -> Result<()> {
+    let file = std::env::temp_dir().join(format!("{}-catalog.yaml", ctx.namespace));
+    std::fs::write(
+        &file,
+        "kind: List\nitems:\n\
+         - kind: ClusterVirtualMachineImage\n  metadata: {name: vmi-00000000000000b0d}\n  \
+           status: {name: odd, type: OVF, hardwareVersion: nineteen}\n\
+         - kind: ClusterVirtualMachineImage\n  metadata: {name: vmi-0000000000000600d}\n  \
+           status: {name: fine, type: OVF}\n",
+    )?;
+    let out = ctx.kubectl(&["vmimage", "list", "--catalog", file.to_str().unwrap()])?;
+    std::fs::remove_file(&file)?;
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    ensure!(out.status.success(), "{stderr}");
+    ensure!(
+        stdout.contains("vmi-00000000000000b0d") && stdout.contains("vmi-0000000000000600d"),
+        "{stdout}"
+    );
+    ensure!(
+        stderr.contains(
+            "warning: ClusterVirtualMachineImage vmi-00000000000000b0d: ignoring fields vmimage cannot read: status.hardwareVersion"
+        ),
+        "{stderr}"
+    );
+    Ok(())
+}
