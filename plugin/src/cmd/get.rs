@@ -173,8 +173,8 @@ pub fn describe(entry: &ImageEntry, object: Option<&Image>, users: Option<&[Stri
                 s,
                 "  {}  requested {}  limit {}",
                 d.name.as_deref().unwrap_or("-"),
-                d.requested.as_deref().unwrap_or("-"),
-                d.limit.as_deref().unwrap_or("-")
+                d.requested.as_deref().or(d.size.as_deref()).unwrap_or("-"),
+                d.limit.as_deref().or(d.capacity.as_deref()).unwrap_or("-")
             );
         }
         let _ = writeln!(s, "Labels:");

@@ -199,6 +199,20 @@ pub struct Disk {
         skip_serializing_if = "Option::is_none"
     )]
     pub limit: Option<String>,
+    /// v1alpha3/v1alpha4: capacity (a quantity; later versions say `limit`).
+    #[serde(
+        default,
+        deserialize_with = "lenient::quantity",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub capacity: Option<String>,
+    /// v1alpha3/v1alpha4: size (a quantity; later versions say `requested`).
+    #[serde(
+        default,
+        deserialize_with = "lenient::quantity",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub size: Option<String>,
 }
 
 // === impl Image ===
@@ -370,6 +384,18 @@ mod tests {
             Some("24.04")
         );
         assert_eq!(image.spec.provider_ref.unwrap().name, "p");
+    }
+
+    #[test]
+    fn v1alpha3_disks_keep_capacity_and_size() {
+        let image: Image = serde_json::from_value(json!({
+            "metadata": {"name": "vmi-1"},
+            "status": {"disks": [{"capacity": 10737418240_u64, "size": "1Gi"}]}
+        }))
+        .unwrap();
+        assert!(image.unread.is_empty(), "{:?}", image.unread);
+        assert_eq!(image.status.disks[0].capacity.as_deref(), Some("10737418240"));
+        assert_eq!(image.status.disks[0].size.as_deref(), Some("1Gi"));
     }
 
     #[test]

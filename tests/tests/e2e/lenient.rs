@@ -13,6 +13,7 @@ pub fn all() -> Vec<(&'static str, TestFn)> {
     vmimage_testenv::tests![
         crate::lenient::integer_quantities_are_listed_resolved_and_admitted,
         crate::lenient::an_unreadable_field_is_warned_about_and_the_rest_listed,
+        crate::lenient::not_found_never_suggests_the_name_typed,
     ]
 }
 
@@ -93,6 +94,58 @@ pub async fn an_unreadable_field_is_warned_about_and_the_rest_listed(ctx: Ctx) -
         stderr.contains(
             "warning: ClusterVirtualMachineImage vmi-00000000000000b0d: ignoring fields vmimage cannot read: status.hardwareVersion"
         ),
+        "{stderr}"
+    );
+    Ok(())
+}
+
+/// `get` of an object name without the `vmi-` prefix is explained, not answered with
+/// itself; an image of another namespace is named with its namespace.
+pub async fn not_found_never_suggests_the_name_typed(ctx: Ctx) -> Result<()> {
+    let file = std::env::temp_dir().join(format!("{}-catalog.yaml", ctx.namespace));
+    std::fs::write(
+        &file,
+        "kind: List\nitems:\n\
+         - kind: ClusterVirtualMachineImage\n  metadata: {name: cvmi-fedcba0987654321}\n  \
+           status: {name: Fedora 40, type: OVF}\n\
+         - kind: VirtualMachineImage\n  metadata: {name: vmi-0000000000000abcd, namespace: prod}\n  \
+           status: {name: prod-only, type: OVF}\n",
+    )?;
+    let catalog = file.to_str().unwrap();
+    let by_object_name = ctx.kubectl(&[
+        "vmimage",
+        "get",
+        "cvmi-fedcba0987654321",
+        "-n",
+        "dev",
+        "--catalog",
+        catalog,
+    ])?;
+    let other_ns = ctx.kubectl(&[
+        "vmimage",
+        "get",
+        "vmi-0000000000000abcd",
+        "-n",
+        "dev",
+        "--catalog",
+        catalog,
+    ])?;
+    std::fs::remove_file(&file)?;
+    let stderr = String::from_utf8_lossy(&by_object_name.stderr);
+    ensure!(by_object_name.status.code() == Some(1), "{stderr}");
+    ensure!(!stderr.contains("did you mean"), "{stderr}");
+    ensure!(
+        stderr.contains("\"cvmi-fedcba0987654321\" is the object name of cvmi-fedcba0987654321 (ClusterVirtualMachineImage")
+            && stderr.contains("display name \"Fedora 40\""),
+        "{stderr}"
+    );
+    let stderr = String::from_utf8_lossy(&other_ns.stderr);
+    ensure!(other_ns.status.code() == Some(1), "{stderr}");
+    ensure!(
+        stderr.contains("vmi-0000000000000abcd (VirtualMachineImage in namespace prod")
+            && stderr.contains(
+                "a VM in namespace dev can use only images of its own namespace and cluster images"
+            ),
         "{stderr}"
     );
     Ok(())
