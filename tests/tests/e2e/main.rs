@@ -8,6 +8,7 @@ mod control_plane;
 mod conventions;
 mod doc_examples;
 mod crd_parity;
+mod doc_examples;
 mod faults;
 mod hostile;
 mod lenient;
