@@ -5,8 +5,9 @@
 use anyhow::{Result, ensure};
 use serde_json::json;
 use vmimage_testenv::{
-    catalog,
+    ControlPlane, Options, catalog, crds,
     suite::{Ctx, TestFn, vm_manifest},
+    workspace_root,
 };
 
 pub fn all() -> Vec<(&'static str, TestFn)> {
@@ -14,6 +15,7 @@ pub fn all() -> Vec<(&'static str, TestFn)> {
         crate::lenient::integer_quantities_are_listed_resolved_and_admitted,
         crate::lenient::an_unreadable_field_is_warned_about_and_the_rest_listed,
         crate::lenient::not_found_never_suggests_the_name_typed,
+        crate::lenient::a_cluster_serving_only_v1alpha1_images_is_read,
     ]
 }
 
@@ -147,6 +149,70 @@ pub async fn not_found_never_suggests_the_name_typed(ctx: Ctx) -> Result<()> {
                 "a VM in namespace dev can use only images of its own namespace and cluster images"
             ),
         "{stderr}"
+    );
+    Ok(())
+}
+
+/// On a cluster whose image CRDs serve only v1alpha1 (display name in
+/// `status.imageName`, type and versions in spec), the plugin reads that version.
+pub async fn a_cluster_serving_only_v1alpha1_images_is_read(ctx: Ctx) -> Result<()> {
+    let dir = std::env::temp_dir().join(format!("{}-crds", ctx.namespace));
+    std::fs::create_dir_all(&dir)?;
+    for file in [
+        "vmoperator.vmware.com_virtualmachineimages.yaml",
+        "vmoperator.vmware.com_clustervirtualmachineimages.yaml",
+    ] {
+        let text = std::fs::read_to_string(workspace_root().join("manifests/crds").join(file))?;
+        let mut crd: serde_json::Value = serde_norway::from_str(&text)?;
+        let versions = crd["spec"]["versions"].as_array_mut().unwrap();
+        versions.retain(|v| v["name"] == "v1alpha1");
+        versions[0]["storage"] = json!(true);
+        std::fs::write(dir.join(file), serde_json::to_string(&crd)?)?;
+    }
+    let mut opts = Options::temp()?;
+    opts.install_crds = false;
+    let old = ControlPlane::start(opts).await?;
+    crds::install(&old.client().await?, &dir).await?;
+    std::fs::remove_dir_all(&dir)?;
+    let mut on_old = ctx.clone();
+    on_old.kubeconfig = old.kubeconfig.clone();
+    let image = json!({
+        "apiVersion": "vmoperator.vmware.com/v1alpha1",
+        "kind": "ClusterVirtualMachineImage",
+        "metadata": {"name": "vmi-0a0044d7c690bcbea"},
+        "spec": {"type": "ovf", "imageID": "vm-42", "hwVersion": 19,
+                 "providerRef": {"kind": "ContentLibraryProvider", "name": "lib-1"},
+                 "productInfo": {"version": "24.04"}, "osInfo": {"type": "linux", "version": "24.04"}}
+    });
+    let out = on_old.kubectl_stdin(&["create", "-f", "-"], Some(&image.to_string()))?;
+    ensure!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    on_old.kubectl_ok(&[
+        "patch",
+        "cvmi",
+        "vmi-0a0044d7c690bcbea",
+        "--subresource=status",
+        "--type=merge",
+        "-p",
+        r#"{"status": {"imageName": "legacy-ubuntu", "imageSupported": true}}"#,
+    ])?;
+    let resolved = on_old.kubectl_ok(&[
+        "vmimage",
+        "resolve",
+        "legacy-ubuntu",
+        "-n",
+        "default",
+        "-o",
+        "json",
+    ])?;
+    let resolved: serde_json::Value = serde_json::from_str(&resolved)?;
+    ensure!(
+        resolved["name"] == "vmi-0a0044d7c690bcbea" && resolved["version"] == "24.04",
+        "{resolved}"
+    );
+    let described = on_old.kubectl_ok(&["vmimage", "describe", "legacy-ubuntu", "-n", "default"])?;
+    ensure!(
+        described.contains("Display Name:     legacy-ubuntu") && described.contains("Hardware Version: 19"),
+        "{described}"
     );
     Ok(())
 }
