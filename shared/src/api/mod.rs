@@ -1,9 +1,11 @@
 //! The VM Operator objects vmimage works with.
 //!
 //! Types here deserialize every served version VM Operator's fields agree on (v1alpha2 and
-//! later, plus v1alpha1's `status.imageName`), so callers discover the newest served
-//! version at run time instead of hard-coding one. Only the fields vmimage needs are
-//! typed; tools that must round-trip an object keep it as JSON and patch it.
+//! later, plus v1alpha1's `status.imageName` and spec-held details), so callers discover
+//! the newest served version at run time instead of hard-coding one. Only the fields
+//! vmimage needs are typed; tools that must round-trip an object keep it as JSON and
+//! patch it. Images are read field by field ([`Image`], [`Unread`]): any object the real
+//! schema accepts is read, and an odd field costs only itself.
 
 mod condition;
 mod image;
