@@ -56,7 +56,7 @@ impl FromStr for ImageKind {
 
 /// An image object of either kind, as read from the API or a catalog file.
 ///
-/// Reading never fails: every typed field is read on its own (see [`super::lenient`]),
+/// Reading never fails: every typed field is read on its own,
 /// and what does not fit is left out and listed in [`Image::unread`], so one odd field
 /// costs that field, never the image or the list it came in.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
