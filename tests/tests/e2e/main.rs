@@ -6,7 +6,6 @@ mod bad_input;
 mod check;
 mod control_plane;
 mod conventions;
-mod doc_examples;
 mod crd_parity;
 mod doc_examples;
 mod faults;
