@@ -4,7 +4,8 @@
 //! is sent to two fresh control planes, one per CRD set, as server-side dry runs with
 //! strict field validation, the way `kubectl apply --dry-run=server` sends them. Every
 //! fixture must get the same verdict from both, the one it announces, and, when
-//! accepted, the same defaulted spec.
+//! accepted, the same defaulted spec. Names, short names, scope, served and storage
+//! versions and printer columns are compared as written.
 
 use anyhow::{Context, Result, bail, ensure};
 use kube::Client;
@@ -42,9 +43,9 @@ pub async fn stand_in_and_real_crds_accept_and_refuse_the_same(_ctx: Ctx) -> Res
         "VM Operator's CRDs are not at {} (the test compares against them)",
         real_dir.display()
     );
+    let mut problems = compare_definitions(&workspace_root().join("manifests/crds"), &real_dir)?;
     let (ours, real) = futures::try_join!(plane(workspace_root().join("manifests/crds")), plane(real_dir))?;
     let (ours_client, real_client) = (ours.client().await?, real.client().await?);
-    let mut problems = Vec::new();
     for f in &fixtures {
         let (a, b) = futures::try_join!(verdict(&ours_client, f), verdict(&real_client, f))?;
         let word = |accepted: bool| if accepted { "accepted" } else { "refused" };
@@ -77,12 +78,79 @@ pub async fn stand_in_and_real_crds_accept_and_refuse_the_same(_ctx: Ctx) -> Res
     }
     ensure!(
         problems.is_empty(),
-        "{} of {} fixtures differ:\n{}",
+        "{} differences ({} fixtures):\n{}",
         problems.len(),
         fixtures.len(),
         problems.join("\n")
     );
     Ok(())
+}
+
+/// What a user sees of a CRD besides its schema: names, scope, and per version whether
+/// it is served, stored, deprecated, its subresources and printer columns.
+fn surface(crd: &Value) -> Value {
+    let columns = |v: &Value| -> Value {
+        v["additionalPrinterColumns"]
+            .as_array()
+            .map(|cols| {
+                cols.iter()
+                    .map(|c| {
+                        let mut c = c.clone();
+                        c.as_object_mut().map(|o| o.remove("description"));
+                        c
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let versions: Vec<Value> = crd["spec"]["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|v| {
+            serde_json::json!({
+                "name": v["name"], "served": v["served"], "storage": v["storage"],
+                "deprecated": v["deprecated"].as_bool().unwrap_or(false),
+                "subresources": v["subresources"], "columns": columns(v),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "group": crd["spec"]["group"], "names": crd["spec"]["names"],
+        "scope": crd["spec"]["scope"], "versions": versions,
+    })
+}
+
+/// Every CRD of `real` has a twin in `ours` with the same [`surface`].
+fn compare_definitions(ours: &Path, real: &Path) -> Result<Vec<String>> {
+    let read = |dir: &Path| -> Result<Vec<Value>> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+            let path = entry?.path();
+            if path.extension().is_some_and(|e| e == "yaml") {
+                let text = std::fs::read_to_string(&path)?;
+                out.push(
+                    serde_norway::from_str(&text).with_context(|| format!("parsing {}", path.display()))?,
+                );
+            }
+        }
+        Ok(out)
+    };
+    let ours = read(ours)?;
+    let mut problems = Vec::new();
+    for theirs in read(real)? {
+        let name = theirs["metadata"]["name"].as_str().unwrap_or_default();
+        match ours.iter().find(|o| o["metadata"]["name"] == name) {
+            None => problems.push(format!("{name}: no such CRD in manifests/crds")),
+            Some(mine) if surface(mine) != surface(&theirs) => problems.push(format!(
+                "{name}: names, scope, versions or printer columns differ:\n  manifests/crds {}\n  VM Operator's  {}",
+                surface(mine),
+                surface(&theirs)
+            )),
+            Some(_) => {}
+        }
+    }
+    Ok(problems)
 }
 
 /// A fresh control plane with only the CRDs of `dir`, and the fixtures' namespace.
