@@ -56,11 +56,12 @@ impl FromStr for ImageKind {
 
 /// An image object of either kind, as read from the API or a catalog file.
 ///
-/// Reading never fails: every typed field is read on its own,
-/// and what does not fit is left out and listed in [`Image::unread`], so one odd field
-/// costs that field, never the image or the list it came in.
+/// Reading fails only on malformed `metadata` (which the API server never serves):
+/// every other typed field is read on its own, and what does not fit is left out and
+/// listed in [`Image::unread`], so one odd field costs that field, never the image or
+/// the list it came in.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", from = "Value")]
+#[serde(rename_all = "camelCase", from = "RawImage")]
 pub struct Image {
     /// `apiVersion`, when the source carried it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -217,17 +218,43 @@ pub struct Disk {
 
 // === impl Image ===
 
-impl From<Value> for Image {
-    fn from(value: Value) -> Self {
-        let mut unread = Vec::new();
-        let mut top = Fields::of(Some(value), "", &mut unread);
-        let api_version = top.take("apiVersion");
-        let kind = top.take("kind");
-        let metadata = top.take("metadata").unwrap_or_default();
-        let spec_value = top.take::<Value>("spec");
-        let status_value = top.take::<Value>("status");
+/// An image as first read: metadata typed at once (the API server has validated it, and
+/// buffering `managedFields` would double the cost of a large list), the rest kept as
+/// JSON to be read field by field.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawImage {
+    #[serde(default)]
+    api_version: Option<Value>,
+    #[serde(default)]
+    kind: Option<Value>,
+    #[serde(default)]
+    metadata: ObjectMeta,
+    #[serde(default)]
+    spec: Option<Value>,
+    #[serde(default)]
+    status: Option<Value>,
+}
 
-        let mut spec = Fields::of(spec_value, "spec", &mut unread);
+impl From<RawImage> for Image {
+    fn from(raw: RawImage) -> Self {
+        let mut unread = Vec::new();
+        let text = |v: Option<Value>, field: &str, unread: &mut Vec<Unread>| match v {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(s),
+            Some(other) => {
+                unread.push(Unread {
+                    field: field.to_string(),
+                    message: format!("expected a string, found {other}"),
+                });
+                None
+            }
+        };
+        let api_version = text(raw.api_version, "apiVersion", &mut unread);
+        let kind = text(raw.kind, "kind", &mut unread);
+        let metadata = raw.metadata;
+
+        let mut spec = Fields::of(raw.spec, "spec", &mut unread);
         let provider_ref = spec.take("providerRef");
         // v1alpha1 kept these in spec; later versions moved them to status.
         let v1alpha1_type = spec.take::<String>("type");
@@ -235,7 +262,7 @@ impl From<Value> for Image {
         let v1alpha1_os = spec.take::<OsInfo>("osInfo");
         let v1alpha1_hw = spec.take::<i64>("hwVersion");
 
-        let mut st = Fields::of(status_value, "status", &mut unread);
+        let mut st = Fields::of(raw.status, "status", &mut unread);
         // v1alpha1 names the display name `imageName`; a status with both uses `name`.
         let name = if st.has("name") {
             st.take("name")
