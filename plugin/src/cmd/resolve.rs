@@ -90,15 +90,10 @@ pub fn resolved(reference: &str, namespace: &str, image: &ImageEntry) -> Resolve
 }
 
 /// Resolves one reference into an outcome (also used by other commands); `newest`
-/// settles ambiguity with the newest Ready candidate. `everywhere` (every image, when
-/// known) lets a not-found message say where the image does exist.
-pub fn outcome(
-    index: &vmimage_shared::Index,
-    namespace: &str,
-    reference: &str,
-    newest: bool,
-    everywhere: Option<&vmimage_shared::Index>,
-) -> Outcome {
+/// settles ambiguity with the newest Ready candidate. The answer depends only on the
+/// images a VM in `namespace` can see (unlike `get`, which also says where else an
+/// image exists), so a catalog snapshot gives the same answer as the live cluster.
+pub fn outcome(index: &vmimage_shared::Index, namespace: &str, reference: &str, newest: bool) -> Outcome {
     let failed = |reason: &'static str, message: String, candidates: &[Arc<ImageEntry>]| {
         Outcome::Err(Failed {
             reference: reference.to_string(),
@@ -138,7 +133,7 @@ pub fn outcome(
         Err(e @ ResolveError::Empty) => failed(e.reason(), e.to_string(), &[]),
         Err(e @ ResolveError::NotFound { .. }) => failed(
             e.reason(),
-            crate::not_found::explain(&e, namespace, index, everywhere),
+            crate::not_found::explain(&e, namespace, index, None),
             &crate::not_found::suggestions(&e),
         ),
         Err(e) => failed(e.reason(), e.to_string(), e.candidates()),
@@ -148,20 +143,11 @@ pub fn outcome(
 pub async fn run(global: &Global, args: ResolveArgs) -> Result<ExitCode> {
     let (source, namespace) = Source::open(global).await?;
     let images = source.images(&Scope::VisibleFrom(namespace.clone())).await?;
-    let resolve_all = |everywhere: Option<&vmimage_shared::Index>| -> Vec<Outcome> {
-        args.refs
-            .iter()
-            .map(|r| outcome(&images.index, &namespace, r, args.newest, everywhere))
-            .collect()
-    };
-    let mut outcomes = resolve_all(None);
-    let not_found = |o: &Outcome| matches!(o, Outcome::Err(f) if f.error.reason == "NotFound");
-    if outcomes.iter().any(not_found) {
-        // Only a failure pays for reading every namespace, to say where the image is.
-        if let Some(all) = source.all_images_for_hints().await {
-            outcomes = resolve_all(Some(&all.index));
-        }
-    }
+    let outcomes: Vec<Outcome> = args
+        .refs
+        .iter()
+        .map(|r| outcome(&images.index, &namespace, r, args.newest))
+        .collect();
     let failed = outcomes.iter().filter(|o| matches!(o, Outcome::Err(_))).count();
     let mut out = std::io::stdout().lock();
     match args.output {
