@@ -115,3 +115,12 @@ rehearse: ## Run the README's two commands in a fresh clone with an empty cargo 
 clean: cluster-down ## Remove build output, the fuzzers' too (keeps the control-plane cache)
 	cargo clean
 	cargo clean --manifest-path fuzz/Cargo.toml
+
+.PHONY: crds
+crds: tools ## Write the VMImagePolicy CRD generated from shared/src/policy.rs into manifests/
+	cargo run -q -p vmimage-shared --example policy_crd > manifests/crds/vmimage.io_vmimagepolicies.yaml
+	cargo run -q -p vmimage-shared --example policy_crd -- --kustomize > manifests/webhook/base/crd-vmimagepolicies.yaml
+
+.PHONY: vmop-crds
+vmop-crds: ## Regenerate manifests/crds' stand-ins for VM Operator's CRDs (hack/gen-crds.py; needs PyYAML)
+	python3 hack/gen-crds.py

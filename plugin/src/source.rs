@@ -30,8 +30,21 @@ pub struct Images {
 }
 
 impl Images {
-    fn new(objects: Vec<Image>) -> Self {
-        let index = Index::from_entries(objects.iter().filter_map(|o| ImageEntry::from_image(o).ok()));
+    /// Indexes `objects`, warning on stderr about each one that is read only in part or
+    /// cannot be indexed: one odd object never costs the others.
+    fn new(objects: Vec<Image>, warn: bool) -> Self {
+        let index = Index::from_entries(objects.iter().filter_map(|o| {
+            if let Some(warning) = o.unread_warning().filter(|_| warn) {
+                eprintln!("warning: {warning}");
+            }
+            ImageEntry::from_image(o)
+                .map_err(|e| {
+                    if warn {
+                        eprintln!("warning: skipping {}: {e}", o.describe_ref())
+                    }
+                })
+                .ok()
+        }));
         let positions = objects
             .iter()
             .enumerate()
@@ -114,8 +127,18 @@ impl Source {
         }
     }
 
-    /// Reads the images in `scope`.
+    /// Reads the images in `scope`, warning about objects read only in part.
     pub async fn images(&self, scope: &Scope) -> Result<Images> {
+        self.read_images(scope, true).await
+    }
+
+    /// Every image, for explaining a failed resolution: `None` when they cannot be read
+    /// (say, no right to list all namespaces). No warnings: `images` gave them already.
+    pub async fn all_images_for_hints(&self) -> Option<Images> {
+        self.read_images(&Scope::All, false).await.ok()
+    }
+
+    async fn read_images(&self, scope: &Scope, warn: bool) -> Result<Images> {
         let in_scope = |i: &Image| match (scope, i.image_kind()) {
             (Scope::All, _) | (_, ImageKind::ClusterVirtualMachineImage) => true,
             (Scope::VisibleFrom(ns), ImageKind::VirtualMachineImage) => {
@@ -125,6 +148,7 @@ impl Source {
         match self {
             Self::Catalog(c) => Ok(Images::new(
                 c.images.iter().filter(|i| in_scope(i)).cloned().collect(),
+                warn,
             )),
             Self::Live(cluster) => {
                 let ns = match scope {
@@ -135,7 +159,10 @@ impl Source {
                     list(cluster, VIRTUAL_MACHINE_IMAGE, ns),
                     list(cluster, CLUSTER_VIRTUAL_MACHINE_IMAGE, None)
                 )?;
-                Ok(Images::new(namespaced.into_iter().chain(clustered).collect()))
+                Ok(Images::new(
+                    namespaced.into_iter().chain(clustered).collect(),
+                    warn,
+                ))
             }
         }
     }

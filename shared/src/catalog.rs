@@ -216,8 +216,27 @@ metadata: {name: x}
     }
 
     #[test]
-    fn wrongly_typed_fields_are_reported() {
-        let text = "kind: ClusterVirtualMachineImage\nmetadata: {name: vmi-1}\nstatus: {name: [1]}\n";
-        assert!(matches!(Catalog::parse("c", text), Err(Error::BadImage { .. })));
+    fn wrongly_typed_fields_are_reported_and_the_image_kept() {
+        let text =
+            "kind: ClusterVirtualMachineImage\nmetadata: {name: vmi-1}\nstatus: {name: [1], type: OVF}\n";
+        let catalog = Catalog::parse("c", text).unwrap();
+        assert_eq!(catalog.entries().count(), 1);
+        assert_eq!(catalog.images[0].status.type_.as_deref(), Some("OVF"));
+        let warning = catalog.images[0].unread_warning().unwrap();
+        assert!(
+            warning.starts_with("ClusterVirtualMachineImage vmi-1: ignoring fields vmimage cannot read: status.name: invalid type: sequence"),
+            "{warning}"
+        );
+    }
+
+    #[test]
+    fn integer_quantities_are_read() {
+        let text = "kind: VirtualMachineImage\nmetadata: {name: vmi-1, namespace: ns}\n\
+                    status: {name: ubuntu, disks: [{name: d, requested: 10737418240, limit: 10Gi}]}\n";
+        let catalog = Catalog::parse("c", text).unwrap();
+        let image = &catalog.images[0];
+        assert!(image.unread.is_empty(), "{:?}", image.unread);
+        assert_eq!(image.status.disks[0].requested.as_deref(), Some("10737418240"));
+        assert_eq!(image.status.disks[0].limit.as_deref(), Some("10Gi"));
     }
 }

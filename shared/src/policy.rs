@@ -12,7 +12,9 @@ use crate::{
     mutate::{Plan, Role},
 };
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::LabelSelector;
+use kube::{CustomResource, KubeSchema};
 use kube_core::SelectorExt;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::{collections::BTreeMap, fmt, sync::Arc};
 
@@ -25,8 +27,10 @@ pub const PLURAL: &str = "vmimagepolicies";
 /// The served version.
 pub const VERSION: &str = "v1alpha1";
 
+pub mod crd;
+
 /// What a violation does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
 pub enum Mode {
     /// Deny the request.
     Enforce,
@@ -47,7 +51,7 @@ impl fmt::Display for Mode {
 }
 
 /// Image scopes, as policies name them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub enum ScopeName {
     /// `VirtualMachineImage`s in the VM's namespace.
     Namespace,
@@ -55,44 +59,76 @@ pub enum ScopeName {
     Cluster,
 }
 
-/// `spec` of a policy.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+// NB: the CRD's schema is generated from this type and `Rules` (see `crd`), doc comments
+// included (they are `kubectl explain`'s text); `Policy::from_json` checks the same for
+// files given to `check`.
+/// `spec` of a policy: what a violation does, where the policy applies, and its rules.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, CustomResource, KubeSchema)]
+#[kube(
+    group = "vmimage.io",
+    version = "v1alpha1",
+    kind = "VMImagePolicy",
+    plural = "vmimagepolicies",
+    shortname = "vmipol",
+    doc = "A cluster image policy: which VM images may be used in which namespaces.",
+    status = "crd::PolicyStatus",
+    printcolumn = r#"{"name": "Mode", "type": "string", "jsonPath": ".spec.mode"}"#,
+    printcolumn = r#"{"name": "Ready", "type": "string", "jsonPath": ".status.conditions[?(@.type==\"Ready\")].status"}"#,
+    printcolumn = r#"{"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}"#
+)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(transform = crd::rules_required)]
 pub struct PolicySpec {
-    /// What a violation does.
+    /// What a violation does: Enforce denies, Warn allows with a warning, Audit allows
+    /// and records.
+    #[schemars(required)]
     pub mode: Option<Mode>,
-    /// Namespaces the policy applies to (absent: all).
+    /// Namespaces the policy applies to; absent means all.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crd::label_selector")]
     pub namespace_selector: Option<LabelSelector>,
-    /// The rules; every one that is set must hold.
+    /// The rules; every one that is set must hold for every image the VM uses.
     #[serde(default)]
     pub rules: Rules,
 }
 
 /// The rules of a policy. Each field is one rule, named by its field name in messages.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, KubeSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[x_kube(
+    validation = Rule::new(crd::SOME_RULE_SET).message(crd::SOME_RULE_SET_MESSAGE),
+    validation = Rule::new("!has(self.requireReady) || self.requireReady")
+        .message("requireReady: false is the default; omit the rule instead"),
+    validation = Rule::new("!has(self.requireId) || self.requireId")
+        .message("requireId: false is the default; omit the rule instead")
+)]
 pub struct Rules {
     /// Every image the VM uses must be Ready.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_ready: Option<bool>,
     /// `status.type`s allowed for the boot image (e.g. `[OVF, VM]` forbids ISO boot disks).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1), extend("items" = {"type": "string", "enum": ["OVF", "ISO", "VM"]}))]
     pub allowed_boot_types: Option<Vec<String>>,
     /// Scopes images may come from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1))]
     pub allowed_scopes: Option<Vec<ScopeName>>,
     /// Glob patterns for `spec.providerRef.name` (the library item).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1), inner(length(min = 1)))]
     pub allowed_providers: Option<Vec<String>>,
     /// Glob patterns; an image's display name or ID must match one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1), inner(length(min = 1)))]
     pub allowed_names: Option<Vec<String>>,
     /// Glob patterns; neither an image's display name nor its ID may match any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(min = 1), inner(length(min = 1)))]
     pub denied_names: Option<Vec<String>>,
     /// Labels every image must carry (OS, capabilities, library…).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crd::label_selector")]
     pub image_selector: Option<LabelSelector>,
     /// The submitted VM must name images by VMI ID, not display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -228,10 +228,17 @@ impl crate::watch::Cache<DynamicObject> for KindSync {
 }
 
 /// Reads an image object of `kind` (the kind is set explicitly: list items carry none).
+/// Fields that cannot be read are logged and left out; the image is still indexed, so a
+/// VM naming it is never denied because of a field vmimage does not need.
 pub fn entry_of(kind: ImageKind, obj: &DynamicObject) -> Result<ImageEntry, String> {
     let mut value = serde_json::to_value(obj).map_err(|e| e.to_string())?;
     value["kind"] = serde_json::Value::from(kind.as_str());
     let image: Image = serde_json::from_value(value).map_err(|e| e.to_string())?;
+    if !image.unread.is_empty() {
+        let name = image.describe_ref();
+        let fields: Vec<String> = image.unread.iter().map(|u| u.to_string()).collect();
+        tracing::warn!(%name, unread = %fields.join("; "), "image read in part");
+    }
     ImageEntry::from_image(&image).map_err(|e| e.to_string())
 }
 
@@ -309,6 +316,22 @@ mod tests {
         readiness.set_policies(true);
         assert!(readiness.is_ready());
         assert!(readiness.missing().is_empty());
+    }
+
+    #[test]
+    fn an_image_with_integer_quantities_or_odd_fields_is_indexed() {
+        let obj: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "vmoperator.vmware.com/v1alpha6",
+            "metadata": {"name": "vmi-1", "namespace": "dev"},
+            "status": {
+                "name": "ubuntu",
+                "disks": [{"name": "d", "requested": 10737418240_u64, "limit": 10737418240_u64}],
+                "hardwareVersion": "not a number"
+            }
+        }))
+        .unwrap();
+        let entry = entry_of(ImageKind::VirtualMachineImage, &obj).unwrap();
+        assert_eq!(entry.display_name.as_deref(), Some("ubuntu"));
     }
 
     #[test]

@@ -31,7 +31,16 @@ pub async fn run(global: &Global, args: GetArgs, mode: Mode) -> Result<ExitCode>
             Err(e @ ResolveError::Ambiguous { .. }) => {
                 (e.candidates().to_vec(), Some(e.vm_operator_message()))
             }
-            Err(e) => return Err(Error::Failed(e.to_string())),
+            Err(e) => {
+                let everywhere = source.all_images_for_hints().await;
+                let everywhere = everywhere.as_ref().map(|i| &i.index);
+                return Err(Error::Failed(crate::not_found::explain(
+                    &e,
+                    &namespace,
+                    &images.index,
+                    everywhere,
+                )));
+            }
         };
     if let Some(note) = &note {
         crate::note!("{note}; showing all {} candidates", found.len());
@@ -164,8 +173,8 @@ pub fn describe(entry: &ImageEntry, object: Option<&Image>, users: Option<&[Stri
                 s,
                 "  {}  requested {}  limit {}",
                 d.name.as_deref().unwrap_or("-"),
-                d.requested.as_deref().unwrap_or("-"),
-                d.limit.as_deref().unwrap_or("-")
+                d.requested.as_deref().or(d.size.as_deref()).unwrap_or("-"),
+                d.limit.as_deref().or(d.capacity.as_deref()).unwrap_or("-")
             );
         }
         let _ = writeln!(s, "Labels:");

@@ -90,7 +90,9 @@ pub fn resolved(reference: &str, namespace: &str, image: &ImageEntry) -> Resolve
 }
 
 /// Resolves one reference into an outcome (also used by other commands); `newest`
-/// settles ambiguity with the newest Ready candidate.
+/// settles ambiguity with the newest Ready candidate. The answer depends only on the
+/// images a VM in `namespace` can see (unlike `get`, which also says where else an
+/// image exists), so a catalog snapshot gives the same answer as the live cluster.
 pub fn outcome(index: &vmimage_shared::Index, namespace: &str, reference: &str, newest: bool) -> Outcome {
     let failed = |reason: &'static str, message: String, candidates: &[Arc<ImageEntry>]| {
         Outcome::Err(Failed {
@@ -129,6 +131,11 @@ pub fn outcome(index: &vmimage_shared::Index, namespace: &str, reference: &str, 
     match result {
         Ok(r) => Outcome::Ok(resolved(reference, namespace, &r.image)),
         Err(e @ ResolveError::Empty) => failed(e.reason(), e.to_string(), &[]),
+        Err(e @ ResolveError::NotFound { .. }) => failed(
+            e.reason(),
+            crate::not_found::explain(&e, namespace, index, None),
+            &crate::not_found::suggestions(&e),
+        ),
         Err(e) => failed(e.reason(), e.to_string(), e.candidates()),
     }
 }

@@ -1,18 +1,22 @@
 //! The VM Operator objects vmimage works with.
 //!
 //! Types here deserialize every served version VM Operator's fields agree on (v1alpha2 and
-//! later, plus v1alpha1's `status.imageName`), so callers discover the newest served
-//! version at run time instead of hard-coding one. Only the fields vmimage needs are
-//! typed; tools that must round-trip an object keep it as JSON and patch it.
+//! later, plus v1alpha1's `status.imageName` and spec-held details), so callers discover
+//! the newest served version at run time instead of hard-coding one. Only the fields
+//! vmimage needs are typed; tools that must round-trip an object keep it as JSON and
+//! patch it. Images are read field by field ([`Image`], [`Unread`]): any object the real
+//! schema accepts is read, and an odd field costs only itself.
 
 mod condition;
 mod image;
+mod lenient;
 mod library;
 mod publish;
 mod vm;
 
 pub use condition::Condition;
 pub use image::{Disk, Image, ImageKind, ImageSpec, ImageStatus, OsInfo, ProductInfo, ProviderRef};
+pub use lenient::Unread;
 pub use library::{ContentLibrary, ContentLibrarySpec, ContentLibraryStatus};
 pub use publish::{
     PublishRequest, PublishRequestSpec, PublishRequestStatus, PublishSource, PublishTarget,

@@ -6,9 +6,11 @@ mod bad_input;
 mod check;
 mod control_plane;
 mod conventions;
+mod crd_parity;
 mod doc_examples;
 mod faults;
 mod hostile;
+mod lenient;
 mod logs;
 mod oracle;
 mod plugin;
@@ -57,5 +59,7 @@ fn main() -> std::process::ExitCode {
     tests.extend(oracle::all());
     tests.extend(doc_examples::all());
     tests.extend(conventions::all());
+    tests.extend(crd_parity::all());
+    tests.extend(lenient::all());
     vmimage_testenv::suite::run(tests, setup)
 }
