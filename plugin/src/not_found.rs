@@ -7,23 +7,17 @@
 //! VM cannot see.
 
 use std::sync::Arc;
-use vmimage_shared::{ImageEntry, Index, ResolveError, quote::go_quote, vmi_id};
+use vmimage_shared::{ImageEntry, Index, ResolveError};
 
-/// The message for a failed resolution of `error`, for a VM in `namespace`. `visible`
-/// is what the VM can see; `everywhere`, when it could be read, every image.
-pub fn explain(error: &ResolveError, namespace: &str, visible: &Index, everywhere: Option<&Index>) -> String {
+/// The message for a failed resolution of `error`, for a VM in `namespace`;
+/// `everywhere`, when it could be read, holds every image.
+pub fn explain(error: &ResolveError, namespace: &str, everywhere: Option<&Index>) -> String {
     let ResolveError::NotFound { reference, .. } = error else {
         return error.to_string();
     };
-    let mut text = error.vm_operator_message();
-    for image in visible.visible_from(namespace).filter(|i| &*i.name == reference) {
-        text.push_str(&format!(
-            "; {} is the object name of {image}, but VM Operator looks a name up as an object \
-             name only when it starts with \"vmi-\" and otherwise compares it with display names: {}",
-            go_quote(reference),
-            how_to_name(image)
-        ));
-    }
+    // VM Operator's text, the object-name explanation and the near misses (shared with
+    // the webhook); then what only the plugin can see: the other namespaces.
+    let mut text = error.to_string();
     if let Some(all) = everywhere {
         let elsewhere = all.iter().filter(|i| {
             i.scope.namespace().is_some_and(|ns| ns != namespace)
@@ -41,20 +35,6 @@ pub fn explain(error: &ResolveError, namespace: &str, visible: &Index, everywher
             ));
         }
     }
-    let similar = suggestions(error);
-    if !similar.is_empty() {
-        let names: Vec<String> = similar
-            .iter()
-            .map(|c| match &c.display_name {
-                Some(d) => format!("{} {c}", go_quote(d)),
-                None => c.to_string(),
-            })
-            .collect();
-        text.push_str(&format!(
-            "; did you mean {}? (names are compared exactly)",
-            names.join(" or ")
-        ));
-    }
     text
 }
 
@@ -69,17 +49,6 @@ pub fn suggestions(error: &ResolveError) -> Vec<Arc<ImageEntry>> {
         .filter(|c| &*c.name != reference && c.display_name.as_deref() != Some(reference))
         .cloned()
         .collect()
-}
-
-/// How a VM can name `image` so that VM Operator finds it.
-fn how_to_name(image: &ImageEntry) -> String {
-    let by_image = format!("spec.image {{kind: {}, name: {}}}", image.kind(), image.name);
-    match &image.display_name {
-        Some(d) if !vmi_id::looks_like_id(d) => {
-            format!("name it by its display name {} or by {by_image}", go_quote(d))
-        }
-        _ => format!("name it by {by_image}"),
-    }
 }
 
 #[cfg(test)]
@@ -98,7 +67,7 @@ mod tests {
     fn explain_in(ns: &str, reference: &str) -> String {
         let index = index();
         let err = resolve(&index, ns, reference).unwrap_err();
-        explain(&err, ns, &index, Some(&index))
+        explain(&err, ns, Some(&index))
     }
 
     #[test]

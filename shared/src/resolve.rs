@@ -64,7 +64,7 @@ pub enum ResolveError {
     Empty,
     /// Nothing matches. `similar` holds near misses (same name ignoring case and
     /// surrounding spaces) to help the user; they are never used.
-    #[error("{}{}", self.vm_operator_message(), similar_hint(similar))]
+    #[error("{}{}", self.vm_operator_message(), similar_hint(reference, similar))]
     NotFound {
         /// The reference as written.
         reference: String,
@@ -133,21 +133,45 @@ fn list(candidates: &[Arc<ImageEntry>]) -> String {
         .join(", ")
 }
 
-fn similar_hint(similar: &[Arc<ImageEntry>]) -> String {
-    if similar.is_empty() {
-        return String::new();
+/// What the user most likely meant, never the name just typed: an object name without
+/// the `vmi-` prefix is explained (VM Operator compares it with display names only), and
+/// near misses are suggested.
+fn similar_hint(reference: &str, similar: &[Arc<ImageEntry>]) -> String {
+    let mut text = String::new();
+    for image in similar.iter().filter(|c| &*c.name == reference) {
+        text.push_str(&format!(
+            "; {} is the object name of {image}, but VM Operator looks a name up as an object \
+             name only when it starts with \"vmi-\" and otherwise compares it with display names: {}",
+            go_quote(reference),
+            how_to_name(image)
+        ));
     }
     let names: Vec<String> = similar
         .iter()
+        .filter(|c| &*c.name != reference && c.display_name.as_deref() != Some(reference))
         .map(|c| match &c.display_name {
             Some(d) => format!("{} {}", go_quote(d), c),
             None => c.to_string(),
         })
         .collect();
-    format!(
-        "; did you mean {}? (names are compared exactly)",
-        names.join(" or ")
-    )
+    if !names.is_empty() {
+        text.push_str(&format!(
+            "; did you mean {}? (names are compared exactly)",
+            names.join(" or ")
+        ));
+    }
+    text
+}
+
+/// How a VM can name `image` so that VM Operator finds it.
+pub fn how_to_name(image: &ImageEntry) -> String {
+    let by_image = format!("spec.image {{kind: {}, name: {}}}", image.kind(), image.name);
+    match &image.display_name {
+        Some(d) if !vmi_id::looks_like_id(d) => {
+            format!("name it by its display name {} or by {by_image}", go_quote(d))
+        }
+        _ => format!("name it by {by_image}"),
+    }
 }
 
 /// Resolves `reference` for a VM in `namespace`, exactly as VM Operator does.

@@ -35,10 +35,7 @@ pub async fn run(global: &Global, args: GetArgs, mode: Mode) -> Result<ExitCode>
                 let everywhere = source.all_images_for_hints().await;
                 let everywhere = everywhere.as_ref().map(|i| &i.index);
                 return Err(Error::Failed(crate::not_found::explain(
-                    &e,
-                    &namespace,
-                    &images.index,
-                    everywhere,
+                    &e, &namespace, everywhere,
                 )));
             }
         };

@@ -133,7 +133,7 @@ pub fn outcome(index: &vmimage_shared::Index, namespace: &str, reference: &str, 
         Err(e @ ResolveError::Empty) => failed(e.reason(), e.to_string(), &[]),
         Err(e @ ResolveError::NotFound { .. }) => failed(
             e.reason(),
-            crate::not_found::explain(&e, namespace, index, None),
+            crate::not_found::explain(&e, namespace, None),
             &crate::not_found::suggestions(&e),
         ),
         Err(e) => failed(e.reason(), e.to_string(), e.candidates()),

@@ -145,3 +145,18 @@ proptest::proptest! {
         let _ = resolve(&index(), &ns, &reference);
     }
 }
+
+#[test]
+fn an_object_name_without_the_prefix_is_explained_not_suggested_back() {
+    let index = Index::from_entries([ImageEntry::test("vmi.dotted", "Photon OS 5.0")]);
+    let e = resolve(&index, "ns1", "vmi.dotted").unwrap_err().to_string();
+    assert!(
+        e.starts_with(r#"no VM image exists for "vmi.dotted" in namespace or cluster scope; "vmi.dotted" is the object name of"#),
+        "{e}"
+    );
+    assert!(
+        e.contains(r#"name it by its display name "Photon OS 5.0""#),
+        "{e}"
+    );
+    assert!(!e.contains("did you mean"), "{e}");
+}
