@@ -113,7 +113,8 @@ fn write_vms(dir: &Path, n: usize) -> Result<PathBuf> {
     Ok(array)
 }
 
-fn thousands(x: usize) -> String {
+/// `100000` as `100,000`.
+pub fn thousands(x: usize) -> String {
     let s = x.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {

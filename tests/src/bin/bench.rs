@@ -367,17 +367,7 @@ async fn main() -> Result<()> {
     let big = load(wh.port, wh.admin_port, &ca).await?;
     let big_miss = misses(wh.port, &ca, 11).await?;
 
-    let n = |x: usize| {
-        let s = x.to_string();
-        let mut out = String::new();
-        for (i, c) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i).is_multiple_of(3) {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        out
-    };
+    let n = cli_bench::thousands;
     let big_n = n(large);
     let best = big.h1.throughput.max(big.h2.throughput);
     rows.push(Row {

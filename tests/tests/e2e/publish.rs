@@ -246,11 +246,13 @@ fn condition(type_: &str, ok: bool, reason: &str, message: &str, at: &str) -> Va
            "message": message, "lastTransitionTime": at})
 }
 
-/// `publish --wait` against VM Operator's own status sequence, written by hand through the
-/// status subresource as its controller persists it (conditions sorted by type, every
-/// in-progress state False): it keeps waiting through all of them, `publish list` shows
-/// the Uploaded step while uploading, and it ends with the new image.
-pub async fn publish_wait_follows_vm_operators_own_status_sequence(ctx: Ctx) -> Result<()> {
+/// A namespace whose publish requests the simulated publisher leaves alone, a writable
+/// library and a VM `src`, and `publish src --item-name ITEM --wait` running against it.
+async fn publish_by_hand(
+    ctx: &Ctx,
+    item: &str,
+    timeout: &str,
+) -> Result<(kube::Client, KillOnDrop, Api<DynamicObject>)> {
     let ns = ctx.namespace.as_str();
     let client = ctx.client().await?;
     Api::<Namespace>::all(client.clone())
@@ -261,9 +263,8 @@ pub async fn publish_wait_follows_vm_operators_own_status_sequence(ctx: Ctx) -> 
         )
         .await?;
     create_library(&client, ns, "lib", true, true).await?;
-    vm(&ctx, "src").await?;
-    let item = "src-2026.12";
-    let mut wait = KillOnDrop(Some(ctx.kubectl_spawn(&[
+    vm(ctx, "src").await?;
+    let wait = KillOnDrop(Some(ctx.kubectl_spawn(&[
         "vmimage",
         "publish",
         "src",
@@ -273,9 +274,20 @@ pub async fn publish_wait_follows_vm_operators_own_status_sequence(ctx: Ctx) -> 
         item,
         "--wait",
         "--timeout",
-        "120s",
+        timeout,
     ])?));
     let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &publish_requests());
+    Ok((client, wait, requests))
+}
+
+/// `publish --wait` against VM Operator's own status sequence, written by hand through the
+/// status subresource as its controller persists it (conditions sorted by type, every
+/// in-progress state False): it keeps waiting through all of them, `publish list` shows
+/// the Uploaded step while uploading, and it ends with the new image.
+pub async fn publish_wait_follows_vm_operators_own_status_sequence(ctx: Ctx) -> Result<()> {
+    let ns = ctx.namespace.as_str();
+    let item = "src-2026.12";
+    let (client, mut wait, requests) = publish_by_hand(&ctx, item, "120s").await?;
     let deadline = Instant::now() + Duration::from_secs(30);
     while requests.get_opt(item).await?.is_none() {
         if let Some(status) = wait.0.as_mut().context("running")?.try_wait()? {
@@ -443,30 +455,8 @@ pub async fn publish_wait_follows_vm_operators_own_status_sequence(ctx: Ctx) -> 
 /// message; for UploadFailure it says which attempt failed and how to keep following.
 pub async fn publish_wait_stops_at_a_terminal_reason(ctx: Ctx) -> Result<()> {
     let ns = ctx.namespace.as_str();
-    let client = ctx.client().await?;
-    Api::<Namespace>::all(client.clone())
-        .patch(
-            ns,
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"labels": {MANUAL_LABEL: "true"}}})),
-        )
-        .await?;
-    create_library(&client, ns, "lib", true, true).await?;
-    vm(&ctx, "src").await?;
     let item = "src-failing";
-    let mut wait = KillOnDrop(Some(ctx.kubectl_spawn(&[
-        "vmimage",
-        "publish",
-        "src",
-        "-n",
-        ns,
-        "--item-name",
-        item,
-        "--wait",
-        "--timeout",
-        "60s",
-    ])?));
-    let requests: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &publish_requests());
+    let (_, mut wait, requests) = publish_by_hand(&ctx, item, "60s").await?;
     let deadline = Instant::now() + Duration::from_secs(30);
     while requests.get_opt(item).await?.is_none() {
         ensure!(Instant::now() < deadline, "no request {item} after 30 s");
