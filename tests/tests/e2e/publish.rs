@@ -221,6 +221,21 @@ pub async fn publish_reports_a_failed_upload(ctx: Ctx) -> Result<()> {
 /// Kills a child process on drop, so a failing test leaves no `--wait` behind.
 struct KillOnDrop(Option<std::process::Child>);
 
+impl KillOnDrop {
+    /// The process's output once it exits, which it must within 30 s of the state `after`.
+    async fn exited_within_30s(&mut self, after: &str) -> Result<std::process::Output> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.0.as_mut().context("running")?.try_wait()?.is_none() {
+            ensure!(
+                Instant::now() < deadline,
+                "publish --wait still running 30 s after {after}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(self.0.take().context("running")?.wait_with_output()?)
+    }
+}
+
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         if let Some(child) = self.0.as_mut() {
@@ -421,15 +436,7 @@ pub async fn publish_wait_follows_vm_operators_own_status_sequence(ctx: Ctx) -> 
         )
         .await
         .context("writing the Complete state")?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while wait.0.as_mut().context("running")?.try_wait()?.is_none() {
-        ensure!(
-            Instant::now() < deadline,
-            "publish --wait still running 30 s after Complete"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let out = wait.0.take().context("running")?.wait_with_output()?;
+    let out = wait.exited_within_30s("Complete").await?;
     let (stdout, stderr) = (
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr),
@@ -481,15 +488,7 @@ pub async fn publish_wait_stops_at_a_terminal_reason(ctx: Ctx) -> Result<()> {
             &Patch::Merge(json!({"status": status})),
         )
         .await?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while wait.0.as_mut().context("running")?.try_wait()?.is_none() {
-        ensure!(
-            Instant::now() < deadline,
-            "publish --wait still running 30 s after UploadFailure"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let out = wait.0.take().context("running")?.wait_with_output()?;
+    let out = wait.exited_within_30s("UploadFailure").await?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     ensure!(out.status.code() == Some(1), "{:?}: {stderr}", out.status);
     ensure!(
