@@ -56,6 +56,22 @@ async fn rig(apiserver_args: &[&str], webhook_args: &[&str]) -> Result<Rig> {
 }
 
 impl Rig {
+    /// The images the HA tests change (GONE, TWIN) resolving through the webhook in `ns`,
+    /// and a second apiserver on the same etcd with a client for it.
+    async fn images_and_a_peer(&self, ns: &str) -> Result<(vmimage_testenv::cluster::PeerApiserver, Client)> {
+        for (id, display) in [GONE, TWIN] {
+            vmimage_testenv::catalog::apply_image(&self.client, cluster_image(id, display)).await?;
+        }
+        eventually(Duration::from_secs(10), || {
+            expect_id(&self.client, ns, GONE.1, GONE.0)
+        })
+        .await?;
+        expect_id(&self.client, ns, TWIN.1, TWIN.0).await?;
+        let peer = self.cp.peer_apiserver().await?;
+        let client = vmimage_testenv::cluster::client_for(&peer.kubeconfig).await?;
+        Ok((peer, client))
+    }
+
     fn log(&self) -> String {
         format!(
             "--- vmimage-webhook log ---\n{}\n{}",
@@ -228,17 +244,7 @@ pub async fn deleted_image_stops_resolving(ctx: Ctx) -> Result<()> {
 pub async fn apiserver_restart_resyncs_changes_made_meanwhile(_ctx: Ctx) -> Result<()> {
     let mut rig = rig(&[], &[]).await?;
     let ns = "default";
-    for (id, display) in [GONE, TWIN] {
-        vmimage_testenv::catalog::apply_image(&rig.client, cluster_image(id, display)).await?;
-    }
-    eventually(Duration::from_secs(10), || {
-        expect_id(&rig.client, ns, GONE.1, GONE.0)
-    })
-    .await?;
-    expect_id(&rig.client, ns, TWIN.1, TWIN.0).await?;
-
-    let peer = rig.cp.peer_apiserver().await?;
-    let peer_client = vmimage_testenv::cluster::client_for(&peer.kubeconfig).await?;
+    let (peer, peer_client) = rig.images_and_a_peer(ns).await?;
     rig.cp.stop_apiserver();
     let unready_after = rig.await_ready(false, Duration::from_secs(10)).await?;
 
@@ -286,16 +292,7 @@ pub async fn a_frozen_apiserver_is_noticed_within_seconds_and_nothing_stale_is_a
 ) -> Result<()> {
     let rig = rig(&[], &["--live-read-timeout", "1s"]).await?;
     let ns = "default";
-    for (id, display) in [GONE, TWIN] {
-        vmimage_testenv::catalog::apply_image(&rig.client, cluster_image(id, display)).await?;
-    }
-    eventually(Duration::from_secs(10), || {
-        expect_id(&rig.client, ns, GONE.1, GONE.0)
-    })
-    .await?;
-    expect_id(&rig.client, ns, TWIN.1, TWIN.0).await?;
-    let peer = rig.cp.peer_apiserver().await?;
-    let peer_client = vmimage_testenv::cluster::client_for(&peer.kubeconfig).await?;
+    let (peer, peer_client) = rig.images_and_a_peer(ns).await?;
 
     rig.cp.freeze_apiserver(true)?;
     let frozen = async {
