@@ -8,7 +8,7 @@ pub enum Error {
     #[error("{0}")]
     Usage(String),
     /// The cluster could not be reached, or refused the request.
-    #[error("{context}: {source}{}", hint(source))]
+    #[error("{context}: {}", describe(source))]
     Cluster {
         /// What was being done, e.g. "list VirtualMachineImages in namespace dev".
         context: String,
@@ -45,15 +45,16 @@ impl Error {
     }
 }
 
-/// What the user can do about a client error: for a failed connection, which server was
-/// tried, the root cause, and whether it timed out.
-fn hint(e: &kube::Error) -> String {
+/// A client error and what the user can do about it. The API server's answers keep its
+/// text; a failed connection names the server tried, the root cause (not kube's wrapper
+/// names), and whether it timed out.
+fn describe(e: &kube::Error) -> String {
     match e {
-        kube::Error::Api(s) if s.code == 401 => " (check the credentials in your kubeconfig)".into(),
+        kube::Error::Api(s) if s.code == 401 => format!("{e} (check the credentials in your kubeconfig)"),
         kube::Error::Api(s) if s.code == 403 => {
-            " (ask for get/list permission on VM Operator's image kinds)".into()
+            format!("{e} (ask for get/list permission on VM Operator's image kinds)")
         }
-        kube::Error::Api(_) => String::new(),
+        kube::Error::Api(_) => e.to_string(),
         other => {
             let target = crate::target::get();
             let server = target.map_or("the API server".to_string(), |t| t.server.clone());
@@ -73,11 +74,11 @@ fn hint(e: &kube::Error) -> String {
                     .and_then(|t| t.timeout)
                     .map_or(String::new(), |t| format!(" after {t:?} (--request-timeout)"));
                 format!(
-                    " (timed out{after} waiting for {server}; is it reachable? raise --request-timeout if it is slow)"
+                    "timed out{after} waiting for {server}; is it reachable? raise --request-timeout if it is slow"
                 )
             } else {
                 format!(
-                    " ({root} at {server}: is the cluster reachable? check --context, --kubeconfig and KUBECONFIG)"
+                    "unable to connect to {server}: {root}; is the cluster reachable? check --context, --kubeconfig and KUBECONFIG"
                 )
             }
         }

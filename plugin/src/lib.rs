@@ -18,6 +18,7 @@ pub mod cli;
 pub mod client;
 mod cmd;
 pub mod error;
+mod namespace;
 mod not_found;
 pub mod output;
 pub mod pin;

@@ -15,9 +15,15 @@ pub fn explain(error: &ResolveError, namespace: &str, everywhere: Option<&Index>
     let ResolveError::NotFound { reference, .. } = error else {
         return error.to_string();
     };
-    // VM Operator's text, the object-name explanation and the near misses (shared with
-    // the webhook); then what only the plugin can see: the other namespaces.
-    let mut text = error.to_string();
+    // VM Operator's text, where it looked, the object-name explanation and the near misses
+    // (shared with the webhook); then what only the plugin can see: the other namespaces.
+    let full = error.to_string();
+    let vm_operator = error.vm_operator_message();
+    let hints = full.strip_prefix(vm_operator.as_str()).unwrap_or_default();
+    let mut text = format!(
+        "{vm_operator}; looked in namespace {} and the cluster scope{hints}",
+        vmimage_shared::quote::go_quote(namespace)
+    );
     if let Some(all) = everywhere {
         let elsewhere = all.iter().filter(|i| {
             i.scope.namespace().is_some_and(|ns| ns != namespace)
@@ -76,6 +82,7 @@ mod tests {
         assert!(
             text.starts_with(
                 "no VM image exists for \"cvmi-fedcba0987654321\" in namespace or cluster scope; \
+                 looked in namespace \"dev\" and the cluster scope; \
                  \"cvmi-fedcba0987654321\" is the object name of cvmi-fedcba0987654321 (ClusterVirtualMachineImage"
             ),
             "{text}"

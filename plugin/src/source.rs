@@ -129,7 +129,16 @@ impl Source {
 
     /// Reads the images in `scope`, warning about objects read only in part.
     pub async fn images(&self, scope: &Scope) -> Result<Images> {
-        self.read_images(scope, true).await
+        let images = self.read_images(scope, true).await?;
+        if let (Self::Live(cluster), Scope::VisibleFrom(ns)) = (self, scope)
+            && !images
+                .index
+                .iter()
+                .any(|i| i.scope.namespace() == Some(ns.as_str()))
+        {
+            crate::namespace::warn_if_missing(cluster, ns).await;
+        }
+        Ok(images)
     }
 
     /// Every image, for explaining a failed resolution: `None` when they cannot be read

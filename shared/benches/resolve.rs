@@ -1,5 +1,6 @@
 //! Per-AdmissionReview cost of resolution: parse the VM, plan its changes against the
-//! index, at 100, 10,000 and 100,000 images, beside a linear scan doing the same job.
+//! index, at 100, 10,000 and 100,000 images, beside a linear scan doing the same job;
+//! and a mistyped name's error with its near misses.
 
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
@@ -71,6 +72,15 @@ fn bench(c: &mut Criterion) {
                 let refs = VmImageRefs::from_json(&vm).unwrap();
                 black_box(linear(&all, &refs.namespace, refs.image_name.as_deref().unwrap()))
             })
+        });
+    }
+    group.finish();
+    // The error path: a typo is answered with its near misses, found by a scan.
+    let mut group = c.benchmark_group("resolve_mistyped");
+    for n in [10_000, 100_000] {
+        let index = Index::from_entries(entries(n));
+        group.bench_with_input(BenchmarkId::new("near_misses", n), &n, |b, _| {
+            b.iter(|| black_box(vmimage_shared::resolve(&index, "team-1", "bench-ubuntu-24.4").unwrap_err()))
         });
     }
     group.finish();

@@ -62,13 +62,13 @@ pub enum ResolveError {
     /// The reference is empty: there is nothing to resolve.
     #[error("imgName is empty: give a display name or a VMI ID")]
     Empty,
-    /// Nothing matches. `similar` holds near misses (same name ignoring case and
-    /// surrounding spaces) to help the user; they are never used.
+    /// Nothing matches. `similar` holds near misses (the same name but for case and
+    /// spaces, else a typo away) to help the user; they are never used.
     #[error("{}{}", self.vm_operator_message(), similar_hint(reference, similar))]
     NotFound {
         /// The reference as written.
         reference: String,
-        /// Visible images whose name or display name differs only in case or spaces.
+        /// Visible images whose name or display name is a near miss, closest first.
         similar: Vec<Arc<ImageEntry>>,
     },
     /// More than one image matches the display name.
@@ -228,23 +228,9 @@ pub fn resolve(index: &Index, namespace: &str, reference: &str) -> Result<Resolu
 /// Builds a not-found error with near misses. Runs only on the error path, so a scan of
 /// the visible images is acceptable here.
 fn not_found(index: &Index, namespace: &str, reference: &str) -> ResolveError {
-    let folded = reference.trim().to_lowercase();
-    let mut similar: Vec<Arc<ImageEntry>> = index
-        .visible_from(namespace)
-        .filter(|image| {
-            image.name.to_lowercase() == folded
-                || image
-                    .display_name
-                    .as_deref()
-                    .is_some_and(|d| d.trim().to_lowercase() == folded)
-        })
-        .take(8)
-        .cloned()
-        .collect();
-    similar.sort_by(|a, b| a.name.cmp(&b.name));
     ResolveError::NotFound {
         reference: reference.to_string(),
-        similar,
+        similar: near_miss::near_misses(index.visible_from(namespace), reference),
     }
 }
 
@@ -254,5 +240,6 @@ impl fmt::Display for Resolution {
     }
 }
 
+mod near_miss;
 #[cfg(test)]
 mod tests;

@@ -93,7 +93,15 @@ pub fn resolved(reference: &str, namespace: &str, image: &ImageEntry) -> Resolve
 /// settles ambiguity with the newest Ready candidate. The answer depends only on the
 /// images a VM in `namespace` can see (unlike `get`, which also says where else an
 /// image exists), so a catalog snapshot gives the same answer as the live cluster.
-pub fn outcome(index: &vmimage_shared::Index, namespace: &str, reference: &str, newest: bool) -> Outcome {
+/// The answer for `reference`; `everywhere`, when read, holds every image, to say where
+/// a name that is not visible from `namespace` does exist.
+pub fn outcome(
+    index: &vmimage_shared::Index,
+    everywhere: Option<&vmimage_shared::Index>,
+    namespace: &str,
+    reference: &str,
+    newest: bool,
+) -> Outcome {
     let failed = |reason: &'static str, message: String, candidates: &[Arc<ImageEntry>]| {
         Outcome::Err(Failed {
             reference: reference.to_string(),
@@ -133,7 +141,7 @@ pub fn outcome(index: &vmimage_shared::Index, namespace: &str, reference: &str, 
         Err(e @ ResolveError::Empty) => failed(e.reason(), e.to_string(), &[]),
         Err(e @ ResolveError::NotFound { .. }) => failed(
             e.reason(),
-            crate::not_found::explain(&e, namespace, None),
+            crate::not_found::explain(&e, namespace, everywhere),
             &crate::not_found::suggestions(&e),
         ),
         Err(e) => failed(e.reason(), e.to_string(), e.candidates()),
@@ -143,10 +151,22 @@ pub fn outcome(index: &vmimage_shared::Index, namespace: &str, reference: &str, 
 pub async fn run(global: &Global, args: ResolveArgs) -> Result<ExitCode> {
     let (source, namespace) = Source::open(global).await?;
     let images = source.images(&Scope::VisibleFrom(namespace.clone())).await?;
+    // Every image is read only when a name is missing, to say where it does exist.
+    let missing = args.refs.iter().any(|r| {
+        matches!(
+            resolve(&images.index, &namespace, r),
+            Err(ResolveError::NotFound { .. })
+        )
+    });
+    let everywhere = match missing {
+        true => source.all_images_for_hints().await,
+        false => None,
+    };
+    let everywhere = everywhere.as_ref().map(|i| &i.index);
     let outcomes: Vec<Outcome> = args
         .refs
         .iter()
-        .map(|r| outcome(&images.index, &namespace, r, args.newest))
+        .map(|r| outcome(&images.index, everywhere, &namespace, r, args.newest))
         .collect();
     let failed = outcomes.iter().filter(|o| matches!(o, Outcome::Err(_))).count();
     let mut out = std::io::stdout().lock();

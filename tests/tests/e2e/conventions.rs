@@ -12,6 +12,7 @@ pub fn all() -> Vec<(&'static str, vmimage_testenv::suite::TestFn)> {
         crate::conventions::a_closed_pipe_ends_quietly_with_exit_0,
         crate::conventions::an_impossible_request_timeout_is_an_error_not_a_panic,
         crate::conventions::unreachable_and_silent_servers_are_named_and_timeouts_said,
+        crate::conventions::mistyped_names_and_missing_namespaces_get_help,
     ]
 }
 
@@ -144,5 +145,47 @@ pub async fn unreachable_and_silent_servers_are_named_and_timeouts_said(ctx: Ctx
         );
     }
     drop(silent);
+    Ok(())
+}
+
+/// A mistyped name says where it looked and what was meant; an image of another namespace
+/// is named with it; a namespace that does not exist is not silently treated as empty.
+pub async fn mistyped_names_and_missing_namespaces_get_help(ctx: Ctx) -> Result<()> {
+    let ns = ctx.namespace.as_str();
+    let typo = ctx.kubectl(&["vmimage", "resolve", "ubuntu-24.4", "-n", ns])?;
+    let stderr = String::from_utf8_lossy(&typo.stderr);
+    ensure!(
+        typo.status.code() == Some(1),
+        "exit {:?}: {stderr}",
+        typo.status.code()
+    );
+    for says in [
+        r#"no VM image exists for "ubuntu-24.4" in namespace or cluster scope"#,
+        &format!(r#"looked in namespace "{ns}" and the cluster scope"#),
+        r#"did you mean "ubuntu-24.04" vmi-0a0044d7c690bcbea"#,
+    ] {
+        ensure!(stderr.contains(says), "missing {says:?} in: {stderr}");
+    }
+    let elsewhere = ctx.kubectl(&["vmimage", "resolve", "ubuntu-24.04-hardened", "-n", ns])?;
+    let stderr = String::from_utf8_lossy(&elsewhere.stderr);
+    ensure!(
+        elsewhere.status.code() == Some(1)
+            && stderr.contains("VirtualMachineImage in namespace prod")
+            && stderr.contains(&format!("has that display name, but a VM in namespace {ns}")),
+        "exit {:?}: {stderr}",
+        elsewhere.status.code()
+    );
+    let missing = ctx.kubectl(&["vmimage", "list", "-n", "no-such-namespace"])?;
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    ensure!(
+        missing.status.success()
+            && stderr.contains(r#"warning: namespace "no-such-namespace" does not exist"#),
+        "exit {:?}: {stderr}",
+        missing.status.code()
+    );
+    // An existing namespace without images of its own is no reason to warn.
+    let empty = ctx.kubectl(&["vmimage", "list", "-n", ns])?;
+    let stderr = String::from_utf8_lossy(&empty.stderr);
+    ensure!(empty.status.success() && !stderr.contains("warning"), "{stderr}");
     Ok(())
 }
