@@ -39,6 +39,17 @@ pub struct Args {
     #[arg(long, env = "VMIMAGE_LIVE_READ_TIMEOUT", default_value = "3s", value_parser = parse_duration)]
     pub live_read_timeout: Duration,
 
+    /// How long a VM naming an image the index does not have waits for the watch to
+    /// deliver it (an image created just before its VM arrives within milliseconds).
+    #[arg(long, env = "VMIMAGE_MISS_GRACE", default_value = "200ms", value_parser = parse_duration)]
+    pub miss_grace: Duration,
+
+    /// The largest image index for which a miss is also confirmed by a live LIST of the
+    /// VM's namespace and the cluster's images. Above it a LIST takes seconds, and a
+    /// miss is answered from the synced watch after --miss-grace (0: never LIST).
+    #[arg(long, env = "VMIMAGE_LIVE_CONFIRM_MAX_IMAGES", default_value_t = 10_000)]
+    pub live_confirm_max_images: usize,
+
     /// Server-side timeout, in seconds, of each watch request (images, policies,
     /// namespaces). When it ends, the watch resumes where it was; if the API server has
     /// compacted that point away (410 Gone), the webhook re-lists.

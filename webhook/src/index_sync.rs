@@ -6,7 +6,7 @@
 //! be missing images. The policy watch ([`crate::policies`]) reports into the same
 //! [`Readiness`]: a replica that may be missing a policy is not ready either.
 
-use crate::{discovery::ImageResources, metrics::Metrics};
+use crate::{discovery::ImageResources, index_changes::IndexChanges, metrics::Metrics};
 use kube::{Api, Client, api::DynamicObject, runtime::watcher};
 use parking_lot::RwLock;
 use std::sync::{
@@ -94,14 +94,22 @@ pub async fn run(
     client: Client,
     resources: ImageResources,
     config: watcher::Config,
-    index: SharedIndex,
+    (index, changes): (SharedIndex, IndexChanges),
     readiness: Readiness,
     metrics: Arc<Metrics>,
     restarts: crate::apiserver_probe::Restarts,
 ) {
     let namespaced = Api::<DynamicObject>::all_with(client.clone(), &resources.namespaced);
     let cluster = Api::<DynamicObject>::all_with(client, &resources.cluster);
-    let sync = |kind| KindSync::new(kind, index.clone(), readiness.clone(), metrics.clone());
+    let sync = |kind| {
+        KindSync::new(
+            kind,
+            index.clone(),
+            changes.clone(),
+            readiness.clone(),
+            metrics.clone(),
+        )
+    };
     tokio::join!(
         watch(
             namespaced,
@@ -133,6 +141,7 @@ async fn watch(
 pub struct KindSync {
     kind: ImageKind,
     index: SharedIndex,
+    changes: IndexChanges,
     readiness: Readiness,
     metrics: Arc<Metrics>,
     /// Entries of a re-list in progress (between `Init` and `InitDone`).
@@ -143,11 +152,18 @@ pub struct KindSync {
 
 impl KindSync {
     /// A sync for `kind`, not yet synced.
-    pub fn new(kind: ImageKind, index: SharedIndex, readiness: Readiness, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        kind: ImageKind,
+        index: SharedIndex,
+        changes: IndexChanges,
+        readiness: Readiness,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         readiness.set(kind, false);
         Self {
             kind,
             index,
+            changes,
             readiness,
             metrics,
             relisting: None,
@@ -173,11 +189,13 @@ impl KindSync {
                 let entries = self.relisting.take().unwrap_or_default();
                 self.index.write().reset(self.kind, entries);
                 self.readiness.set(self.kind, true);
+                self.changes.bump();
                 tracing::info!(kind = %self.kind, images = self.count(), "image index synced");
             }
             watcher::Event::Apply(obj) => {
                 if let Some(entry) = self.entry(&obj) {
                     self.index.write().apply(entry);
+                    self.changes.bump();
                 }
             }
             watcher::Event::Delete(obj) => {
@@ -187,6 +205,7 @@ impl KindSync {
                 };
                 if let Some(name) = obj.metadata.name.as_deref() {
                     self.index.write().delete(ns, name);
+                    self.changes.bump();
                 }
             }
         }
@@ -260,7 +279,13 @@ mod tests {
     fn sync(kind: ImageKind) -> (KindSync, SharedIndex, Readiness) {
         let index = SharedIndex::default();
         let readiness = Readiness::default();
-        let s = KindSync::new(kind, index.clone(), readiness.clone(), Arc::new(Metrics::new()));
+        let s = KindSync::new(
+            kind,
+            index.clone(),
+            IndexChanges::default(),
+            readiness.clone(),
+            Arc::new(Metrics::new()),
+        );
         (s, index, readiness)
     }
 

@@ -42,6 +42,7 @@ pub mod breaker;
 pub mod connections;
 pub mod deep_review;
 pub mod discovery;
+pub mod index_changes;
 pub mod index_sync;
 pub mod intake;
 pub mod limits;
@@ -92,7 +93,11 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         resources.clone(),
         args.live_read_timeout,
     ));
-    let state = state::AppState::new(Arc::new(live), metrics.clone());
+    let mut state = state::AppState::new(Arc::new(live), metrics.clone());
+    state.misses = state::MissPolicy {
+        grace: args.miss_grace,
+        live_max_images: args.live_confirm_max_images,
+    };
 
     let watch_config = kube::runtime::watcher::Config::default()
         .page_size(500)
@@ -116,8 +121,8 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         restarts.clone(),
     ));
     let sync = tokio::spawn({
-        let (index, readiness) = (state.index.clone(), state.readiness.clone());
-        let metrics = metrics.clone();
+        let index = (state.index.clone(), state.changes.clone());
+        let (readiness, metrics) = (state.readiness.clone(), metrics.clone());
         async move {
             let found = discovery::discover_until_found(&client).await;
             let _ = resources.set(found.clone());

@@ -77,6 +77,13 @@ struct ReasonLabel {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SettledLabel {
+    /// `watch` (delivered within the grace), `live` (a LIST) or `grace` (the synced
+    /// watch after the grace, on indexes too large to LIST).
+    by: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct KindLabel {
     kind: &'static str,
 }
@@ -98,6 +105,7 @@ pub struct Metrics {
     synced: Family<KindLabel, Gauge>,
     live_reads: Counter,
     live_reads_skipped: Counter,
+    misses_settled: Family<SettledLabel, Counter>,
     violations: Family<ViolationLabels, Counter>,
     watch_restarts: Family<WatchLabels, Counter>,
     requests_refused: Family<ReasonLabel, Counter>,
@@ -128,6 +136,7 @@ impl Metrics {
         let synced = Family::<KindLabel, Gauge>::default();
         let live_reads = Counter::default();
         let live_reads_skipped = Counter::default();
+        let misses_settled = Family::<SettledLabel, Counter>::default();
         let violations = Family::<ViolationLabels, Counter>::default();
         let watch_restarts = Family::<WatchLabels, Counter>::default();
         let requests_refused = Family::<ReasonLabel, Counter>::default();
@@ -179,6 +188,11 @@ impl Metrics {
             live_reads_skipped.clone(),
         );
         registry.register(
+            "vmimage_misses_settled",
+            "Index misses (names it could not resolve, or warnings) by what settled them",
+            misses_settled.clone(),
+        );
+        registry.register(
             "vmimage_policy_violations",
             "Image policy rules violated by admitted or denied VirtualMachines, by policy, mode and rule",
             violations.clone(),
@@ -209,6 +223,7 @@ impl Metrics {
             synced,
             live_reads,
             live_reads_skipped,
+            misses_settled,
             violations,
             watch_restarts,
             requests_refused,
@@ -255,6 +270,11 @@ impl Metrics {
     /// Counts one live read.
     pub fn live_read(&self) {
         self.live_reads.inc();
+    }
+
+    /// Counts one index miss settled `by` the watch, a live read or the grace.
+    pub fn miss_settled(&self, by: &'static str) {
+        self.misses_settled.get_or_create(&SettledLabel { by }).inc();
     }
 
     /// Counts one live read skipped after a timeout (see `breaker`).

@@ -3,19 +3,45 @@
 //! [`crate::admission`].
 
 use crate::{
+    index_changes::IndexChanges,
     index_sync::{Readiness, SharedIndex},
     live::LiveReader,
     metrics::Metrics,
     namespaces::SharedNamespaces,
     policies::SharedPolicies,
 };
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
+
+/// How a miss of the index (a name it cannot resolve, or a warning) is confirmed: the
+/// watch is given `grace` to deliver, and a live LIST is made only while the index
+/// holds at most `live_max_images` (beyond that a LIST takes seconds; the synced watch
+/// and the grace are the guarantee instead).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MissPolicy {
+    /// How long a miss waits for the watch to deliver.
+    pub grace: Duration,
+    /// The largest index a miss is confirmed by a live LIST for.
+    pub live_max_images: usize,
+}
+
+impl Default for MissPolicy {
+    fn default() -> Self {
+        Self {
+            grace: Duration::from_millis(200),
+            live_max_images: 10_000,
+        }
+    }
+}
 
 /// The webhook's shared state, cloned into each request (everything is behind `Arc`).
 #[derive(Clone)]
 pub struct AppState {
     /// The image index the watches keep current; read-locked briefly per request.
     pub index: SharedIndex,
+    /// Bumped by the watches on every change to `index`.
+    pub changes: IndexChanges,
+    /// How a cache miss is confirmed (`--miss-grace`, `--live-confirm-max-images`).
+    pub misses: MissPolicy,
     /// The valid image policies the policy watch keeps current.
     pub policies: SharedPolicies,
     /// Namespace labels (for policies' `namespaceSelector`), kept by a metadata watch.
@@ -34,6 +60,8 @@ impl AppState {
     pub fn new(live: Arc<dyn LiveReader>, metrics: Arc<Metrics>) -> Self {
         Self {
             index: Default::default(),
+            changes: Default::default(),
+            misses: MissPolicy::default(),
             policies: Default::default(),
             namespaces: Default::default(),
             readiness: Default::default(),

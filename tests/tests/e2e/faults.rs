@@ -29,6 +29,7 @@ pub fn all() -> Vec<(&'static str, TestFn)> {
         crate::faults::etcd_restart_is_survived,
         crate::faults::expired_watch_relists,
         crate::faults::a_timed_out_live_read_is_not_repeated_at_once,
+        crate::faults::an_index_too_large_to_list_settles_misses_from_the_watch,
     ]
 }
 
@@ -457,4 +458,38 @@ pub async fn a_timed_out_live_read_is_not_repeated_at_once(_ctx: Ctx) -> Result<
         Ok(())
     })
     .await
+}
+
+/// With live confirmation off (`--live-confirm-max-images 0`, what an index over the limit
+/// gets), an image created just before its VM is still admitted, from the watch, and a
+/// mistyped name is denied after the grace saying what the denial guarantees; no LIST is
+/// ever made.
+pub async fn an_index_too_large_to_list_settles_misses_from_the_watch(_ctx: Ctx) -> Result<()> {
+    let rig = rig(&[], &["--live-confirm-max-images", "0", "--miss-grace", "500ms"]).await?;
+    let denial = expect_denied(
+        &rig.client,
+        "default",
+        "ubuntu-24.4",
+        &[
+            "no VM image exists for \"ubuntu-24.4\"",
+            "from vmimage's watched image index of",
+            "an image created less than 500ms before this request may not be in it yet",
+        ],
+    )
+    .await
+    .with_context(|| rig.log())?;
+    ensure!(denial.contains("did you mean \"ubuntu-24.04\""), "{denial}");
+    // Each VM is created right after its image: the watch event and the create race.
+    for n in 0..5 {
+        let (id, display) = (format!("vmi-fa00000000000{n:04}"), format!("fresh-{n}"));
+        vmimage_testenv::catalog::apply_image(&rig.client, cluster_image(&id, &display)).await?;
+        expect_id(&rig.client, "default", &display, &id)
+            .await
+            .with_context(|| rig.log())?;
+    }
+    ensure!(
+        rig.metric("vmimage_live_reads_total").await? == 0.0,
+        "a miss listed images although live confirmation is off"
+    );
+    Ok(())
 }

@@ -3,10 +3,13 @@
 //! The index lags the API server by a watch event: an image created a moment ago may be
 //! missing (the name looks unknown), or a second image with the same display name may not
 //! have arrived yet. Denying on such a miss would break `kubectl apply` of an image and a
-//! VM in one go, so every cached "no" (and every reference that will not resolve) is
-//! confirmed by listing the VM's namespace and the cluster's images live, and the live
-//! answer wins. While the index is not synced, every answer is confirmed. A failed live
-//! read never turns a "no" into a "yes".
+//! VM in one go, so every cached "no" (and every reference that will not resolve) waits
+//! up to `--miss-grace` for the watch to deliver, and is meanwhile confirmed by listing
+//! the VM's namespace and the cluster's images live while the index is small enough for
+//! that (`--live-confirm-max-images`); the first settled answer wins. Larger indexes
+//! deny from the synced watch after the grace, and say so. While the index is not
+//! synced, every answer is confirmed live. A failed live read never turns a "no" into a
+//! "yes".
 
 use super::refusal::Refusal;
 use crate::{live::LiveError, log_text::Untrusted, namespaces::Labels, state::AppState};
@@ -69,8 +72,20 @@ async fn labels(state: &AppState, namespace: &str) -> Result<Arc<Labels>, LiveEr
     Ok(labels)
 }
 
-/// Decides `refs` ([`vmimage_shared::decide`]) from the index, confirming with a live
-/// read when the index is unsynced or its answer could be a lag.
+/// Whether the index's answer needs no confirmation: an admission without warnings,
+/// or a policy's denial (policies are watched too). An image denial may be a lag.
+fn trusted(decision: &Decision) -> bool {
+    match decision {
+        Decision::Admit(a) => a.plan.warnings.is_empty(),
+        Decision::Deny(Denial::Policy { .. }) => true,
+        Decision::Deny(Denial::Image(_)) => false,
+    }
+}
+
+/// Decides `refs` ([`vmimage_shared::decide`]) from the index, confirming when the index
+/// is unsynced or its answer could be a lag: the watch is given `--miss-grace` to
+/// deliver, and while the index is small enough a live LIST runs at the same time;
+/// whichever settles first wins.
 pub(super) async fn decide(
     state: &AppState,
     inputs: &Inputs,
@@ -86,22 +101,86 @@ pub(super) async fn decide(
             refs,
         )
     };
-    let cached = with(&state.index.read());
-    let trusted = match &cached {
-        Decision::Admit(a) => a.plan.warnings.is_empty(),
-        Decision::Deny(Denial::Policy { .. }) => true,
-        Decision::Deny(Denial::Image(_)) => false,
+    // NB: subscribed before the read, so no change between the read and the wait is lost.
+    let mut changes = state.changes.subscribe();
+    let (cached, images) = {
+        let index = state.index.read();
+        (with(&index), index.len())
     };
     let synced = state.readiness.images_ready();
-    if synced && trusted {
+    if synced && trusted(&cached) {
         return settle(cached);
     }
+    if !synced {
+        return confirm_live(state, refs, cached, false, &with).await;
+    }
+    let from_watch = until_trusted(state, &mut changes, &with);
+    if images <= state.misses.live_max_images {
+        tokio::select! {
+            biased;
+            Some(decision) = from_watch => {
+                state.metrics.miss_settled("watch");
+                settle(decision)
+            }
+            live = confirm_live(state, refs, cached, true, &with) => live,
+        }
+    } else if let Some(decision) = from_watch.await {
+        state.metrics.miss_settled("watch");
+        settle(decision)
+    } else {
+        // Too many images to LIST within the webhook's time: the synced watch, given
+        // the grace to deliver, is the answer (the denial says so).
+        state.metrics.miss_settled("grace");
+        match with(&state.index.read()) {
+            Decision::Deny(Denial::Image(error)) => Err(Refusal::FromWatch {
+                denial: Box::new(Denial::Image(error)),
+                grace: state.misses.grace,
+                images,
+            }),
+            other => settle(other),
+        }
+    }
+}
+
+/// The index's answer once it needs no confirmation, re-decided on every change the
+/// watches make within `--miss-grace`; `None` when the grace ends first or the index
+/// stops being synced (a re-list).
+async fn until_trusted(
+    state: &AppState,
+    changes: &mut tokio::sync::watch::Receiver<u64>,
+    with: &impl Fn(&Index) -> Decision,
+) -> Option<Decision> {
+    let deadline = tokio::time::Instant::now() + state.misses.grace;
+    while let Ok(Ok(())) = tokio::time::timeout_at(deadline, changes.changed()).await {
+        if !state.readiness.images_ready() {
+            return None;
+        }
+        let decision = with(&state.index.read());
+        if trusted(&decision) {
+            return Some(decision);
+        }
+    }
+    None
+}
+
+/// The answer from a live LIST of the VM's namespace and the cluster's images; when the
+/// read fails, the index's answer only if it admits and the index is `synced`.
+async fn confirm_live(
+    state: &AppState,
+    refs: &VmImageRefs,
+    cached: Decision,
+    synced: bool,
+    with: &impl Fn(&Index) -> Decision,
+) -> Result<Admission, Refusal> {
     state.metrics.live_read();
     match state.live.images(&refs.namespace).await {
         // NB: the live answer is not written into the index. The watch is its only
         // writer: a live list that raced a delete event would otherwise put the deleted
         // image back, to resolve until the next re-list.
-        Ok(entries) => settle(with(&Index::from_entries(entries))),
+        Ok(entries) => {
+            state.metrics.miss_settled("live");
+            settle(with(&Index::from_entries(entries)))
+        }
         Err(error) => {
             if matches!(error, LiveError::Skipped { .. }) {
                 state.metrics.live_read_skipped();

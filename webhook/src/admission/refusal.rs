@@ -17,6 +17,16 @@ pub enum Refusal {
         /// Why the live read failed.
         error: LiveError,
     },
+    /// The synced index said no after waiting `grace` for the watch, and it holds too
+    /// many `images` to confirm with a LIST in time.
+    FromWatch {
+        /// The index's answer.
+        denial: Box<Denial>,
+        /// How long the watch was given to deliver.
+        grace: std::time::Duration,
+        /// How many images the index holds.
+        images: usize,
+    },
     /// The index is not synced, and the API server could not be read instead.
     Syncing(LiveError),
     /// The policies are not loaded, and could not be listed.
@@ -42,6 +52,7 @@ impl Refusal {
         match self {
             Self::Denied(d) => d.reason(),
             Self::Unconfirmed { .. } => "Unconfirmed",
+            Self::FromWatch { denial, .. } => denial.reason(),
             Self::Syncing(_) => "Syncing",
             Self::Policies(_) => "PoliciesUnavailable",
             Self::Labels { .. } => "LabelsUnavailable",
@@ -71,6 +82,16 @@ impl fmt::Display for Refusal {
                     "{denial} (vmimage could not confirm this with the API server: {error})"
                 )
             }
+            Self::FromWatch {
+                denial,
+                grace,
+                images,
+            } => write!(
+                f,
+                "{denial} (from vmimage's watched image index of {images} images, in sync with \
+                 the API server; an image created less than {grace:?} before this request may \
+                 not be in it yet: retry if you just created it)"
+            ),
             Self::Syncing(error) => write!(
                 f,
                 "vmimage's image index is still syncing and the API server could not be read ({error}); retry shortly"

@@ -207,6 +207,93 @@ async fn an_image_the_cache_has_not_seen_yet_is_found_by_the_live_read() {
     );
 }
 
+/// A state whose live LIST is off (an index "too large" to list), so only the watch can
+/// settle a miss.
+fn without_live_confirmation(cached: Vec<ImageEntry>) -> (AppState, Arc<crate::live::FakeReader>) {
+    let (mut s, reader) = AppState::test(cached, Err("no live reads expected"));
+    s.misses = crate::state::MissPolicy {
+        grace: std::time::Duration::from_millis(300),
+        live_max_images: 0,
+    };
+    (s, reader)
+}
+
+#[tokio::test]
+async fn an_image_the_watch_delivers_within_the_grace_is_admitted_without_a_list() {
+    let (s, reader) = without_live_confirmation(catalog());
+    let watch = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            s.index
+                .write()
+                .apply(ImageEntry::test("vmi-bbbbbbbbbbbbbbbbb", "fresh").in_ns("ns1"));
+            s.changes.bump();
+        })
+    };
+    let a = post(&s, create(json!({"imageName": "fresh"}))).await;
+    watch.await.unwrap();
+    assert!(a.allowed, "{}", a.message);
+    assert!(
+        a.patch
+            .expect("a patch")
+            .to_string()
+            .contains("vmi-bbbbbbbbbbbbbbbbb")
+    );
+    assert_eq!(reader.image_reads.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert!(
+        s.metrics
+            .render()
+            .contains(r#"vmimage_misses_settled_total{by="watch"} 1"#),
+        "{}",
+        s.metrics.render()
+    );
+}
+
+#[tokio::test]
+async fn a_miss_too_large_to_list_is_denied_from_the_synced_watch_saying_so() {
+    let (s, reader) = without_live_confirmation(catalog());
+    let a = post(&s, create(json!({"imageName": "no-such-image"}))).await;
+    assert!(!a.allowed);
+    assert!(
+        a.message
+            .starts_with(r#"no VM image exists for "no-such-image" in namespace or cluster scope"#),
+        "{}",
+        a.message
+    );
+    assert!(
+        a.message
+            .contains("from vmimage's watched image index of 3 images, in sync with the API server")
+            && a.message.contains("created less than 300ms before this request"),
+        "{}",
+        a.message
+    );
+    assert_eq!(reader.image_reads.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert!(
+        s.metrics
+            .render()
+            .contains(r#"vmimage_misses_settled_total{by="grace"} 1"#)
+    );
+}
+
+#[tokio::test]
+async fn a_change_that_settles_nothing_keeps_the_miss_waiting() {
+    let (s, _) = without_live_confirmation(catalog());
+    let noise = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            s.index
+                .write()
+                .apply(ImageEntry::test("vmi-ccccccccccccccccc", "other"));
+            s.changes.bump();
+        })
+    };
+    let a = post(&s, create(json!({"imageName": "debian-12"}))).await;
+    noise.await.unwrap();
+    assert!(!a.allowed, "still ambiguous: {}", a.message);
+    assert!(a.message.contains("vmi-aaaaaaaaaaaaaaaa1"), "{}", a.message);
+}
+
 #[tokio::test]
 async fn a_failed_live_read_denies_with_the_cached_reason_and_says_so() {
     let s = state(catalog(), Err("connection refused"));
