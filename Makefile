@@ -96,8 +96,14 @@ bench: assets ## Benchmarks on a real control plane (release builds); writes doc
 	./target/release/vmimage-bench
 
 .PHONY: cluster-up
-cluster-up: assets build ## Start a local control plane (+ webhook) in the background
+cluster-up: assets build ## Start a local control plane (+ webhook) in the background (RELEASE=1: the release webhook)
+ifeq ($(RELEASE),1)
+	@echo "building the release webhook (first time ~3 min on 2 cores)"
+	cargo build --release -p vmimage-webhook
+	@./target/debug/vmimage-testenv --state-dir $(CLUSTER_DIR) up --release
+else
 	@./target/debug/vmimage-testenv --state-dir $(CLUSTER_DIR) up
+endif
 
 .PHONY: cluster-down
 cluster-down: ## Stop the local control plane and remove its state

@@ -33,6 +33,10 @@ enum Command {
         /// Do not start and register the webhook.
         #[arg(long)]
         no_webhook: bool,
+        /// Register the release build of the webhook (target/release), for production
+        /// latency; build it first with `cargo build --release -p vmimage-webhook`.
+        #[arg(long)]
+        release: bool,
         /// Directory of CRDs to install, e.g. VM Operator's own (default: $VMIMAGE_CRDS,
         /// else manifests/crds). vmimage's VMImagePolicy CRD is added when it lacks it.
         #[arg(long, value_name = "DIR")]
@@ -87,6 +91,7 @@ async fn main() -> Result<()> {
             catalog,
             no_catalog,
             no_webhook,
+            release,
             crds,
         } => {
             if let Some(state) = read_state(&dir) {
@@ -125,9 +130,10 @@ async fn main() -> Result<()> {
             vmimage_testenv::publisher::create_library(&client, "dev", "dev-library", true, true).await?;
             let mut extra = Vec::new();
             if !no_webhook {
-                let webhook = vmimage_testenv::webhook::setup(&cp).await?;
+                let profile = if release { "release" } else { "debug" };
+                let webhook = vmimage_testenv::webhook::setup_build(&cp, profile, &[]).await?;
                 say(format!(
-                    "webhook serving on https://127.0.0.1:{} (admin :{})",
+                    "{profile} webhook serving on https://127.0.0.1:{} (admin :{})",
                     webhook.port, webhook.admin_port
                 ));
                 extra.push(("vmimage-webhook".to_string(), webhook.proc.detach()));

@@ -296,7 +296,12 @@ pub async fn setup(cp: &ControlPlane) -> Result<RunningWebhook> {
 
 /// [`setup`] with `extra` flags for the webhook.
 pub async fn setup_with(cp: &ControlPlane, extra: &[String]) -> Result<RunningWebhook> {
-    let bin = crate::workspace_root().join("target/debug/vmimage-webhook");
+    setup_build(cp, "debug", extra).await
+}
+
+/// [`setup_with`] with the webhook of cargo `profile` (`debug` or `release`).
+pub async fn setup_build(cp: &ControlPlane, profile: &str, extra: &[String]) -> Result<RunningWebhook> {
+    let bin = crate::workspace_root().join(format!("target/{profile}/vmimage-webhook"));
     let webhook = start_with(&cp.dir, &cp.ca, &cp.kubeconfig, &bin, extra).await?;
     let client = cp.client().await?;
     if let Err(e) = register(&client, &cp.ca.pair.cert_pem, webhook.port).await {
