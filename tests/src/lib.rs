@@ -15,6 +15,7 @@ pub mod cli_bench;
 pub mod cluster;
 pub mod crds;
 pub mod loadgen;
+pub mod miss_bench;
 pub mod pki;
 pub mod process;
 pub mod publisher;
