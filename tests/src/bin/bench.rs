@@ -17,7 +17,41 @@ use vmimage_testenv::{ControlPlane, Options, catalog, loadgen, say, webhook, wor
 /// The unique display name every benchmark resolves.
 const TARGET: &str = "bench-ubuntu-24.04";
 
-use vmimage_testenv::cli_bench::{self, Row};
+use vmimage_testenv::{
+    cli_bench::{self, Row},
+    hop_bench::{self, Hop, HopFigures},
+};
+
+/// Rows for one catalog size: each hop's added latency and throughput against no webhook.
+fn hop_rows(size: &str, hops: &[(Hop, HopFigures)]) -> Vec<Row> {
+    let base = hops[0].1;
+    let name = |hop: Hop| match hop {
+        Hop::Baseline => "no webhook",
+        Hop::Noop => "do-nothing webhook",
+        Hop::Vmimage => "vmimage (release)",
+        Hop::Policy => "MutatingAdmissionPolicy + name→ID ConfigMap",
+    };
+    hops[1..]
+        .iter()
+        .map(|(hop, f)| Row {
+            figure: format!(
+                "VM create through the apiserver, {size} images, {}: added p50 / p99 at c=1; at c=8; creates/s vs no webhook (c=1 / c=8)",
+                name(*hop)
+            ),
+            value: format!(
+                "{:+.2} / {:+.2} ms; {:+.2} / {:+.2} ms; {:.2} / {:.2}",
+                f.c1.p50_ms - base.c1.p50_ms,
+                f.c1.p99_ms - base.c1.p99_ms,
+                f.c8.p50_ms - base.c8.p50_ms,
+                f.c8.p99_ms - base.c8.p99_ms,
+                f.c1.per_s / base.c1.per_s,
+                f.c8.per_s / base.c8.per_s,
+            ),
+            target: "".into(),
+            pass: None,
+        })
+        .collect()
+}
 
 fn admin_get(port: u16, path: &str) -> Result<String> {
     let mut s = TcpStream::connect(("127.0.0.1", port))?;
@@ -337,8 +371,25 @@ async fn main() -> Result<()> {
         .await
         .context("creates with webhook")?;
 
+    // The hop itself: no webhook, a do-nothing webhook and vmimage, interleaved.
+    say("measuring VM creates with no webhook, a do-nothing webhook and vmimage at 100 images");
+    let noop = hop_bench::start_noop(&cp, &release.join("noop-webhook")).await?;
+    vmimage_testenv::catalog::ensure_namespaces(&client, ["bench-hops".into()]).await?;
+    let ports = (noop.port, wh.port);
+    // The policy's param holds as many names as a ConfigMap can (about 30,000).
+    let fillers: Vec<(String, String)> = (0..40_000)
+        .map(|i| (format!("bench-filler-image-{i}"), format!("vmi-{i:017x}")))
+        .collect();
+    let target = target_id();
+    let probe = hop_bench::install_policy(&client, &fillers, (TARGET, &target))
+        .await?
+        .then_some((TARGET, target.as_str()));
+    let small_hops = hop_bench::measure(&client, &ca, ports, probe, "bench-hops", TARGET, 3, 100).await?;
+
     // 3. 10,000 images: kubectl vmimage resolve vs kubectl get | jq.
     grow(&cp, 100, 10_000, wh.admin_port, base).await?;
+    say("measuring VM creates with no webhook, a do-nothing webhook and vmimage at 10,000 images");
+    let mid_hops = hop_bench::measure(&client, &ca, ports, probe, "bench-hops", TARGET, 3, 100).await?;
     say("timing kubectl vmimage resolve against kubectl get | jq at 10,000 images");
     let kubectl_dir = cp.assets.kubectl.parent().map(PathBuf::from).unwrap_or_default();
     let env = [
@@ -379,6 +430,11 @@ async fn main() -> Result<()> {
         "creating VMs 0-100 ms after their images at {large} images"
     ));
     let fresh = vmimage_testenv::miss_bench::fresh_images(&client, "bench-hooked", 50).await?;
+    say(format!(
+        "measuring VM creates with no webhook, a do-nothing webhook and vmimage at {large} images"
+    ));
+    let big_hops = hop_bench::measure(&client, &ca, ports, probe, "bench-hops", TARGET, 3, 100).await?;
+    let noop_rss = rss_mb(noop.proc.pid())?;
 
     let n = cli_bench::thousands;
     let big_n = n(large);
@@ -471,6 +527,34 @@ async fn main() -> Result<()> {
         target: "≤ +2 ms".into(),
         pass: Some(with - without <= 2.0),
     });
+    for (size, hops) in [
+        ("100".to_string(), &small_hops),
+        ("10,000".to_string(), &mid_hops),
+        (big_n.clone(), &big_hops),
+    ] {
+        rows.extend(hop_rows(&size, hops));
+    }
+    if probe.is_none() {
+        rows.push(Row {
+            figure: "MutatingAdmissionPolicy + name→ID ConfigMap".into(),
+            value: "not measured: the apiserver does not serve admissionregistration.k8s.io/v1 MutatingAdmissionPolicy".into(),
+            target: "".into(),
+            pass: None,
+        });
+    }
+    let added = |h: usize| big_hops[h].1.c1.p50_ms - big_hops[0].1.c1.p50_ms;
+    rows.push(Row {
+        figure: format!("vmimage's added create p50 (c=1) minus the do-nothing webhook's, {big_n} images"),
+        value: format!("{:+.2} ms", added(2) - added(1)),
+        target: "≤ 0.3 ms".into(),
+        pass: Some(added(2) - added(1) <= 0.3),
+    });
+    rows.push(Row {
+        figure: "do-nothing webhook RSS".into(),
+        value: format!("{noop_rss:.0} MB"),
+        target: "".into(),
+        pass: None,
+    });
     rows.push(Row {
         figure: format!("webhook RSS after syncing {big_n} images"),
         value: format!("{rss:.0} MB"),
@@ -504,13 +588,16 @@ async fn main() -> Result<()> {
         "# Benchmarks\n\nMeasured by `make bench` on {} ({}), in {:.0} s. The webhook and plugin are release builds; \
          the control plane, the webhook, the load generator and the catalog loader share the same machine. Server-side \
          latencies are upper bounds of the webhook's own histogram buckets; client-side latencies include TLS, HTTP/2 \
-         and JSON on loopback.\n\n{table}\nReproduce: `make bench` (set `VMIMAGE_BENCH_IMAGES` for a smaller catalog).\n",
+         and JSON on loopback.\n\n{table}\n![Added VM create latency against catalog size](bench-latency.svg)\n\nReproduce: `make bench` (set `VMIMAGE_BENCH_IMAGES` for a smaller catalog).\n",
         jiff::Timestamp::now().strftime("%Y-%m-%d"),
         machine(),
         started.elapsed().as_secs_f64()
     );
+    let chart = vmimage_testenv::plot::series(&[(100, small_hops), (10_000, mid_hops), (large, big_hops)]);
+    vmimage_testenv::plot::draw(&chart, &workspace_root().join("docs/bench-latency.svg"))?;
     std::fs::write(workspace_root().join("docs/benchmarks.md"), doc)?;
     say("wrote docs/benchmarks.md");
+    drop(noop);
     drop(wh);
     drop(cp);
     Ok(())

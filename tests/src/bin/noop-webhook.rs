@@ -1,0 +1,47 @@
+//! `noop-webhook` (for `make bench`): an admission webhook that does nothing, over the
+//! same TLS and HTTP stack as vmimage's, so the bench can show what the hop itself costs.
+//! It allows every review unchanged, except the registration probe VM (named
+//! `vmimage-webhook-probe`), which it denies so the harness sees it is being called.
+
+use anyhow::{Context, Result};
+use axum::{Json, Router, routing::post};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+
+#[derive(clap::Parser)]
+struct Args {
+    /// Address to serve HTTPS on.
+    #[arg(long)]
+    listen: SocketAddr,
+    /// PEM certificate chain.
+    #[arg(long)]
+    tls_cert: std::path::PathBuf,
+    /// PEM private key.
+    #[arg(long)]
+    tls_key: std::path::PathBuf,
+}
+
+async fn review(Json(review): Json<Value>) -> Json<Value> {
+    let request = &review["request"];
+    let probe = request["name"] == "vmimage-webhook-probe"
+        || request["object"]["metadata"]["name"] == "vmimage-webhook-probe";
+    let mut response = json!({"uid": request["uid"], "allowed": !probe});
+    if probe {
+        response["status"] = json!({"code": 403, "message": "noop-webhook: registration probe"});
+    }
+    Json(json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response}))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args: Args = clap::Parser::parse();
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&args.tls_cert, &args.tls_key)
+        .await
+        .context("loading the TLS certificate")?;
+    let app = Router::new().route("/mutate", post(review));
+    axum_server::bind_rustls(args.listen, tls)
+        .serve(app.into_make_service())
+        .await
+        .context("serving")
+}

@@ -1,0 +1,342 @@
+//! What a webhook hop adds to a VM create, measured through the real apiserver: no
+//! webhook (the baseline), a do-nothing webhook (`noop-webhook`, the hop's own cost) and
+//! vmimage, interleaved round by round so drift on a shared machine hits all alike.
+
+use crate::{ControlPlane, process::Proc, webhook};
+use anyhow::{Context, Result, bail};
+use futures::{StreamExt, stream};
+use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
+use kube::{
+    Api, Client,
+    api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams},
+};
+use serde_json::json;
+use std::{
+    path::Path,
+    time::{Duration, Instant},
+};
+
+/// Who answers admission.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hop {
+    /// No webhook registered.
+    Baseline,
+    /// The do-nothing webhook.
+    Noop,
+    /// vmimage's webhook.
+    Vmimage,
+    /// A MutatingAdmissionPolicy with a name→ID ConfigMap param.
+    Policy,
+}
+
+/// The MutatingAdmissionPolicy and its binding and param, named alike.
+const POLICY: &str = "vmimage-bench-name-to-id";
+/// What etcd takes in one request (1.5 MiB) bounds the param; stay under the ConfigMap's
+/// 1 MiB data limit.
+const PARAM_BYTES: usize = 1_000_000;
+
+fn policy_resource(kind: &str) -> ApiResource {
+    ApiResource::from_gvk(&GroupVersionKind::gvk("admissionregistration.k8s.io", "v1", kind))
+}
+
+/// Installs the policy, its binding and a param mapping `names` (display name → ID, as
+/// many as fit), then waits until a dry-run create naming `probe` comes back rewritten.
+/// `Ok(false)` when the apiserver does not serve MutatingAdmissionPolicy.
+pub async fn install_policy(
+    client: &Client,
+    names: &[(String, String)],
+    probe: (&str, &str),
+) -> Result<bool> {
+    let policies: Api<DynamicObject> =
+        Api::all_with(client.clone(), &policy_resource("MutatingAdmissionPolicy"));
+    let mut data = serde_json::Map::new();
+    let mut bytes = 0;
+    for (name, id) in std::iter::once(&(probe.0.to_string(), probe.1.to_string())).chain(names) {
+        bytes += name.len() + id.len() + 8;
+        if bytes > PARAM_BYTES {
+            break;
+        }
+        data.insert(name.clone(), json!(id));
+    }
+    let cm: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(client.clone(), "default");
+    let pp = PatchParams::apply("vmimage-bench").force();
+    cm.patch(
+        POLICY,
+        &pp,
+        &Patch::Apply(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": POLICY}, "data": data}),
+        ),
+    )
+    .await
+    .context("writing the policy's name→ID ConfigMap")?;
+    let policy = json!({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingAdmissionPolicy",
+        "metadata": {"name": POLICY},
+        "spec": {
+            "paramKind": {"apiVersion": "v1", "kind": "ConfigMap"},
+            "matchConstraints": {"resourceRules": [{
+                "apiGroups": [vmimage_shared::api::GROUP], "apiVersions": ["*"],
+                "operations": ["CREATE"], "resources": [vmimage_shared::api::VIRTUAL_MACHINE.plural],
+            }]},
+            "failurePolicy": "Fail",
+            "reinvocationPolicy": "Never",
+            "mutations": [{"patchType": "JSONPatch", "jsonPatch": {"expression":
+                "has(object.spec.imageName) && object.spec.imageName in params.data ? \
+                 [JSONPatch{op: \"replace\", path: \"/spec/imageName\", value: params.data[object.spec.imageName]}] : []"}}],
+        },
+    });
+    match policies.patch(POLICY, &pp, &Patch::Apply(policy)).await {
+        Err(kube::Error::Api(status)) if status.code == 404 => return Ok(false),
+        other => {
+            other.context("applying the MutatingAdmissionPolicy")?;
+        }
+    }
+    bind_policy(client, probe).await?;
+    Ok(true)
+}
+
+/// Binds the installed policy and waits until a dry-run create naming `probe.0` comes
+/// back rewritten to `probe.1`.
+async fn bind_policy(client: &Client, probe: (&str, &str)) -> Result<()> {
+    let bindings: Api<DynamicObject> =
+        Api::all_with(client.clone(), &policy_resource("MutatingAdmissionPolicyBinding"));
+    let vm = webhook::vm_resource(client).await?;
+    let pp = PatchParams::apply("vmimage-bench").force();
+    let binding = json!({
+        "apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingAdmissionPolicyBinding",
+        "metadata": {"name": POLICY},
+        "spec": {"policyName": POLICY, "paramRef": {"name": POLICY, "namespace": "default", "parameterNotFoundAction": "Deny"}},
+    });
+    bindings
+        .patch(POLICY, &pp, &Patch::Apply(binding))
+        .await
+        .context("applying the MutatingAdmissionPolicyBinding")?;
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &vm);
+    let obj: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": vm.api_version, "kind": vm.kind,
+        "metadata": {"name": "vmimage-bench-policy-probe"},
+        "spec": {"imageName": probe.0, "className": "small"},
+    }))?;
+    let dry = PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let got = api.create(&dry, &obj).await.context("probing the policy")?;
+        if got.data["spec"]["imageName"] == probe.1 {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("the MutatingAdmissionPolicy does not rewrite after 30 s");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Removes the policy's binding (the policy then applies to nothing) and waits a moment
+/// for the apiserver to drop it.
+async fn unbind_policy(client: &Client) -> Result<()> {
+    let bindings: Api<DynamicObject> =
+        Api::all_with(client.clone(), &policy_resource("MutatingAdmissionPolicyBinding"));
+    match bindings.delete(POLICY, &DeleteParams::default()).await {
+        Ok(_) => tokio::time::sleep(Duration::from_secs(2)).await,
+        Err(kube::Error::Api(status)) if status.code == 404 => {}
+        Err(e) => return Err(e).context("removing the policy binding"),
+    }
+    Ok(())
+}
+
+/// Creates at one concurrency.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Creates {
+    /// Median latency, ms.
+    pub p50_ms: f64,
+    /// 99th percentile latency, ms.
+    pub p99_ms: f64,
+    /// Creates per second.
+    pub per_s: f64,
+}
+
+/// One hop's creates at concurrency 1 and 8.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HopFigures {
+    /// One at a time.
+    pub c1: Creates,
+    /// Eight at a time.
+    pub c8: Creates,
+}
+
+/// A running do-nothing webhook.
+pub struct Noop {
+    /// The process.
+    pub proc: Proc,
+    /// Its HTTPS port on 127.0.0.1.
+    pub port: u16,
+}
+
+/// Starts `bin` (the `noop-webhook` binary) with a serving certificate of the control
+/// plane's CA, and waits until it accepts connections.
+pub async fn start_noop(cp: &ControlPlane, bin: &Path) -> Result<Noop> {
+    let dir = cp.dir.join("noop-webhook");
+    std::fs::create_dir_all(&dir)?;
+    let pair = cp
+        .ca
+        .serving("noop-webhook", &["noop-webhook.vmimage-system.svc"])?;
+    let (cert, key) = (dir.join("tls.crt"), dir.join("tls.key"));
+    std::fs::write(&cert, &pair.cert_pem)?;
+    std::fs::write(&key, &pair.key_pem)?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let args = [
+        "--listen".to_string(),
+        format!("127.0.0.1:{port}"),
+        "--tls-cert".into(),
+        cert.display().to_string(),
+        "--tls-key".into(),
+        key.display().to_string(),
+    ];
+    let proc = Proc::spawn("noop-webhook", bin, &args, &dir.join("log"))?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        if Instant::now() > deadline {
+            bail!("noop-webhook does not listen on {port} after 10 s");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(Noop { proc, port })
+}
+
+/// Points admission at `hop` alone (and waits until the apiserver uses it). `probe` is
+/// the name and ID the policy's param maps, when the policy is installed.
+async fn route(
+    client: &Client,
+    ca_pem: &str,
+    hop: Hop,
+    ports: (u16, u16),
+    probe: Option<(&str, &str)>,
+) -> Result<()> {
+    if hop != Hop::Policy && probe.is_some() {
+        unbind_policy(client).await?;
+    }
+    match hop {
+        Hop::Noop => webhook::register(client, ca_pem, ports.0).await,
+        Hop::Vmimage => webhook::register(client, ca_pem, ports.1).await,
+        Hop::Baseline | Hop::Policy => {
+            let api: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
+            match api
+                .delete(webhook::CONFIGURATION_NAME, &DeleteParams::default())
+                .await
+            {
+                Ok(_) => tokio::time::sleep(Duration::from_secs(2)).await,
+                Err(kube::Error::Api(status)) if status.code == 404 => {}
+                Err(e) => return Err(e).context("removing the webhook configuration"),
+            }
+            match (hop, probe) {
+                (Hop::Policy, Some(probe)) => bind_policy(client, probe).await,
+                (Hop::Policy, None) => bail!("the policy is not installed"),
+                _ => Ok(()),
+            }
+        }
+    }
+}
+
+/// `n` VM creates naming `image` in `ns`, `concurrency` at a time.
+async fn creates(
+    client: &Client,
+    ns: &str,
+    prefix: &str,
+    image: &str,
+    n: usize,
+    concurrency: usize,
+) -> Result<Creates> {
+    let ar = webhook::vm_resource(client).await?;
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+    let started = Instant::now();
+    let mut took: Vec<f64> = stream::iter(0..n)
+        .map(|i| {
+            let api = api.clone();
+            let vm = json!({
+                "apiVersion": ar.api_version, "kind": "VirtualMachine",
+                "metadata": {"name": format!("{prefix}-{i}"), "namespace": ns},
+                "spec": {"imageName": image, "className": "small"}
+            });
+            async move {
+                let vm: DynamicObject = serde_json::from_value(vm)?;
+                let t = Instant::now();
+                api.create(&PostParams::default(), &vm)
+                    .await
+                    .context("creating a VM")?;
+                anyhow::Ok(t.elapsed().as_secs_f64() * 1000.0)
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect::<Result<_>>()?;
+    let per_s = n as f64 / started.elapsed().as_secs_f64();
+    took.sort_by(f64::total_cmp);
+    let at = |q: f64| took[((took.len() as f64 * q).ceil() as usize).clamp(1, took.len()) - 1];
+    Ok(Creates {
+        p50_ms: at(0.5),
+        p99_ms: at(0.99),
+        per_s,
+    })
+}
+
+/// Every hop's figures: `rounds` rounds, each routing admission to every hop in turn
+/// (the policy only when `probe` says it is installed) and creating `n` VMs at
+/// concurrency 1 and `n` at 8 in `ns`. The median round's figures are kept. Leaves
+/// vmimage registered.
+#[allow(clippy::too_many_arguments)]
+pub async fn measure(
+    client: &Client,
+    ca_pem: &str,
+    ports: (u16, u16),
+    probe: Option<(&str, &str)>,
+    ns: &str,
+    image: &str,
+    rounds: usize,
+    n: usize,
+) -> Result<Vec<(Hop, HopFigures)>> {
+    let mut hops = vec![Hop::Baseline, Hop::Noop, Hop::Vmimage];
+    if probe.is_some() {
+        hops.push(Hop::Policy);
+    }
+    let mut seen: Vec<Vec<HopFigures>> = vec![Vec::new(); hops.len()];
+    let tag = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
+    for round in 0..rounds {
+        for (h, hop) in hops.iter().enumerate() {
+            route(client, ca_pem, *hop, ports, probe).await?;
+            let prefix = format!("hop{tag:x}-{round}-{h}");
+            let c1 = creates(client, ns, &format!("{prefix}-a"), image, n, 1).await?;
+            let c8 = creates(client, ns, &format!("{prefix}-b"), image, n, 8).await?;
+            seen[h].push(HopFigures { c1, c8 });
+        }
+    }
+    route(client, ca_pem, Hop::Vmimage, ports, probe).await?;
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let combine = |runs: &[HopFigures], pick: fn(&HopFigures) -> Creates| Creates {
+        p50_ms: median(runs.iter().map(|r| pick(r).p50_ms).collect()),
+        p99_ms: median(runs.iter().map(|r| pick(r).p99_ms).collect()),
+        per_s: median(runs.iter().map(|r| pick(r).per_s).collect()),
+    };
+    Ok(hops
+        .iter()
+        .zip(&seen)
+        .map(|(hop, runs)| {
+            (
+                *hop,
+                HopFigures {
+                    c1: combine(runs, |r| r.c1),
+                    c8: combine(runs, |r| r.c8),
+                },
+            )
+        })
+        .collect())
+}
