@@ -23,6 +23,8 @@ pub enum Hop {
     Baseline,
     /// The do-nothing webhook.
     Noop,
+    /// The do-nothing webhook answering with vmimage's patch (a mutation, no lookup).
+    PatchingNoop,
     /// vmimage's webhook.
     Vmimage,
     /// A MutatingAdmissionPolicy with a name→ID ConfigMap param.
@@ -176,9 +178,13 @@ pub struct Noop {
 }
 
 /// Starts `bin` (the `noop-webhook` binary) with a serving certificate of the control
-/// plane's CA, and waits until it accepts connections.
-pub async fn start_noop(cp: &ControlPlane, bin: &Path) -> Result<Noop> {
-    let dir = cp.dir.join("noop-webhook");
+/// plane's CA, answering with `patch` when given, and waits until it accepts connections.
+pub async fn start_noop(cp: &ControlPlane, bin: &Path, patch: Option<&[u8]>) -> Result<Noop> {
+    let dir = cp.dir.join(if patch.is_some() {
+        "patching-noop-webhook"
+    } else {
+        "noop-webhook"
+    });
     std::fs::create_dir_all(&dir)?;
     let pair = cp
         .ca
@@ -187,7 +193,7 @@ pub async fn start_noop(cp: &ControlPlane, bin: &Path) -> Result<Noop> {
     std::fs::write(&cert, &pair.cert_pem)?;
     std::fs::write(&key, &pair.key_pem)?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    let args = [
+    let mut args = vec![
         "--listen".to_string(),
         format!("127.0.0.1:{port}"),
         "--tls-cert".into(),
@@ -195,6 +201,11 @@ pub async fn start_noop(cp: &ControlPlane, bin: &Path) -> Result<Noop> {
         "--tls-key".into(),
         key.display().to_string(),
     ];
+    if let Some(patch) = patch {
+        let file = dir.join("patch.json");
+        std::fs::write(&file, patch)?;
+        args.extend(["--patch".to_string(), file.display().to_string()]);
+    }
     let proc = Proc::spawn("noop-webhook", bin, &args, &dir.join("log"))?;
     let deadline = Instant::now() + Duration::from_secs(10);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
@@ -206,21 +217,33 @@ pub async fn start_noop(cp: &ControlPlane, bin: &Path) -> Result<Noop> {
     Ok(Noop { proc, port })
 }
 
+/// The admission ports of the webhooks measured.
+#[derive(Debug, Clone, Copy)]
+pub struct Ports {
+    /// The do-nothing webhook.
+    pub noop: u16,
+    /// The do-nothing webhook answering with vmimage's patch.
+    pub patching_noop: u16,
+    /// vmimage.
+    pub vmimage: u16,
+}
+
 /// Points admission at `hop` alone (and waits until the apiserver uses it). `probe` is
 /// the name and ID the policy's param maps, when the policy is installed.
 async fn route(
     client: &Client,
     ca_pem: &str,
     hop: Hop,
-    ports: (u16, u16),
+    ports: Ports,
     probe: Option<(&str, &str)>,
 ) -> Result<()> {
     if hop != Hop::Policy && probe.is_some() {
         unbind_policy(client).await?;
     }
     match hop {
-        Hop::Noop => webhook::register(client, ca_pem, ports.0).await,
-        Hop::Vmimage => webhook::register(client, ca_pem, ports.1).await,
+        Hop::Noop => webhook::register(client, ca_pem, ports.noop).await,
+        Hop::PatchingNoop => webhook::register(client, ca_pem, ports.patching_noop).await,
+        Hop::Vmimage => webhook::register(client, ca_pem, ports.vmimage).await,
         Hop::Baseline | Hop::Policy => {
             let api: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
             match api
@@ -292,14 +315,14 @@ async fn creates(
 pub async fn measure(
     client: &Client,
     ca_pem: &str,
-    ports: (u16, u16),
+    ports: Ports,
     probe: Option<(&str, &str)>,
     ns: &str,
     image: &str,
     rounds: usize,
     n: usize,
 ) -> Result<Vec<(Hop, HopFigures)>> {
-    let mut hops = vec![Hop::Baseline, Hop::Noop, Hop::Vmimage];
+    let mut hops = vec![Hop::Baseline, Hop::Noop, Hop::PatchingNoop, Hop::Vmimage];
     if probe.is_some() {
         hops.push(Hop::Policy);
     }

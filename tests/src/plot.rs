@@ -31,6 +31,7 @@ fn label(hop: Hop) -> &'static str {
     match hop {
         Hop::Baseline => "no webhook",
         Hop::Noop => "do-nothing webhook",
+        Hop::PatchingNoop => "do-nothing webhook returning vmimage's patch",
         Hop::Vmimage => "vmimage (release)",
         Hop::Policy => "MutatingAdmissionPolicy + ConfigMap",
     }
@@ -58,6 +59,7 @@ pub fn draw(series: &Series, path: &Path) -> Result<()> {
     chart
         .configure_mesh()
         .x_desc("images in the catalog")
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .y_desc("ms added over no webhook")
         .draw()
         .map_err(|e| err(&e))?;

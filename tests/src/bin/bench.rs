@@ -28,6 +28,7 @@ fn hop_rows(size: &str, hops: &[(Hop, HopFigures)]) -> Vec<Row> {
     let name = |hop: Hop| match hop {
         Hop::Baseline => "no webhook",
         Hop::Noop => "do-nothing webhook",
+        Hop::PatchingNoop => "do-nothing webhook returning vmimage's patch",
         Hop::Vmimage => "vmimage (release)",
         Hop::Policy => "MutatingAdmissionPolicy + name→ID ConfigMap",
     };
@@ -210,6 +211,25 @@ async fn misses(port: u16, ca: &str, n: usize) -> Result<Misses> {
     })
 }
 
+/// The JSON patch vmimage answers for the bench's VM in `ns` (decoded from the review).
+async fn vmimage_patch(port: u16, ca: &str, ns: &str) -> Result<Vec<u8>> {
+    use base64::Engine as _;
+    let url = format!("https://127.0.0.1:{port}/mutate");
+    let (status, body) = loadgen::post(
+        &url,
+        ca,
+        loadgen::create_review(ns, TARGET),
+        Duration::from_secs(10),
+    )
+    .await?;
+    let review: serde_json::Value = serde_json::from_slice(&body)?;
+    let patch = review["response"]["patch"].as_str().unwrap_or_default();
+    if status != 200 || patch.is_empty() {
+        bail!("vmimage did not patch the bench's VM: {status} {review}");
+    }
+    Ok(base64::engine::general_purpose::STANDARD.decode(patch)?)
+}
+
 /// p50 of `n` sequential VM creates through the apiserver, in ms.
 async fn create_p50(cp: &ControlPlane, ns: &str, prefix: &str, n: usize) -> Result<f64> {
     let client = cp.client().await?;
@@ -373,9 +393,17 @@ async fn main() -> Result<()> {
 
     // The hop itself: no webhook, a do-nothing webhook and vmimage, interleaved.
     say("measuring VM creates with no webhook, a do-nothing webhook and vmimage at 100 images");
-    let noop = hop_bench::start_noop(&cp, &release.join("noop-webhook")).await?;
+    let noop_bin = release.join("noop-webhook");
+    let noop = hop_bench::start_noop(&cp, &noop_bin, None).await?;
+    // vmimage's own answer for the VMs measured, replayed by a webhook that looks nothing up.
+    let patch = vmimage_patch(wh.port, &ca, "bench-hops").await?;
+    let patching_noop = hop_bench::start_noop(&cp, &noop_bin, Some(&patch)).await?;
     vmimage_testenv::catalog::ensure_namespaces(&client, ["bench-hops".into()]).await?;
-    let ports = (noop.port, wh.port);
+    let ports = hop_bench::Ports {
+        noop: noop.port,
+        patching_noop: patching_noop.port,
+        vmimage: wh.port,
+    };
     // The policy's param holds as many names as a ConfigMap can (about 30,000).
     let fillers: Vec<(String, String)> = (0..40_000)
         .map(|i| (format!("bench-filler-image-{i}"), format!("vmi-{i:017x}")))
@@ -542,12 +570,24 @@ async fn main() -> Result<()> {
             pass: None,
         });
     }
-    let added = |h: usize| big_hops[h].1.c1.p50_ms - big_hops[0].1.c1.p50_ms;
+    let added = |hop: Hop| {
+        let p50 = |h: Hop| {
+            big_hops
+                .iter()
+                .find(|(x, _)| *x == h)
+                .map_or(f64::NAN, |(_, f)| f.c1.p50_ms)
+        };
+        p50(hop) - p50(Hop::Baseline)
+    };
+    let over_noop = added(Hop::Vmimage) - added(Hop::Noop);
     rows.push(Row {
         figure: format!("vmimage's added create p50 (c=1) minus the do-nothing webhook's, {big_n} images"),
-        value: format!("{:+.2} ms", added(2) - added(1)),
+        value: format!(
+            "{over_noop:+.2} ms (minus the do-nothing webhook returning its patch: {:+.2} ms)",
+            added(Hop::Vmimage) - added(Hop::PatchingNoop)
+        ),
         target: "≤ 0.3 ms".into(),
-        pass: Some(added(2) - added(1) <= 0.3),
+        pass: Some(over_noop <= 0.3),
     });
     rows.push(Row {
         figure: "do-nothing webhook RSS".into(),
@@ -598,6 +638,7 @@ async fn main() -> Result<()> {
     std::fs::write(workspace_root().join("docs/benchmarks.md"), doc)?;
     say("wrote docs/benchmarks.md");
     drop(noop);
+    drop(patching_noop);
     drop(wh);
     drop(cp);
     Ok(())

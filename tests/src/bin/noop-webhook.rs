@@ -2,11 +2,14 @@
 //! same TLS and HTTP stack as vmimage's, so the bench can show what the hop itself costs.
 //! It allows every review unchanged, except the registration probe VM (named
 //! `vmimage-webhook-probe`), which it denies so the harness sees it is being called.
+//! With `--patch FILE` it answers every other review with that fixed JSON patch: the
+//! cost of a hop that mutates, without any lookup.
 
 use anyhow::{Context, Result};
 use axum::{Json, Router, routing::post};
+use base64::Engine as _;
 use serde_json::{Value, json};
-use std::net::SocketAddr;
+use std::{net::SocketAddr, sync::Arc};
 
 #[derive(clap::Parser)]
 struct Args {
@@ -19,15 +22,21 @@ struct Args {
     /// PEM private key.
     #[arg(long)]
     tls_key: std::path::PathBuf,
+    /// A JSON patch to answer every review with.
+    #[arg(long)]
+    patch: Option<std::path::PathBuf>,
 }
 
-async fn review(Json(review): Json<Value>) -> Json<Value> {
+async fn review(patch: Option<Arc<str>>, Json(review): Json<Value>) -> Json<Value> {
     let request = &review["request"];
     let probe = request["name"] == "vmimage-webhook-probe"
         || request["object"]["metadata"]["name"] == "vmimage-webhook-probe";
     let mut response = json!({"uid": request["uid"], "allowed": !probe});
     if probe {
         response["status"] = json!({"code": 403, "message": "noop-webhook: registration probe"});
+    } else if let Some(patch) = patch {
+        response["patchType"] = json!("JSONPatch");
+        response["patch"] = json!(&*patch);
     }
     Json(json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response}))
 }
@@ -39,7 +48,14 @@ async fn main() -> Result<()> {
     let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&args.tls_cert, &args.tls_key)
         .await
         .context("loading the TLS certificate")?;
-    let app = Router::new().route("/mutate", post(review));
+    let patch: Option<Arc<str>> = match &args.patch {
+        Some(path) => {
+            let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+            Some(base64::engine::general_purpose::STANDARD.encode(text).into())
+        }
+        None => None,
+    };
+    let app = Router::new().route("/mutate", post(move |body| review(patch.clone(), body)));
     axum_server::bind_rustls(args.listen, tls)
         .serve(app.into_make_service())
         .await
