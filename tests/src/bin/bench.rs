@@ -16,6 +16,11 @@ use vmimage_testenv::{ControlPlane, Options, catalog, loadgen, say, webhook, wor
 
 /// The unique display name every benchmark resolves.
 const TARGET: &str = "bench-ubuntu-24.04";
+/// Rounds of the hop comparison (each routes admission to every hop in turn) and VM
+/// creates per hop, concurrency and round: differences of a fraction of a millisecond
+/// need many creates on a shared 2-core machine.
+const HOP_ROUNDS: usize = 5;
+const HOP_CREATES: usize = 150;
 
 use vmimage_testenv::{
     cli_bench::{self, Row},
@@ -412,12 +417,32 @@ async fn main() -> Result<()> {
     let probe = hop_bench::install_policy(&client, &fillers, (TARGET, &target))
         .await?
         .then_some((TARGET, target.as_str()));
-    let small_hops = hop_bench::measure(&client, &ca, ports, probe, "bench-hops", TARGET, 3, 100).await?;
+    let small_hops = hop_bench::measure(
+        &client,
+        &ca,
+        ports,
+        probe,
+        "bench-hops",
+        TARGET,
+        HOP_ROUNDS,
+        HOP_CREATES,
+    )
+    .await?;
 
     // 3. 10,000 images: kubectl vmimage resolve vs kubectl get | jq.
     grow(&cp, 100, 10_000, wh.admin_port, base).await?;
     say("measuring VM creates with no webhook, a do-nothing webhook and vmimage at 10,000 images");
-    let mid_hops = hop_bench::measure(&client, &ca, ports, probe, "bench-hops", TARGET, 3, 100).await?;
+    let mid_hops = hop_bench::measure(
+        &client,
+        &ca,
+        ports,
+        probe,
+        "bench-hops",
+        TARGET,
+        HOP_ROUNDS,
+        HOP_CREATES,
+    )
+    .await?;
     say("timing kubectl vmimage resolve against kubectl get | jq at 10,000 images");
     let kubectl_dir = cp.assets.kubectl.parent().map(PathBuf::from).unwrap_or_default();
     let env = [
@@ -461,7 +486,17 @@ async fn main() -> Result<()> {
     say(format!(
         "measuring VM creates with no webhook, a do-nothing webhook and vmimage at {large} images"
     ));
-    let big_hops = hop_bench::measure(&client, &ca, ports, probe, "bench-hops", TARGET, 3, 100).await?;
+    let big_hops = hop_bench::measure(
+        &client,
+        &ca,
+        ports,
+        probe,
+        "bench-hops",
+        TARGET,
+        HOP_ROUNDS,
+        HOP_CREATES,
+    )
+    .await?;
     let noop_rss = rss_mb(noop.proc.pid())?;
 
     let n = cli_bench::thousands;
