@@ -47,10 +47,25 @@ pub fn router(state: AppState, max_body_bytes: usize) -> Router {
 
 /// Answers one AdmissionReview; an unreadable one gets 400 with the reason.
 pub async fn mutate(State(state): State<AppState>, body: Bytes) -> Response {
+    answer_body(&state, &body, Depth::Bounded).await
+}
+
+/// How deep a review's JSON may nest for the reader.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Depth {
+    /// serde_json's default limit (128 levels), safe on any thread.
+    Bounded,
+    /// No limit: only on a thread whose stack fits the review (see
+    /// [`crate::deep_review`]); reading, copying and dropping a `Value` recurse per level.
+    Unbounded,
+}
+
+/// Answers the AdmissionReview `body`, recording the decision's metric.
+pub async fn answer_body(state: &AppState, body: &[u8], depth: Depth) -> Response {
     let started = Instant::now();
-    let (response, decision, reason) = match read(&body) {
+    let (response, decision, reason) = match read(body, depth) {
         Ok(req) => {
-            let (res, decision, reason) = admit(&state, &req).await;
+            let (res, decision, reason) = admit(state, &req).await;
             (answer::review(res), decision, reason)
         }
         Err(unreadable) => {
@@ -86,8 +101,15 @@ impl Unreadable {
     }
 }
 
-fn read(body: &[u8]) -> Result<AdmissionRequest<DynamicObject>, Unreadable> {
-    let review: AdmissionReview<DynamicObject> = serde_json::from_slice(body).map_err(Unreadable::Json)?;
+fn read(body: &[u8], depth: Depth) -> Result<AdmissionRequest<DynamicObject>, Unreadable> {
+    use serde::Deserialize;
+    let mut de = serde_json::Deserializer::from_slice(body);
+    if depth == Depth::Unbounded {
+        de.disable_recursion_limit();
+    }
+    let review = AdmissionReview::<DynamicObject>::deserialize(&mut de)
+        .and_then(|review| de.end().map(|()| review))
+        .map_err(Unreadable::Json)?;
     if review.types.api_version != "admission.k8s.io/v1" || review.types.kind != "AdmissionReview" {
         return Err(Unreadable::WrongKind {
             api_version: review.types.api_version,
