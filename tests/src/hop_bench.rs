@@ -307,59 +307,72 @@ async fn creates(
     })
 }
 
-/// Every hop's figures: `rounds` rounds, each routing admission to every hop in turn
-/// (the policy only when `probe` says it is installed) and creating `n` VMs at
-/// concurrency 1 and `n` at 8 in `ns`. The median round's figures are kept. Leaves
-/// vmimage registered.
-#[allow(clippy::too_many_arguments)]
-pub async fn measure(
-    client: &Client,
-    ca_pem: &str,
-    ports: Ports,
-    probe: Option<(&str, &str)>,
-    ns: &str,
-    image: &str,
-    rounds: usize,
-    n: usize,
-) -> Result<Vec<(Hop, HopFigures)>> {
-    let mut hops = vec![Hop::Baseline, Hop::Noop, Hop::PatchingNoop, Hop::Vmimage];
-    if probe.is_some() {
-        hops.push(Hop::Policy);
-    }
-    let mut seen: Vec<Vec<HopFigures>> = vec![Vec::new(); hops.len()];
-    let tag = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
-    for round in 0..rounds {
-        for (h, hop) in hops.iter().enumerate() {
-            route(client, ca_pem, *hop, ports, probe).await?;
-            let prefix = format!("hop{tag:x}-{round}-{h}");
-            let c1 = creates(client, ns, &format!("{prefix}-a"), image, n, 1).await?;
-            let c8 = creates(client, ns, &format!("{prefix}-b"), image, n, 8).await?;
-            seen[h].push(HopFigures { c1, c8 });
+/// One comparison's set-up: where admission can be routed and what the VMs name.
+pub struct Comparison<'a> {
+    /// An admin client.
+    pub client: &'a Client,
+    /// The CA the webhooks' certificates are signed by.
+    pub ca_pem: &'a str,
+    /// The webhooks' ports.
+    pub ports: Ports,
+    /// The name and ID the policy's param maps, when the policy is installed.
+    pub probe: Option<(&'a str, &'a str)>,
+    /// Where the VMs are created.
+    pub namespace: &'a str,
+    /// The display name the VMs name.
+    pub image: &'a str,
+    /// Rounds, each routing admission to every hop in turn.
+    pub rounds: usize,
+    /// VMs created per hop, concurrency and round.
+    pub creates: usize,
+}
+
+impl Comparison<'_> {
+    /// Every hop's figures (the policy only when installed): each round creates
+    /// `creates` VMs at concurrency 1 and as many at 8 per hop; the median round's
+    /// figures are kept. Leaves vmimage registered.
+    pub async fn measure(&self) -> Result<Vec<(Hop, HopFigures)>> {
+        let (client, ca_pem, ports, probe) = (self.client, self.ca_pem, self.ports, self.probe);
+        let mut hops = vec![Hop::Baseline, Hop::Noop, Hop::PatchingNoop, Hop::Vmimage];
+        if probe.is_some() {
+            hops.push(Hop::Policy);
         }
+        let mut seen: Vec<Vec<HopFigures>> = vec![Vec::new(); hops.len()];
+        let tag = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        for round in 0..self.rounds {
+            for (h, hop) in hops.iter().enumerate() {
+                route(client, ca_pem, *hop, ports, probe).await?;
+                let prefix = format!("hop{tag:x}-{round}-{h}");
+                let (ns, image, n) = (self.namespace, self.image, self.creates);
+                let c1 = creates(client, ns, &format!("{prefix}-a"), image, n, 1).await?;
+                let c8 = creates(client, ns, &format!("{prefix}-b"), image, n, 8).await?;
+                seen[h].push(HopFigures { c1, c8 });
+            }
+        }
+        route(client, ca_pem, Hop::Vmimage, ports, probe).await?;
+        let median = |mut v: Vec<f64>| {
+            v.sort_by(f64::total_cmp);
+            v[v.len() / 2]
+        };
+        let combine = |runs: &[HopFigures], pick: fn(&HopFigures) -> Creates| Creates {
+            p50_ms: median(runs.iter().map(|r| pick(r).p50_ms).collect()),
+            p99_ms: median(runs.iter().map(|r| pick(r).p99_ms).collect()),
+            per_s: median(runs.iter().map(|r| pick(r).per_s).collect()),
+        };
+        Ok(hops
+            .iter()
+            .zip(&seen)
+            .map(|(hop, runs)| {
+                (
+                    *hop,
+                    HopFigures {
+                        c1: combine(runs, |r| r.c1),
+                        c8: combine(runs, |r| r.c8),
+                    },
+                )
+            })
+            .collect())
     }
-    route(client, ca_pem, Hop::Vmimage, ports, probe).await?;
-    let median = |mut v: Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        v[v.len() / 2]
-    };
-    let combine = |runs: &[HopFigures], pick: fn(&HopFigures) -> Creates| Creates {
-        p50_ms: median(runs.iter().map(|r| pick(r).p50_ms).collect()),
-        p99_ms: median(runs.iter().map(|r| pick(r).p99_ms).collect()),
-        per_s: median(runs.iter().map(|r| pick(r).per_s).collect()),
-    };
-    Ok(hops
-        .iter()
-        .zip(&seen)
-        .map(|(hop, runs)| {
-            (
-                *hop,
-                HopFigures {
-                    c1: combine(runs, |r| r.c1),
-                    c8: combine(runs, |r| r.c8),
-                },
-            )
-        })
-        .collect())
 }

@@ -417,32 +417,22 @@ async fn main() -> Result<()> {
     let probe = hop_bench::install_policy(&client, &fillers, (TARGET, &target))
         .await?
         .then_some((TARGET, target.as_str()));
-    let small_hops = hop_bench::measure(
-        &client,
-        &ca,
+    let hops = hop_bench::Comparison {
+        client: &client,
+        ca_pem: &ca,
         ports,
         probe,
-        "bench-hops",
-        TARGET,
-        HOP_ROUNDS,
-        HOP_CREATES,
-    )
-    .await?;
+        namespace: "bench-hops",
+        image: TARGET,
+        rounds: HOP_ROUNDS,
+        creates: HOP_CREATES,
+    };
+    let small_hops = hops.measure().await?;
 
     // 3. 10,000 images: kubectl vmimage resolve vs kubectl get | jq.
     grow(&cp, 100, 10_000, wh.admin_port, base).await?;
     say("measuring VM creates with no webhook, a do-nothing webhook and vmimage at 10,000 images");
-    let mid_hops = hop_bench::measure(
-        &client,
-        &ca,
-        ports,
-        probe,
-        "bench-hops",
-        TARGET,
-        HOP_ROUNDS,
-        HOP_CREATES,
-    )
-    .await?;
+    let mid_hops = hops.measure().await?;
     say("timing kubectl vmimage resolve against kubectl get | jq at 10,000 images");
     let kubectl_dir = cp.assets.kubectl.parent().map(PathBuf::from).unwrap_or_default();
     let env = [
@@ -486,17 +476,7 @@ async fn main() -> Result<()> {
     say(format!(
         "measuring VM creates with no webhook, a do-nothing webhook and vmimage at {large} images"
     ));
-    let big_hops = hop_bench::measure(
-        &client,
-        &ca,
-        ports,
-        probe,
-        "bench-hops",
-        TARGET,
-        HOP_ROUNDS,
-        HOP_CREATES,
-    )
-    .await?;
+    let big_hops = hops.measure().await?;
     let noop_rss = rss_mb(noop.proc.pid())?;
 
     let n = cli_bench::thousands;

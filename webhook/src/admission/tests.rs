@@ -178,13 +178,7 @@ async fn an_ambiguous_name_is_denied_with_every_candidate_listed() {
 async fn a_missing_name_is_denied_once_the_live_read_confirms_it() {
     let s = state(catalog(), Ok(catalog()));
     let a = post(&s, create(json!({"imageName": "no-such-image"}))).await;
-    assert!(!a.allowed);
-    assert!(
-        a.message
-            .starts_with(r#"no VM image exists for "no-such-image" in namespace or cluster scope"#),
-        "{}",
-        a.message
-    );
+    assert_not_found(&a);
     assert!(s.metrics.render().contains("vmimage_live_reads_total 1"));
 }
 
@@ -204,6 +198,17 @@ async fn an_image_the_cache_has_not_seen_yet_is_found_by_the_live_read() {
     assert!(
         s.index.read().get(Some("ns1"), "vmi-bbbbbbbbbbbbbbbbb").is_none(),
         "only the watch writes the index: a live list can race a delete"
+    );
+}
+
+/// A denial with VM Operator's not-found message for `no-such-image`.
+fn assert_not_found(a: &Answer) {
+    assert!(!a.allowed);
+    assert!(
+        a.message
+            .starts_with(r#"no VM image exists for "no-such-image" in namespace or cluster scope"#),
+        "{}",
+        a.message
     );
 }
 
@@ -254,13 +259,7 @@ async fn an_image_the_watch_delivers_within_the_grace_is_admitted_without_a_list
 async fn a_miss_too_large_to_list_is_denied_from_the_synced_watch_saying_so() {
     let (s, reader) = without_live_confirmation(catalog());
     let a = post(&s, create(json!({"imageName": "no-such-image"}))).await;
-    assert!(!a.allowed);
-    assert!(
-        a.message
-            .starts_with(r#"no VM image exists for "no-such-image" in namespace or cluster scope"#),
-        "{}",
-        a.message
-    );
+    assert_not_found(&a);
     assert!(
         a.message
             .contains("from vmimage's watched image index of 3 images, in sync with the API server")
