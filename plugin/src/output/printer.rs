@@ -1,0 +1,486 @@
+//! Printing a set of objects the way `kubectl get` does, for any `-o`: the table with
+//! label columns, custom columns, JSONPath, Go templates, JSON/YAML (a `List` unless one
+//! object was asked for), names; `--sort-by`, `--no-headers`; and, for `--watch`, one
+//! more object at a time lined up with the table printed first.
+
+use super::{
+    Output,
+    data::{self, write_data},
+    jsonpath::Path,
+    table::{Cell, Table, Widths},
+};
+use crate::{
+    cli::Format,
+    error::{Error, Result},
+};
+use serde::Serialize;
+use serde_json::Value;
+use std::{cmp::Ordering, collections::BTreeMap, io::Write};
+
+/// kubectl's flags that shape printed objects.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `--no-headers`.
+    pub no_headers: bool,
+    /// `--sort-by`.
+    pub sort_by: Option<Path>,
+    /// `--show-labels`.
+    pub show_labels: bool,
+    /// `-L`: label keys shown as columns.
+    pub label_columns: Vec<String>,
+}
+
+/// The table of some objects; `true` for `-o wide`.
+pub type TableFn<'a, T> = Box<dyn Fn(&[T], bool) -> Table + 'a>;
+/// An object's labels.
+pub type LabelsFn<'a, T> = Box<dyn Fn(&T) -> Option<&BTreeMap<String, String>> + 'a>;
+
+/// How to print one kind of object: its table, labels and `-o name`/`-o id` forms. The
+/// object's `Serialize` form is what `-o json` shows and what templates see.
+pub struct Kind<'a, T> {
+    /// The default (`false`) or wide (`true`) table of some objects.
+    pub table: TableFn<'a, T>,
+    /// The object's labels.
+    pub labels: LabelsFn<'a, T>,
+    /// `kind.group/name`.
+    pub name: Box<dyn Fn(&T) -> String + 'a>,
+    /// The bare ID (`-o id`), where the command prints one.
+    pub id: Box<dyn Fn(&T) -> String + 'a>,
+}
+
+/// Prints objects of one kind in one output format.
+pub struct Printer<'a, T> {
+    kind: Kind<'a, T>,
+    output: &'a Output,
+    options: &'a Options,
+    color: bool,
+    /// The table's widths once printed, so watched rows line up.
+    widths: Option<Widths>,
+}
+
+impl<'a, T: Serialize> Printer<'a, T> {
+    /// A printer of `kind` for `-o output` and the other flags.
+    pub fn new(kind: Kind<'a, T>, output: &'a Output, options: &'a Options) -> Self {
+        Self {
+            kind,
+            output,
+            options,
+            color: super::use_color(),
+            widths: None,
+        }
+    }
+
+    /// Sorts `items` by `--sort-by`, if given: numbers by value, strings in natural order
+    /// (`v9` before `v10`), a missing field first; ties keep their order.
+    pub fn sort(&self, items: &mut Vec<T>) -> Result<()> {
+        let Some(path) = &self.options.sort_by else {
+            return Ok(());
+        };
+        let mut keyed = Vec::with_capacity(items.len());
+        for item in items.drain(..) {
+            let value = to_value(&item)?;
+            let key = path
+                .first(&value)
+                .map_err(|e| Error::Usage(format!("--sort-by: {e}")))?
+                .cloned();
+            keyed.push((key, item));
+        }
+        keyed.sort_by(|(a, _), (b, _)| sort_order(a.as_ref(), b.as_ref()));
+        items.extend(keyed.into_iter().map(|(_, item)| item));
+        Ok(())
+    }
+
+    /// Prints `items`: `single` prints the one object itself rather than a List.
+    pub fn print(&mut self, out: &mut impl Write, items: &[T], single: bool) -> Result<()> {
+        match self.output {
+            Output::Format(Format::Json | Format::Yaml) => {
+                let format = self.output.format().unwrap_or(Format::Json);
+                match items {
+                    [one] if single => write_data(out, format, one)?,
+                    _ => write_data(out, format, &data::list(items))?,
+                }
+            }
+            Output::Format(Format::Name) => {
+                for item in items {
+                    writeln!(out, "{}", (self.kind.name)(item))?;
+                }
+            }
+            Output::Format(Format::Id) => {
+                for item in items {
+                    writeln!(out, "{}", (self.kind.id)(item))?;
+                }
+            }
+            Output::Format(Format::Table | Format::Wide) | Output::CustomColumns(_) => {
+                let table = self.table(items)?;
+                let headers = !self.options.no_headers && self.widths.is_none();
+                match &self.widths {
+                    Some(widths) => {
+                        for row in &table.rows {
+                            widths.write_row(out, row, self.color)?;
+                        }
+                    }
+                    None => self.widths = Some(table.write_with(out, self.color, headers)?),
+                }
+            }
+            Output::JsonPath(template) => {
+                let data = self.data(items, single)?;
+                let text = template
+                    .render(&data)
+                    .map_err(|e| Error::Usage(format!("error executing jsonpath: {e}")))?;
+                out.write_all(text.as_bytes())?;
+            }
+            Output::GoTemplate(template) => {
+                let data = self.data(items, single)?;
+                out.write_all(template.render(&data).map_err(Error::Usage)?.as_bytes())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Prints one changed object while watching: a row lined up with the table printed
+    /// first, or the object in the chosen format.
+    pub fn print_event(&mut self, out: &mut impl Write, item: T) -> Result<()> {
+        self.print(out, std::slice::from_ref(&item), true)?;
+        out.flush()?;
+        Ok(())
+    }
+
+    fn data(&self, items: &[T], single: bool) -> Result<Value> {
+        match items {
+            [one] if single => to_value(one),
+            _ => to_value(&data::list(items)),
+        }
+    }
+
+    /// The table for `-o` table, wide or custom-columns, with the label columns.
+    fn table(&self, items: &[T]) -> Result<Table> {
+        if let Output::CustomColumns(columns) = self.output {
+            let mut table = Table {
+                header: columns.headers(),
+                rows: Vec::with_capacity(items.len()),
+            };
+            for item in items {
+                let row = columns.row(&to_value(item)?).map_err(Error::Usage)?;
+                table.rows.push(row.into_iter().map(Cell::from).collect());
+            }
+            return Ok(table);
+        }
+        let wide = self.output.format() == Some(Format::Wide);
+        let mut table = (self.kind.table)(items, wide);
+        let options = self.options;
+        for key in &options.label_columns {
+            table.header.push(label_header(key));
+        }
+        if options.show_labels {
+            table.header.push("LABELS".into());
+        }
+        if options.label_columns.is_empty() && !options.show_labels {
+            return Ok(table);
+        }
+        for (row, item) in table.rows.iter_mut().zip(items) {
+            let labels = (self.kind.labels)(item);
+            for key in &options.label_columns {
+                let value = labels.and_then(|l| l.get(key)).cloned().unwrap_or_default();
+                row.push(value.into());
+            }
+            if options.show_labels {
+                row.push(labels_cell(labels).into());
+            }
+        }
+        Ok(table)
+    }
+}
+
+fn to_value(item: &impl Serialize) -> Result<Value> {
+    serde_json::to_value(item).map_err(|e| Error::Failed(format!("cannot convert the object to JSON: {e}")))
+}
+
+/// `-L` column titles as kubectl writes them: the key's last segment, upper case.
+fn label_header(key: &str) -> String {
+    key.rsplit('/').next().unwrap_or(key).to_uppercase()
+}
+
+/// `--show-labels`: `k=v,…` sorted by key, or `<none>`.
+fn labels_cell(labels: Option<&BTreeMap<String, String>>) -> String {
+    match labels {
+        Some(l) if !l.is_empty() => l
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(","),
+        _ => "<none>".into(),
+    }
+}
+
+/// `--sort-by` order: missing first, then numbers, strings (natural order), booleans.
+fn sort_order(a: Option<&Value>, b: Option<&Value>) -> Ordering {
+    fn rank(v: Option<&Value>) -> u8 {
+        match v {
+            None | Some(Value::Null) => 0,
+            Some(Value::Number(_)) => 1,
+            Some(Value::String(_)) => 2,
+            Some(Value::Bool(_)) => 3,
+            Some(_) => 4,
+        }
+    }
+    match (a, b) {
+        (Some(Value::Number(x)), Some(Value::Number(y))) => {
+            x.as_f64().partial_cmp(&y.as_f64()).unwrap_or(Ordering::Equal)
+        }
+        (Some(Value::String(x)), Some(Value::String(y))) => natural(x, y),
+        (Some(Value::Bool(x)), Some(Value::Bool(y))) => x.cmp(y),
+        _ => rank(a).cmp(&rank(b)),
+    }
+}
+
+/// Natural order, as kubectl sorts strings: runs of digits compare by their value.
+pub fn natural(a: &str, b: &str) -> Ordering {
+    let (mut a, mut b) = (a, b);
+    loop {
+        match (a.chars().next(), b.chars().next()) {
+            (None, None) => return Ordering::Equal,
+            (None, _) => return Ordering::Less,
+            (_, None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let (da, ra) = split_digits(a);
+                let (db, rb) = split_digits(b);
+                let (ta, tb) = (da.trim_start_matches('0'), db.trim_start_matches('0'));
+                let by_value = ta.len().cmp(&tb.len()).then_with(|| ta.cmp(tb));
+                if by_value != Ordering::Equal {
+                    return by_value;
+                }
+                // Equal values: fewer leading zeros first.
+                match da.len().cmp(&db.len()) {
+                    Ordering::Equal => {}
+                    other => return other,
+                }
+                (a, b) = (ra, rb);
+            }
+            (Some(x), Some(y)) => {
+                if x != y {
+                    return x.cmp(&y);
+                }
+                (a, b) = (&a[x.len_utf8()..], &b[y.len_utf8()..]);
+            }
+        }
+    }
+}
+
+fn split_digits(s: &str) -> (&str, &str) {
+    let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    s.split_at(end)
+}
+
+/// Prints `data` (what `-o json` prints) for a template or custom columns; custom columns
+/// make a row of each element of an array or each item of a List. `false` when `output`
+/// is a fixed format, for the command to print.
+pub fn print_templated(
+    out: &mut impl Write,
+    output: &Output,
+    data: &Value,
+    no_headers: bool,
+) -> Result<bool> {
+    match output {
+        Output::Format(_) => return Ok(false),
+        Output::JsonPath(t) => {
+            let text = t
+                .render(data)
+                .map_err(|e| Error::Usage(format!("error executing jsonpath: {e}")))?;
+            out.write_all(text.as_bytes())?;
+        }
+        Output::GoTemplate(t) => out.write_all(t.render(data).map_err(Error::Usage)?.as_bytes())?,
+        Output::CustomColumns(columns) => {
+            let objects: Vec<&Value> = match data {
+                Value::Array(items) => items.iter().collect(),
+                Value::Object(o) if o.get("kind") == Some(&Value::from("List")) => o
+                    .get("items")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+                other => vec![other],
+            };
+            let mut table = Table {
+                header: columns.headers(),
+                rows: Vec::new(),
+            };
+            for o in objects {
+                let row = columns.row(o).map_err(Error::Usage)?;
+                table.rows.push(row.into_iter().map(Cell::from).collect());
+            }
+            table.write_with(out, false, !no_headers)?;
+        }
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::{Columns, Template};
+    use serde_json::json;
+    use std::sync::Arc;
+
+    #[derive(Serialize)]
+    struct Obj {
+        metadata: Meta,
+        n: Option<i64>,
+    }
+
+    #[derive(Serialize)]
+    struct Meta {
+        name: String,
+        labels: BTreeMap<String, String>,
+    }
+
+    fn obj(name: &str, n: Option<i64>, labels: &[(&str, &str)]) -> Obj {
+        Obj {
+            metadata: Meta {
+                name: name.into(),
+                labels: labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            },
+            n,
+        }
+    }
+
+    fn kind<'a>() -> Kind<'a, Obj> {
+        Kind {
+            table: Box::new(|items: &[Obj], wide| {
+                let mut t = Table::new(if wide { &["NAME", "N"] } else { &["NAME"] });
+                for i in items {
+                    let mut row: Vec<Cell> = vec![i.metadata.name.clone().into()];
+                    if wide {
+                        row.push(format!("{:?}", i.n).into());
+                    }
+                    t.rows.push(row);
+                }
+                t
+            }),
+            labels: Box::new(|o: &Obj| Some(&o.metadata.labels)),
+            name: Box::new(|o: &Obj| format!("obj/{}", o.metadata.name)),
+            id: Box::new(|o: &Obj| o.metadata.name.clone()),
+        }
+    }
+
+    fn print(output: Output, options: Options, mut items: Vec<Obj>, single: bool) -> String {
+        let mut p = Printer::new(kind(), &output, &options);
+        p.color = false;
+        p.sort(&mut items).unwrap();
+        let mut out = Vec::new();
+        p.print(&mut out, &items, single).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn items() -> Vec<Obj> {
+        vec![
+            obj("b10", Some(10), &[("app", "web"), ("example.com/tier", "gold")]),
+            obj("b9", Some(9), &[]),
+            obj("a", None, &[("app", "db")]),
+        ]
+    }
+
+    #[test]
+    fn label_columns_and_show_labels_end_the_table() {
+        let options = Options {
+            label_columns: vec!["app".into(), "example.com/tier".into()],
+            show_labels: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            print(Output::default(), options, items(), false),
+            "NAME   APP   TIER   LABELS\n\
+             b10    web   gold   app=web,example.com/tier=gold\n\
+             b9                  <none>\n\
+             a      db           app=db\n"
+        );
+    }
+
+    #[test]
+    fn sort_by_orders_numbers_by_value_strings_naturally_and_missing_first() {
+        let names = |path: &str| {
+            let options = Options {
+                sort_by: Some(Template::relaxed(path).unwrap()),
+                no_headers: true,
+                ..Default::default()
+            };
+            print(Output::default(), options, items(), false)
+        };
+        assert_eq!(names(".n"), "a\nb9\nb10\n");
+        assert_eq!(names("{.metadata.name}"), "a\nb9\nb10\n");
+        assert_eq!(names("metadata.labels.app"), "b9\na\nb10\n");
+        assert_eq!(natural("ubuntu-9.4", "ubuntu-10.1"), Ordering::Less);
+        assert_eq!(natural("a01", "a1"), Ordering::Greater);
+        assert_eq!(natural("abc", "abd"), Ordering::Less);
+    }
+
+    #[test]
+    fn templates_see_a_list_or_the_single_object() {
+        let t = |s: &str| Output::JsonPath(Arc::new(Template::parse(s).unwrap()));
+        assert_eq!(
+            print(
+                t("{.kind} {.items[*].metadata.name}"),
+                Options::default(),
+                items(),
+                false
+            ),
+            "List b10 b9 a"
+        );
+        assert_eq!(
+            print(
+                t("{.metadata.name}"),
+                Options::default(),
+                vec![obj("x", None, &[])],
+                true
+            ),
+            "x"
+        );
+        let json = print(
+            Output::Format(Format::Json),
+            Options::default(),
+            vec![obj("x", None, &[])],
+            true,
+        );
+        assert_eq!(
+            serde_json::from_str::<Value>(&json).unwrap()["metadata"]["name"],
+            "x"
+        );
+        let json = print(Output::Format(Format::Json), Options::default(), items(), false);
+        let v: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            (v["kind"].clone(), v["items"][2]["metadata"]["name"].clone()),
+            (json!("List"), json!("a"))
+        );
+    }
+
+    #[test]
+    fn custom_columns_honour_no_headers() {
+        let c = Output::CustomColumns(Arc::new(Columns::parse("N:.metadata.name,V:.n").unwrap()));
+        assert_eq!(
+            print(c.clone(), Options::default(), items(), false),
+            "N     V\nb10   10\nb9    9\na     <nil>\n"
+        );
+        let options = Options {
+            no_headers: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            print(c, options, items(), false),
+            "b10   10\nb9    9\na     <nil>\n"
+        );
+    }
+
+    #[test]
+    fn watched_objects_line_up_under_the_table() {
+        let output = Output::default();
+        let options = Options::default();
+        let mut p = Printer::new(kind(), &output, &options);
+        p.color = false;
+        let mut out = Vec::new();
+        p.print(&mut out, &items(), false).unwrap();
+        p.print_event(&mut out, obj("c", None, &[])).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "NAME\nb10\nb9\na\nc\n");
+    }
+}
