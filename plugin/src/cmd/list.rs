@@ -190,7 +190,12 @@ pub fn table(images: &Images, rows: &[Row<'_>], view_ns: Option<&str>, wide: boo
                 .map(|v| v.to_string())
                 .unwrap_or_default()
                 .into(),
-            st.capabilities.join(",").into(),
+            // As the apiserver renders VM Operator's array column: JSON.
+            if st.capabilities.is_empty() {
+                Cell::from("")
+            } else {
+                serde_json::to_string(&st.capabilities).unwrap_or_default().into()
+            },
             if entry.ready {
                 Cell::from("True")
             } else {

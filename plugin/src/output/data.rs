@@ -35,13 +35,13 @@ pub struct List<'a, T> {
     metadata: serde_json::Map<String, serde_json::Value>,
 }
 
-/// The List of `items`.
+/// The List of `items`, with the metadata kubectl gives it (`resourceVersion: ""`).
 pub fn list<T>(items: &[T]) -> List<'_, T> {
     List {
         api_version: "v1",
         kind: "List",
         items,
-        metadata: serde_json::Map::new(),
+        metadata: serde_json::Map::from_iter([("resourceVersion".to_string(), "".into())]),
     }
 }
 

@@ -38,6 +38,8 @@ enum Node {
 pub struct Path {
     from_root: bool,
     steps: Vec<Step>,
+    /// The expression as kubectl quotes it in errors, e.g. `{.status.name}`.
+    text: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -46,8 +48,9 @@ enum Step {
     Field(String),
     /// `*` or `[*]`: every element or value.
     All,
-    /// `..name` (or `..*`): at any depth.
-    Descend(Option<String>),
+    /// `..`: the value and everything under it, each node before its children (the
+    /// next step, as in `..name`, then applies to each).
+    Descend,
     /// `[start:end:step]`; `[n]` is `[n:n+1]`.
     Slice {
         start: Option<i64>,
@@ -294,6 +297,11 @@ impl Path {
         Ok(values)
     }
 
+    /// The expression, as `{.a.b}`.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
     /// The first value the path reaches, if any (`--sort-by`).
     pub fn first<'a>(&self, data: &'a Value) -> Result<Option<&'a Value>, Error> {
         Ok(self.eval(data, data)?.into_iter().next())
@@ -332,7 +340,7 @@ impl Step {
                 Value::Object(map) => out.extend(map.values()),
                 _ => {}
             },
-            Self::Descend(name) => descend(v, name.as_deref(), out),
+            Self::Descend => descend(v, out),
             Self::Slice {
                 start,
                 end,
@@ -354,24 +362,11 @@ impl Step {
     }
 }
 
-fn descend<'a>(v: &'a Value, name: Option<&str>, out: &mut Vec<&'a Value>) {
+fn descend<'a>(v: &'a Value, out: &mut Vec<&'a Value>) {
+    out.push(v);
     match v {
-        Value::Object(map) => {
-            for (k, child) in map {
-                if name.is_none_or(|n| n == k) {
-                    out.push(child);
-                }
-                descend(child, name, out);
-            }
-        }
-        Value::Array(items) => {
-            for child in items {
-                if name.is_none() {
-                    out.push(child);
-                }
-                descend(child, name, out);
-            }
-        }
+        Value::Object(map) => map.values().for_each(|child| descend(child, out)),
+        Value::Array(items) => items.iter().for_each(|child| descend(child, out)),
         _ => {}
     }
 }
@@ -531,11 +526,11 @@ impl<'a> Parser<'a> {
         }
         loop {
             if self.eat("..") {
-                // `..*` and `..[…]` descend to everything.
-                if self.eat("*") || self.peek() == Some('[') {
-                    steps.push(Step::Descend(None));
-                } else {
-                    steps.push(Step::Descend(Some(self.ident()?)));
+                steps.push(Step::Descend);
+                if self.eat("*") {
+                    steps.push(Step::All);
+                } else if self.peek() != Some('[') {
+                    steps.push(Step::Field(self.ident()?));
                 }
             } else if self.eat(".") {
                 if self.eat("*") {
@@ -550,7 +545,11 @@ impl<'a> Parser<'a> {
             } else if self.eat("[") {
                 steps.push(self.bracket()?);
             } else {
-                return Ok(Path { from_root, steps });
+                return Ok(Path {
+                    from_root,
+                    steps,
+                    text: format!("{{{}}}", &self.text[..self.pos]),
+                });
             }
         }
     }
@@ -838,6 +837,10 @@ mod tests {
         assert_eq!(run("{['kind']}"), "List");
         assert_eq!(run("{$.kind}"), "List");
         assert_eq!(run("{..name}"), "127.0.0.1 127.0.0.2 myself e2e");
+        // Each node's own field before its children's, as kubectl walks.
+        let nested = json!({"a": {"type": "deep"}, "type": "top", "b": [{"type": "item"}]});
+        let r = Template::parse("{..type}").unwrap().render(&nested).unwrap();
+        assert_eq!(r, "top deep item");
         assert_eq!(run("{.items[*].metadata.name}"), "127.0.0.1 127.0.0.2");
         assert_eq!(run("{.users[0].name}"), "myself");
         assert_eq!(

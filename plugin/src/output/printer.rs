@@ -70,8 +70,8 @@ impl<'a, T: Serialize> Printer<'a, T> {
         }
     }
 
-    /// Sorts `items` by `--sort-by`, if given: numbers by value, strings in natural order
-    /// (`v9` before `v10`), a missing field first; ties keep their order.
+    /// Sorts `items` by `--sort-by`, if given: numbers by value, strings byte by byte, a
+    /// missing field first; ties keep their order.
     pub fn sort(&self, items: &mut Vec<T>) -> Result<()> {
         let Some(path) = &self.options.sort_by else {
             return Ok(());
@@ -84,6 +84,22 @@ impl<'a, T: Serialize> Printer<'a, T> {
                 .map_err(|e| Error::Usage(format!("--sort-by: {e}")))?
                 .cloned();
             keyed.push((key, item));
+        }
+        if !keyed.is_empty() && keyed.iter().all(|(k, _)| k.is_none()) {
+            return Err(Error::Failed(format!(
+                "couldn't find any field with path {:?} in the list of objects",
+                path.text()
+            )));
+        }
+        if let Some((Some(v), _)) = keyed
+            .iter()
+            .find(|(k, _)| matches!(k, Some(Value::Array(_) | Value::Object(_))))
+        {
+            let what = if v.is_array() { "a list" } else { "a map" };
+            return Err(Error::Usage(format!(
+                "--sort-by: field {} is {what}, which cannot be sorted; pick a field that holds a number or text",
+                path.text()
+            )));
         }
         keyed.sort_by(|(a, _), (b, _)| sort_order(a.as_ref(), b.as_ref()));
         items.extend(keyed.into_iter().map(|(_, item)| item));
@@ -212,7 +228,8 @@ fn labels_cell(labels: Option<&BTreeMap<String, String>>) -> String {
     }
 }
 
-/// `--sort-by` order: missing first, then numbers, strings (natural order), booleans.
+/// `--sort-by` order: missing first, then numbers (by value), strings (byte order, as
+/// kubectl sorts them: `2022` before `5.0`), booleans.
 fn sort_order(a: Option<&Value>, b: Option<&Value>) -> Ordering {
     fn rank(v: Option<&Value>) -> u8 {
         match v {
@@ -227,48 +244,10 @@ fn sort_order(a: Option<&Value>, b: Option<&Value>) -> Ordering {
         (Some(Value::Number(x)), Some(Value::Number(y))) => {
             x.as_f64().partial_cmp(&y.as_f64()).unwrap_or(Ordering::Equal)
         }
-        (Some(Value::String(x)), Some(Value::String(y))) => natural(x, y),
+        (Some(Value::String(x)), Some(Value::String(y))) => x.cmp(y),
         (Some(Value::Bool(x)), Some(Value::Bool(y))) => x.cmp(y),
         _ => rank(a).cmp(&rank(b)),
     }
-}
-
-/// Natural order, as kubectl sorts strings: runs of digits compare by their value.
-pub fn natural(a: &str, b: &str) -> Ordering {
-    let (mut a, mut b) = (a, b);
-    loop {
-        match (a.chars().next(), b.chars().next()) {
-            (None, None) => return Ordering::Equal,
-            (None, _) => return Ordering::Less,
-            (_, None) => return Ordering::Greater,
-            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
-                let (da, ra) = split_digits(a);
-                let (db, rb) = split_digits(b);
-                let (ta, tb) = (da.trim_start_matches('0'), db.trim_start_matches('0'));
-                let by_value = ta.len().cmp(&tb.len()).then_with(|| ta.cmp(tb));
-                if by_value != Ordering::Equal {
-                    return by_value;
-                }
-                // Equal values: fewer leading zeros first.
-                match da.len().cmp(&db.len()) {
-                    Ordering::Equal => {}
-                    other => return other,
-                }
-                (a, b) = (ra, rb);
-            }
-            (Some(x), Some(y)) => {
-                if x != y {
-                    return x.cmp(&y);
-                }
-                (a, b) = (&a[x.len_utf8()..], &b[y.len_utf8()..]);
-            }
-        }
-    }
-}
-
-fn split_digits(s: &str) -> (&str, &str) {
-    let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    s.split_at(end)
 }
 
 /// Prints `data` (what `-o json` prints) for a template or custom columns; custom columns
@@ -399,7 +378,7 @@ mod tests {
     }
 
     #[test]
-    fn sort_by_orders_numbers_by_value_strings_naturally_and_missing_first() {
+    fn sort_by_orders_numbers_by_value_strings_bytewise_and_missing_first() {
         let names = |path: &str| {
             let options = Options {
                 sort_by: Some(Template::relaxed(path).unwrap()),
@@ -409,11 +388,29 @@ mod tests {
             print(Output::default(), options, items(), false)
         };
         assert_eq!(names(".n"), "a\nb9\nb10\n");
-        assert_eq!(names("{.metadata.name}"), "a\nb9\nb10\n");
+        assert_eq!(names("{.metadata.name}"), "a\nb10\nb9\n");
         assert_eq!(names("metadata.labels.app"), "b9\na\nb10\n");
-        assert_eq!(natural("ubuntu-9.4", "ubuntu-10.1"), Ordering::Less);
-        assert_eq!(natural("a01", "a1"), Ordering::Greater);
-        assert_eq!(natural("abc", "abd"), Ordering::Less);
+        let output = Output::default();
+        let none = Options {
+            sort_by: Some(Template::relaxed("metadata.nope").unwrap()),
+            ..Default::default()
+        };
+        let e = Printer::new(kind(), &output, &none)
+            .sort(&mut items())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            r#"couldn't find any field with path "{.metadata.nope}" in the list of objects"#
+        );
+        let labels = Options {
+            sort_by: Some(Template::relaxed("metadata.labels").unwrap()),
+            ..Default::default()
+        };
+        let e = Printer::new(kind(), &output, &labels)
+            .sort(&mut items())
+            .unwrap_err();
+        assert!(e.to_string().contains("is a map"), "{e}");
     }
 
     #[test]
