@@ -228,8 +228,9 @@ fn labels_cell(labels: Option<&BTreeMap<String, String>>) -> String {
     }
 }
 
-/// `--sort-by` order: missing first, then numbers (by value), strings (byte order, as
-/// kubectl sorts them: `2022` before `5.0`), booleans.
+/// `--sort-by` order, as kubectl sorts: missing first, then numbers by value, text that
+/// reads as a quantity (`9.4`, `10Gi`) by value, other text byte-wise (`2022` before
+/// `22.04.5`), booleans.
 fn sort_order(a: Option<&Value>, b: Option<&Value>) -> Ordering {
     fn rank(v: Option<&Value>) -> u8 {
         match v {
@@ -244,7 +245,10 @@ fn sort_order(a: Option<&Value>, b: Option<&Value>) -> Ordering {
         (Some(Value::Number(x)), Some(Value::Number(y))) => {
             x.as_f64().partial_cmp(&y.as_f64()).unwrap_or(Ordering::Equal)
         }
-        (Some(Value::String(x)), Some(Value::String(y))) => x.cmp(y),
+        (Some(Value::String(x)), Some(Value::String(y))) => match (quantity(x), quantity(y)) {
+            (Some(qx), Some(qy)) => qx.partial_cmp(&qy).unwrap_or(Ordering::Equal),
+            _ => x.cmp(y),
+        },
         (Some(Value::Bool(x)), Some(Value::Bool(y))) => x.cmp(y),
         _ => rank(a).cmp(&rank(b)),
     }
@@ -291,6 +295,35 @@ pub fn print_templated(
         }
     }
     Ok(true)
+}
+
+/// The value of a Kubernetes quantity (`10`, `9.4`, `500m`, `10Gi`, `1e3`), if `s` is one.
+fn quantity(s: &str) -> Option<f64> {
+    let digits = s
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '+' | '-')))
+        .unwrap_or(s.len());
+    let (number, suffix) = s.split_at(digits);
+    let number: f64 = number.parse().ok()?;
+    let scale = match suffix {
+        "" => 1.0,
+        "n" => 1e-9,
+        "u" => 1e-6,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024f64,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        "Pi" => 1024f64.powi(5),
+        "Ei" => 1024f64.powi(6),
+        e => 10f64.powi(e.strip_prefix(['e', 'E'])?.parse().ok()?),
+    };
+    Some(number * scale)
 }
 
 #[cfg(test)]
@@ -390,6 +423,12 @@ mod tests {
         assert_eq!(names(".n"), "a\nb9\nb10\n");
         assert_eq!(names("{.metadata.name}"), "a\nb10\nb9\n");
         assert_eq!(names("metadata.labels.app"), "b9\na\nb10\n");
+        let order = |a: &str, b: &str| sort_order(Some(&json!(a)), Some(&json!(b)));
+        assert_eq!(order("9.4", "10.1"), Ordering::Less);
+        assert_eq!(order("500m", "1"), Ordering::Less);
+        assert_eq!(order("2Gi", "3G"), Ordering::Less);
+        assert_eq!(order("2022", "22.04.5"), Ordering::Less);
+        assert_eq!(order("ubuntu-9", "ubuntu-10"), Ordering::Greater);
         let output = Output::default();
         let none = Options {
             sort_by: Some(Template::relaxed("metadata.nope").unwrap()),

@@ -77,10 +77,13 @@ impl Table {
         self.write_with(out, color, true).map(|_| ())
     }
 
-    /// Writes the rows, and the header unless `headers` is false (`--no-headers`); the widths
-    /// count the header either way, so a header-less table lines up with one that has it.
+    /// Writes the rows, and the header unless `headers` is false (`--no-headers`, where, as
+    /// with kubectl, only the rows set the widths).
     pub fn write_with(&self, out: &mut impl Write, color: bool, headers: bool) -> io::Result<Widths> {
-        let mut widths = Widths(self.header.iter().map(|h| h.chars().count()).collect());
+        let mut widths = Widths(match headers {
+            true => self.header.iter().map(|h| h.chars().count()).collect(),
+            false => vec![0; self.header.len()],
+        });
         for row in &self.rows {
             widths.fit(row);
         }
