@@ -76,18 +76,18 @@ pub enum Format {
 pub enum Command {
     /// Resolve display names or IDs to the one image VM Operator would use.
     #[command(
-        after_help = "Examples:\n  kubectl vmimage resolve ubuntu-24.04 -n dev\n  kubectl vmimage resolve ubuntu-24.04 rhel-9.4 -n dev -o id\n  kubectl vmimage resolve debian-12 --newest -n dev\n  kubectl vmimage resolve ubuntu-24.04 --catalog images.yaml -n dev"
+        after_help = "Examples:\n  kubectl vmimage resolve ubuntu-24.04 -n dev\n  kubectl vmimage resolve ubuntu-24.04 rhel-9.4 -n dev -o id\n  kubectl vmimage resolve debian-12 --newest -n dev\n  kubectl vmimage resolve ubuntu-24.04 --catalog images.yaml -n dev\n  kubectl vmimage resolve ubuntu-24.04 rhel-9.4 -o jsonpath={[*].name}"
     )]
     Resolve(ResolveArgs),
     /// List the images visible from a namespace (both scopes).
     #[command(visible_alias = "ls")]
     #[command(
-        after_help = "Examples:\n  kubectl vmimage list -n dev\n  kubectl vmimage list -A -o wide\n  kubectl vmimage list -A --ready --type OVF -l os.image.vmoperator.vmware.com/id=ubuntu64Guest"
+        after_help = "Examples:\n  kubectl vmimage list -n dev\n  kubectl vmimage list -A -o wide\n  kubectl vmimage list -A --ready --type OVF -l os.image.vmoperator.vmware.com/id=ubuntu64Guest\n  kubectl vmimage list -n dev --sort-by=.status.productInfo.version -L os.image.vmoperator.vmware.com/id\n  kubectl vmimage list -A -o jsonpath={.items[*].metadata.name}\n  kubectl vmimage list -n dev -w"
     )]
     List(ListArgs),
     /// Show one image (or every candidate of an ambiguous name).
     #[command(
-        after_help = "Examples:\n  kubectl vmimage get vmi-0a0044d7c690bcbea -o yaml\n  kubectl vmimage get debian-12 -n dev"
+        after_help = "Examples:\n  kubectl vmimage get vmi-0a0044d7c690bcbea -o yaml\n  kubectl vmimage get debian-12 -n dev\n  kubectl vmimage get ubuntu-24.04 -o custom-columns=ID:.metadata.name,HW:.status.hardwareVersion --no-headers"
     )]
     Get(GetArgs),
     /// Describe one image (or every candidate) in full, with the VMs that use it.
@@ -119,7 +119,7 @@ pub enum Command {
     Id(IdArgs),
     /// Publish a VirtualMachine as a new image (VirtualMachinePublishRequest).
     #[command(
-        after_help = "Examples:\n  kubectl vmimage publish web-1 -n dev --wait\n  kubectl vmimage publish web-1 -n dev --item-name web-golden --library prod-lib\n  kubectl vmimage publish list -n dev\n  kubectl vmimage publish status web-1-publish -n dev"
+        after_help = "Examples:\n  kubectl vmimage publish web-1 -n dev --wait\n  kubectl vmimage publish web-1 -n dev --item-name web-golden --library prod-lib\n  kubectl vmimage publish list -n dev\n  kubectl vmimage publish status web-1-publish -n dev\n  kubectl vmimage publish status web-1-publish -n dev -w"
     )]
     Publish(PublishArgs),
     /// Print a shell completion script.
