@@ -22,6 +22,9 @@ use vmimage_shared::{
 /// A change to print: the object as it is now (or was, when deleted).
 type Change = (KindInfo, DynamicObject);
 
+/// What was printed before the watch began: (kind, namespace, name) to resource version.
+pub type Printed = HashMap<(String, Option<String>, String), Option<String>>;
+
 /// Follows the images of `scope`, printing those that pass `filter` as they change;
 /// `listed` is what was printed already (the watch's own first listing skips it unless changed).
 pub async fn images<'a>(
@@ -40,7 +43,7 @@ pub async fn images<'a>(
         Scope::All => Api::all_with(cluster.client.clone(), &namespaced),
     };
     let clustered = Api::all_with(cluster.client.clone(), &clustered);
-    let printed: HashMap<(String, Option<String>, String), Option<String>> = listed
+    let printed: Printed = listed
         .objects
         .iter()
         .map(|o| {
@@ -88,7 +91,7 @@ pub fn changes(
     kind: KindInfo,
     api: Api<DynamicObject>,
     fields: Option<String>,
-    printed: HashMap<(String, Option<String>, String), Option<String>>,
+    printed: Printed,
 ) -> impl Stream<Item = Result<Change>> + Send {
     let mut config = watcher::Config::default();
     if let Some(fields) = &fields {

@@ -126,7 +126,6 @@ pub async fn list(cluster: &Cluster, args: PublishListArgs) -> Result<ExitCode> 
 /// `publish status NAME -w` or `-o …`: the request in a format (a table row by default),
 /// then, watching, once more each time it changes.
 async fn print_request(
-    cluster: &Cluster,
     api: Api<DynamicObject>,
     object: DynamicObject,
     args: PublishStatusArgs,
@@ -150,7 +149,6 @@ async fn print_request(
     if !args.watch {
         return Ok(ExitCode::SUCCESS);
     }
-    let _ = cluster;
     let changes = crate::cmd::watch::changes(
         VIRTUAL_MACHINE_PUBLISH_REQUEST,
         api,
@@ -179,7 +177,7 @@ pub async fn show(cluster: &Cluster, args: PublishStatusArgs) -> Result<ExitCode
             ))
         })?;
     if args.watch || args.output.is_some() {
-        return print_request(cluster, api, obj, args).await;
+        return print_request(api, obj, args).await;
     }
     let req = typed(obj)?;
     let st = req.status.clone().unwrap_or_default();
