@@ -159,11 +159,11 @@ pub async fn jsonpath_and_go_templates_print_what_kubectl_prints(ctx: Ctx) -> Re
         );
     }
     // One image prints as the object itself, for both kubectl and the plugin.
-    let one = format!("jsonpath={{.kind}} {{.metadata.name}} {{.status.osInfo.type}}");
-    let kubectl = get_mine(&ctx, &[&names[0], "-o", &one])?;
+    let one = "jsonpath={.kind} {.metadata.name} {.status.osInfo.type}";
+    let kubectl = get_mine(&ctx, &[&names[0], "-o", one])?;
     let plugin = ok(
         &ctx,
-        &["vmimage", "get", &names[0], "-n", &ctx.namespace, "-o", &one],
+        &["vmimage", "get", &names[0], "-n", &ctx.namespace, "-o", one],
     )?;
     ensure!(kubectl == plugin, "kubectl: {kubectl:?}\nplugin:  {plugin:?}");
     ensure!(
