@@ -1,5 +1,6 @@
 //! Command-line interface: kubectl's global flags plus one subcommand per verb.
 
+use crate::output::{Output, jsonpath::Path, outputs};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
@@ -75,23 +76,23 @@ pub enum Format {
 pub enum Command {
     /// Resolve display names or IDs to the one image VM Operator would use.
     #[command(
-        after_help = "Examples:\n  kubectl vmimage resolve ubuntu-24.04 -n dev\n  kubectl vmimage resolve ubuntu-24.04 rhel-9.4 -n dev -o id\n  kubectl vmimage resolve debian-12 --newest -n dev\n  kubectl vmimage resolve ubuntu-24.04 --catalog images.yaml -n dev"
+        after_help = "Examples:\n  kubectl vmimage resolve ubuntu-24.04 -n dev\n  kubectl vmimage resolve ubuntu-24.04 rhel-9.4 -n dev -o id\n  kubectl vmimage resolve debian-12 --newest -n dev\n  kubectl vmimage resolve ubuntu-24.04 --catalog images.yaml -n dev\n  kubectl vmimage resolve ubuntu-24.04 rhel-9.4 -o jsonpath={[*].name}"
     )]
     Resolve(ResolveArgs),
     /// List the images visible from a namespace (both scopes).
     #[command(visible_alias = "ls")]
     #[command(
-        after_help = "Examples:\n  kubectl vmimage list -n dev\n  kubectl vmimage list -A -o wide\n  kubectl vmimage list -A --ready --type OVF -l os.image.vmoperator.vmware.com/id=ubuntu64Guest"
+        after_help = "Examples:\n  kubectl vmimage list -n dev\n  kubectl vmimage list -A -o wide\n  kubectl vmimage list -A --ready --type OVF -l os.image.vmoperator.vmware.com/id=ubuntu64Guest\n  kubectl vmimage list -n dev --sort-by=.status.productInfo.version -L os.image.vmoperator.vmware.com/id\n  kubectl vmimage list -A -o jsonpath={.items[*].metadata.name}\n  kubectl vmimage list -n dev -w"
     )]
     List(ListArgs),
     /// Show one image (or every candidate of an ambiguous name).
     #[command(
-        after_help = "Examples:\n  kubectl vmimage get vmi-0a0044d7c690bcbea -o yaml\n  kubectl vmimage get debian-12 -n dev"
+        after_help = "Examples:\n  kubectl vmimage get vmi-0a0044d7c690bcbea -o yaml\n  kubectl vmimage get debian-12 -n dev\n  kubectl vmimage get ubuntu-24.04 -o custom-columns=ID:.metadata.name,HW:.status.hardwareVersion --no-headers"
     )]
     Get(GetArgs),
     /// Describe one image (or every candidate) in full, with the VMs that use it.
     #[command(after_help = "Examples:\n  kubectl vmimage describe rhel-9.4 -n dev")]
-    Describe(GetArgs),
+    Describe(DescribeArgs),
     /// Rewrite VirtualMachine manifests so they name images by VMI ID (for GitOps).
     #[command(
         after_help = "Examples:\n  kubectl vmimage pin -f vm.yaml -n dev > vm.pinned.yaml\n  kubectl vmimage pin -f manifests/ --in-place\n  kubectl vmimage pin -f vm.yaml --dry-run --context prod"
@@ -104,7 +105,7 @@ pub enum Command {
     Check(CheckArgs),
     /// Every version of an image: same display name or same OS family, newest first.
     #[command(after_help = "Examples:\n  kubectl vmimage versions ubuntu-24.04 -n dev")]
-    Versions(GetArgs),
+    Versions(VersionsArgs),
     /// Export images as a catalog snapshot usable by every --catalog flag.
     #[command(after_help = "Examples:\n  kubectl vmimage catalog export -A > images.yaml")]
     Catalog(CatalogArgs),
@@ -118,7 +119,7 @@ pub enum Command {
     Id(IdArgs),
     /// Publish a VirtualMachine as a new image (VirtualMachinePublishRequest).
     #[command(
-        after_help = "Examples:\n  kubectl vmimage publish web-1 -n dev --wait\n  kubectl vmimage publish web-1 -n dev --item-name web-golden --library prod-lib\n  kubectl vmimage publish list -n dev\n  kubectl vmimage publish status web-1-publish -n dev"
+        after_help = "Examples:\n  kubectl vmimage publish web-1 -n dev --wait\n  kubectl vmimage publish web-1 -n dev --item-name web-golden --library prod-lib\n  kubectl vmimage publish list -n dev\n  kubectl vmimage publish status web-1-publish -n dev\n  kubectl vmimage publish status web-1-publish -n dev -w"
     )]
     Publish(PublishArgs),
     /// Print a shell completion script.
@@ -137,9 +138,13 @@ pub struct ResolveArgs {
     /// Display names or VMI IDs.
     #[arg(required = true, value_name = "REF")]
     pub refs: Vec<String>,
-    /// Output format.
-    #[arg(short = 'o', long, default_value = "table", value_parser = formats(&["table", "json", "yaml", "name", "id"]))]
-    pub output: Format,
+    /// Output format: table, json, yaml, name, id, jsonpath=…, custom-columns=… or
+    /// go-template=… (templates see what -o json prints).
+    #[arg(short = 'o', long, default_value = "table", value_parser = outputs(&["table", "json", "yaml", "name", "id"]))]
+    pub output: Output,
+    /// Print tables and custom columns without their header line.
+    #[arg(long)]
+    pub no_headers: bool,
     /// Settle an ambiguous display name by picking the newest Ready candidate (opt-in;
     /// VM Operator itself refuses ambiguity).
     #[arg(long)]
@@ -164,20 +169,99 @@ pub struct ListArgs {
     /// Only images of this type (OVF, ISO, VM).
     #[arg(long = "type", value_name = "TYPE")]
     pub image_type: Option<String>,
-    /// Output format: table, wide, json, yaml, name or id.
-    #[arg(short = 'o', long, default_value = "table")]
-    pub output: Format,
+    /// Output format: table, wide, json, yaml, name, id, jsonpath=…, custom-columns=… or
+    /// go-template=… (templates see the List that -o json prints).
+    #[arg(short = 'o', long, default_value = "table", value_parser = outputs(IMAGE_FORMATS))]
+    pub output: Output,
+    /// After listing, print a row for each image added, changed or deleted (a watch; Ctrl-C ends it).
+    #[arg(short = 'w', long)]
+    pub watch: bool,
+    /// kubectl's printing flags.
+    #[command(flatten)]
+    pub print: PrintFlags,
 }
 
-/// `get` and `describe`.
+/// What `list` and `get` print.
+const IMAGE_FORMATS: &[&str] = &["table", "wide", "json", "yaml", "name", "id"];
+
+/// `get`.
 #[derive(Debug, Args)]
 pub struct GetArgs {
     /// A display name or VMI ID.
     #[arg(value_name = "REF")]
     pub reference: String,
-    /// Output format (get only): table, wide, json, yaml, name or id.
-    #[arg(short = 'o', long, default_value = "table")]
-    pub output: Format,
+    /// Output format: table, wide, json, yaml, name, id, jsonpath=…, custom-columns=… or
+    /// go-template=…; one image prints as the object, an ambiguous name as a List.
+    #[arg(short = 'o', long, default_value = "table", value_parser = outputs(IMAGE_FORMATS))]
+    pub output: Output,
+    /// kubectl's printing flags.
+    #[command(flatten)]
+    pub print: PrintFlags,
+}
+
+/// `describe`.
+#[derive(Debug, Args)]
+pub struct DescribeArgs {
+    /// A display name or VMI ID.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+}
+
+/// `versions`.
+#[derive(Debug, Args)]
+pub struct VersionsArgs {
+    /// A display name or VMI ID.
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// Output format: table, json, yaml, name, id, jsonpath=…, custom-columns=… or
+    /// go-template=… (templates see what -o json prints).
+    #[arg(short = 'o', long, default_value = "table", value_parser = outputs(&["table", "json", "yaml", "name", "id"]))]
+    pub output: Output,
+    /// Print tables and custom columns without their header line.
+    #[arg(long)]
+    pub no_headers: bool,
+}
+
+/// kubectl's flags that shape how objects are printed (`kubectl get`'s spelling).
+#[derive(Debug, Args, Clone, Default)]
+pub struct PrintFlags {
+    /// Print tables and custom columns without their header line.
+    #[arg(long)]
+    pub no_headers: bool,
+    /// Sort by a JSONPath expression on each object, e.g. '{.status.name}' or
+    /// .metadata.creationTimestamp (numbers by value, text in natural order).
+    #[arg(long, value_name = "JSONPATH", value_parser = parse_sort_by)]
+    pub sort_by: Option<Path>,
+    /// Show all labels as the last column.
+    #[arg(long)]
+    pub show_labels: bool,
+    /// Show these labels as columns (comma-separated, repeatable), e.g. -L os.image.vmoperator.vmware.com/id.
+    #[arg(
+        short = 'L',
+        long = "label-columns",
+        value_name = "KEY",
+        value_delimiter = ','
+    )]
+    pub label_columns: Vec<String>,
+    /// Keep metadata.managedFields in json, yaml and templates.
+    #[arg(long)]
+    pub show_managed_fields: bool,
+}
+
+impl PrintFlags {
+    /// The printer's options.
+    pub fn options(&self) -> crate::output::Options {
+        crate::output::Options {
+            no_headers: self.no_headers,
+            sort_by: self.sort_by.clone(),
+            show_labels: self.show_labels,
+            label_columns: self.label_columns.clone(),
+        }
+    }
+}
+
+fn parse_sort_by(s: &str) -> Result<Path, String> {
+    crate::output::Template::relaxed(s).map_err(|e| e.to_string())
 }
 
 /// `pin`.
@@ -246,12 +330,42 @@ pub struct PublishArgs {
 #[derive(Debug, Subcommand)]
 pub enum PublishAction {
     /// Requests in the namespace with their stage, attempts, age and resulting image.
-    List,
+    List(PublishListArgs),
     /// One request in detail.
-    Status {
-        /// The request's name.
-        name: String,
-    },
+    Status(PublishStatusArgs),
+}
+
+/// What `publish list` and `publish status` print.
+const REQUEST_FORMATS: &[&str] = &["table", "json", "yaml", "name"];
+
+/// `publish list`.
+#[derive(Debug, Args)]
+pub struct PublishListArgs {
+    /// Output format: table, json, yaml, name, jsonpath=…, custom-columns=… or
+    /// go-template=… (templates see the List that -o json prints).
+    #[arg(short = 'o', long, default_value = "table", value_parser = outputs(REQUEST_FORMATS))]
+    pub output: Output,
+    /// kubectl's printing flags.
+    #[command(flatten)]
+    pub print: PrintFlags,
+}
+
+/// `publish status`.
+#[derive(Debug, Args)]
+pub struct PublishStatusArgs {
+    /// The request's name.
+    pub name: String,
+    /// Print the request instead of the summary: table, json, yaml, name, jsonpath=…,
+    /// custom-columns=… or go-template=….
+    #[arg(short = 'o', long, value_parser = outputs(REQUEST_FORMATS))]
+    pub output: Option<Output>,
+    /// Print the request as a table row, then a row each time it changes (a watch; Ctrl-C
+    /// ends it, never the request).
+    #[arg(short = 'w', long)]
+    pub watch: bool,
+    /// kubectl's printing flags.
+    #[command(flatten)]
+    pub print: PrintFlags,
 }
 
 /// `--dry-run` modes, as kubectl names them.
@@ -369,6 +483,33 @@ mod tests {
             (&["resolve", "x", "-o", "id"][..], true),
             (&["list", "-o", "wide"][..], true),
             (&["catalog", "export", "-o", "table"][..], false),
+            (&["resolve", "x", "-o", "jsonpath={.name}"][..], true),
+            (&["versions", "x", "-o", "wide"][..], false),
+            (&["get", "x", "-o", "custom-columns=N:.metadata.name"][..], true),
+            (
+                &["list", "-o", "go-template={{.kind}}", "--sort-by", ".status.name"][..],
+                true,
+            ),
+            (&["list", "--sort-by", "{.a"][..], false),
+            (
+                &[
+                    "list",
+                    "-L",
+                    "a,b",
+                    "-L",
+                    "c",
+                    "--show-labels",
+                    "--no-headers",
+                    "-w",
+                ][..],
+                true,
+            ),
+            (&["describe", "x", "-o", "yaml"][..], false),
+            (&["publish", "list", "-o", "id"][..], false),
+            (
+                &["publish", "status", "r", "-w", "-o", "jsonpath={.status}"][..],
+                true,
+            ),
         ] {
             let parsed = Cli::try_parse_from(std::iter::once("kubectl-vmimage").chain(argv.iter().copied()));
             assert_eq!(parsed.is_ok(), ok, "{argv:?}");

@@ -25,11 +25,17 @@ pub fn explain(error: &ResolveError, namespace: &str, everywhere: Option<&Index>
         vmimage_shared::quote::go_quote(namespace)
     );
     if let Some(all) = everywhere {
-        let elsewhere = all.iter().filter(|i| {
-            i.scope.namespace().is_some_and(|ns| ns != namespace)
-                && (&*i.name == reference || i.display_name.as_deref() == Some(reference))
-        });
-        for image in elsewhere.take(4) {
+        let mut elsewhere: Vec<&Arc<ImageEntry>> = all
+            .iter()
+            .filter(|i| {
+                i.scope.namespace().is_some_and(|ns| ns != namespace)
+                    && (&*i.name == reference || i.display_name.as_deref() == Some(reference))
+            })
+            .collect();
+        // The index iterates in no fixed order: name them in one, so the live cluster and
+        // a catalog of it say the same.
+        elsewhere.sort_by(|a, b| (a.scope.namespace(), &a.name).cmp(&(b.scope.namespace(), &b.name)));
+        for image in elsewhere.into_iter().take(4) {
             let what = if &*image.name == reference {
                 "object name"
             } else {

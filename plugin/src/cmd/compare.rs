@@ -101,10 +101,7 @@ pub async fn run(global: &Global, args: CompareArgs) -> Result<ExitCode> {
     match args.output {
         Format::Json | Format::Yaml => output::write_data(&mut out, args.output, &rows)?,
         _ => {
-            let mut table = Table {
-                header: vec!["DISPLAY NAME", "A", "B", "STATUS"],
-                rows: vec![],
-            };
+            let mut table = Table::new(&["DISPLAY NAME", "A", "B", "STATUS"]);
             for r in &rows {
                 let status = match r.status {
                     "Same" => Cell::from("Same"),

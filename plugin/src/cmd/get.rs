@@ -2,9 +2,10 @@
 //! ambiguous name, in full.
 
 use crate::{
-    cli::{Format, GetArgs, Global},
+    cli::{DescribeArgs, GetArgs, Global},
     error::{Error, Result},
-    source::{Scope, Source, list_objects},
+    output::{self, Printer},
+    source::{Images, Scope, Source, list_objects},
 };
 use std::{fmt::Write as _, io::Write, process::ExitCode, sync::Arc};
 use vmimage_shared::{
@@ -13,60 +14,69 @@ use vmimage_shared::{
     resolve,
 };
 
-/// Which of the two verbs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// `get`: a table or the objects.
-    Get,
-    /// `describe`: everything, as text.
-    Describe,
+/// The image `reference` names from the namespace, or every candidate of an ambiguous
+/// name (said on stderr); a name that resolves to nothing is an error that says where else
+/// it exists and what was meant.
+async fn find(source: &Source, namespace: &str, reference: &str) -> Result<(Images, Vec<Arc<ImageEntry>>)> {
+    let images = source.images(&Scope::VisibleFrom(namespace.to_string())).await?;
+    let found = match resolve(&images.index, namespace, reference) {
+        Ok(r) => vec![r.image],
+        Err(e @ ResolveError::Ambiguous { .. }) => {
+            let found = e.candidates().to_vec();
+            crate::note!(
+                "{}; showing all {} candidates",
+                e.vm_operator_message(),
+                found.len()
+            );
+            found
+        }
+        Err(e) => {
+            let everywhere = source.all_images_for_hints().await;
+            let everywhere = everywhere.as_ref().map(|i| &i.index);
+            return Err(Error::Failed(crate::not_found::explain(
+                &e, namespace, everywhere,
+            )));
+        }
+    };
+    Ok((images, found))
 }
 
-pub async fn run(global: &Global, args: GetArgs, mode: Mode) -> Result<ExitCode> {
+/// `get REF`: one image prints as the object itself, an ambiguous name as a List of its
+/// candidates (tables: a row each).
+pub async fn run(global: &Global, args: GetArgs) -> Result<ExitCode> {
     let (source, namespace) = Source::open(global).await?;
-    let images = source.images(&Scope::VisibleFrom(namespace.clone())).await?;
-    let (found, note): (Vec<Arc<ImageEntry>>, Option<String>) =
-        match resolve(&images.index, &namespace, &args.reference) {
-            Ok(r) => (vec![r.image], None),
-            Err(e @ ResolveError::Ambiguous { .. }) => {
-                (e.candidates().to_vec(), Some(e.vm_operator_message()))
-            }
-            Err(e) => {
-                let everywhere = source.all_images_for_hints().await;
-                let everywhere = everywhere.as_ref().map(|i| &i.index);
-                return Err(Error::Failed(crate::not_found::explain(
-                    &e, &namespace, everywhere,
-                )));
-            }
-        };
-    if let Some(note) = &note {
-        crate::note!("{note}; showing all {} candidates", found.len());
-    }
-    match mode {
-        Mode::Get => {
-            super::list::print(&images, &found, Some(&namespace), args.output)?;
+    let (images, found) = find(&source, &namespace, &args.reference).await?;
+    let options = args.print.options();
+    let mut printer = Printer::new(
+        super::list::kind(&images, Some(&namespace)),
+        &args.output,
+        &options,
+    );
+    let mut rows = super::list::rows(&images, &found, args.print.show_managed_fields);
+    printer.sort(&mut rows)?;
+    let mut out = output::stdout();
+    printer.print(&mut out, &rows, rows.len() == 1)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `describe REF`: everything about the image (or each candidate), with the VMs using it.
+pub async fn describe_run(global: &Global, args: DescribeArgs) -> Result<ExitCode> {
+    let (source, namespace) = Source::open(global).await?;
+    let (images, found) = find(&source, &namespace, &args.reference).await?;
+    let vms = match source.cluster() {
+        Some(cluster) => list_objects(cluster, VIRTUAL_MACHINE, Some(&namespace))
+            .await
+            .ok(),
+        None => None,
+    };
+    let mut out = std::io::stdout().lock();
+    for (i, image) in found.iter().enumerate() {
+        if i > 0 {
+            writeln!(out)?;
         }
-        Mode::Describe => {
-            if args.output != Format::Table {
-                return Err(Error::Usage(
-                    "describe prints text; use `get -o yaml` for the object".into(),
-                ));
-            }
-            let vms = match source.cluster() {
-                Some(cluster) => list_objects(cluster, VIRTUAL_MACHINE, Some(&namespace))
-                    .await
-                    .ok(),
-                None => None,
-            };
-            let mut out = std::io::stdout().lock();
-            for (i, image) in found.iter().enumerate() {
-                if i > 0 {
-                    writeln!(out)?;
-                }
-                let users = vms.as_ref().map(|vms| users_of(vms, image));
-                out.write_all(describe(image, images.object(image), users.as_deref()).as_bytes())?;
-            }
-        }
+        let users = vms.as_ref().map(|vms| users_of(vms, image));
+        out.write_all(describe(image, images.object(image), users.as_deref()).as_bytes())?;
     }
     Ok(ExitCode::SUCCESS)
 }

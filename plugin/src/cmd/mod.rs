@@ -11,6 +11,7 @@ mod pin;
 mod publish;
 mod resolve;
 mod versions;
+mod watch;
 
 use crate::{
     cli::{Cli, Command},
@@ -24,8 +25,8 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Resolve(args) => resolve::run(&global, args).await,
         Command::List(args) => list::run(&global, args).await,
-        Command::Get(args) => get::run(&global, args, get::Mode::Get).await,
-        Command::Describe(args) => get::run(&global, args, get::Mode::Describe).await,
+        Command::Get(args) => get::run(&global, args).await,
+        Command::Describe(args) => get::describe_run(&global, args).await,
         Command::Pin(args) => pin::run(&global, args).await,
         Command::Check(args) => check::run(&global, args).await,
         Command::Versions(args) => versions::run(&global, args).await,

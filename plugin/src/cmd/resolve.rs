@@ -2,7 +2,7 @@
 
 use crate::{
     cli::{Format, Global, ResolveArgs},
-    error::Result,
+    error::{Error, Result},
     output::{self, Table},
     source::{Scope, Source},
 };
@@ -170,15 +170,31 @@ pub async fn run(global: &Global, args: ResolveArgs) -> Result<ExitCode> {
         .collect();
     let failed = outcomes.iter().filter(|o| matches!(o, Outcome::Err(_))).count();
     let mut out = std::io::stdout().lock();
-    match args.output {
-        Format::Json | Format::Yaml if outcomes.len() == 1 => {
-            output::write_data(&mut out, args.output, &outcomes[0])?
+    // Templates see what -o json prints: the one outcome, or the array of them.
+    let data = || match outcomes.as_slice() {
+        [one] => serde_json::to_value(one),
+        all => serde_json::to_value(all),
+    };
+    let Some(format) = args.output.format() else {
+        let data = data().map_err(|e| Error::Failed(e.to_string()))?;
+        output::print_templated(&mut out, &args.output, &data, args.no_headers)?;
+        for o in &outcomes {
+            if let Outcome::Err(f) = o {
+                crate::note!("error: {}", f.error.message);
+            }
         }
-        Format::Json | Format::Yaml => output::write_data(&mut out, args.output, &outcomes)?,
+        out.flush()?;
+        return Ok(ExitCode::from(u8::from(failed > 0)));
+    };
+    match format {
+        Format::Json | Format::Yaml if outcomes.len() == 1 => {
+            output::write_data(&mut out, format, &outcomes[0])?
+        }
+        Format::Json | Format::Yaml => output::write_data(&mut out, format, &outcomes)?,
         Format::Name | Format::Id => {
             for o in &outcomes {
                 match o {
-                    Outcome::Ok(r) if args.output == Format::Id => writeln!(out, "{}", r.name)?,
+                    Outcome::Ok(r) if format == Format::Id => writeln!(out, "{}", r.name)?,
                     Outcome::Ok(r) => writeln!(
                         out,
                         "{}.{}/{}",
@@ -191,10 +207,7 @@ pub async fn run(global: &Global, args: ResolveArgs) -> Result<ExitCode> {
             }
         }
         Format::Table | Format::Wide => {
-            let mut table = Table {
-                header: vec!["REF", "NAME", "KIND", "SCOPE", "DISPLAY NAME", "READY"],
-                rows: vec![],
-            };
+            let mut table = Table::new(&["REF", "NAME", "KIND", "SCOPE", "DISPLAY NAME", "READY"]);
             for o in &outcomes {
                 match o {
                     Outcome::Ok(r) => table.rows.push(vec![
@@ -212,7 +225,7 @@ pub async fn run(global: &Global, args: ResolveArgs) -> Result<ExitCode> {
                 }
             }
             if !table.rows.is_empty() {
-                table.write(&mut out, output::use_color())?;
+                table.write_with(&mut out, output::use_color(), !args.no_headers)?;
             }
         }
     }

@@ -2,7 +2,7 @@
 //! newest first, so users see what they can pin to.
 
 use crate::{
-    cli::{Format, GetArgs, Global},
+    cli::{Format, Global, VersionsArgs},
     error::{Error, Result},
     output::{self, Cell, Style, Table},
     source::{Scope, Source},
@@ -10,7 +10,7 @@ use crate::{
 use std::{io::Write, process::ExitCode};
 use vmimage_shared::version::family;
 
-pub async fn run(global: &Global, args: GetArgs) -> Result<ExitCode> {
+pub async fn run(global: &Global, args: VersionsArgs) -> Result<ExitCode> {
     let (source, namespace) = Source::open(global).await?;
     let images = source.images(&Scope::VisibleFrom(namespace.clone())).await?;
     let found = family(&images.index, &namespace, &args.reference);
@@ -20,22 +20,32 @@ pub async fn run(global: &Global, args: GetArgs) -> Result<ExitCode> {
             args.reference
         )));
     }
-    let mut out = std::io::stdout().lock();
-    match args.output {
+    let mut out = output::stdout();
+    let resolved = || -> Vec<_> {
+        found
+            .iter()
+            .map(|i| super::resolve::resolved(&args.reference, &namespace, i))
+            .collect()
+    };
+    let Some(format) = args.output.format() else {
+        // Templates see what -o json prints.
+        let data = serde_json::to_value(resolved()).map_err(|e| Error::Failed(e.to_string()))?;
+        output::print_templated(&mut out, &args.output, &data, args.no_headers)?;
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    };
+    match format {
         Format::Table | Format::Wide => {
-            let mut table = Table {
-                header: vec![
-                    "VERSION",
-                    "NAME",
-                    "DISPLAY NAME",
-                    "SCOPE",
-                    "TYPE",
-                    "READY",
-                    "OS ID",
-                    "AGE",
-                ],
-                rows: vec![],
-            };
+            let mut table = Table::new(&[
+                "VERSION",
+                "NAME",
+                "DISPLAY NAME",
+                "SCOPE",
+                "TYPE",
+                "READY",
+                "OS ID",
+                "AGE",
+            ]);
             for i in &found {
                 table.rows.push(vec![
                     i.version().unwrap_or("<none>").into(),
@@ -52,19 +62,14 @@ pub async fn run(global: &Global, args: GetArgs) -> Result<ExitCode> {
                     output::age(i.created.as_deref()).into(),
                 ]);
             }
-            table.write(&mut out, output::use_color())?;
+            table.write_with(&mut out, output::use_color(), !args.no_headers)?;
         }
         Format::Id => found.iter().try_for_each(|i| writeln!(out, "{}", i.name))?,
         Format::Name => found
             .iter()
             .try_for_each(|i| writeln!(out, "{}", output::resource_name(i)))?,
-        Format::Json | Format::Yaml => {
-            let rows: Vec<_> = found
-                .iter()
-                .map(|i| super::resolve::resolved(&args.reference, &namespace, i))
-                .collect();
-            output::write_data(&mut out, args.output, &rows)?;
-        }
+        Format::Json | Format::Yaml => output::write_data(&mut out, format, &resolved())?,
     }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

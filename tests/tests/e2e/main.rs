@@ -15,6 +15,7 @@ mod logs;
 mod oracle;
 mod plugin;
 mod policy;
+mod printing;
 mod publish;
 mod security;
 mod slow_clients;
@@ -61,5 +62,6 @@ fn main() -> std::process::ExitCode {
     tests.extend(conventions::all());
     tests.extend(crd_parity::all());
     tests.extend(lenient::all());
+    tests.extend(printing::all());
     vmimage_testenv::suite::run(tests, setup)
 }

@@ -32,8 +32,8 @@ pub async fn run(global: &Global, args: PublishArgs) -> Result<ExitCode> {
     }
     let cluster = client::connect(global).await?;
     match args.action {
-        Some(PublishAction::List) => status::list(&cluster).await,
-        Some(PublishAction::Status { name }) => status::show(&cluster, &name).await,
+        Some(PublishAction::List(list)) => status::list(&cluster, list).await,
+        Some(PublishAction::Status(status)) => status::show(&cluster, status).await,
         None => create(global, &cluster, args).await,
     }
 }

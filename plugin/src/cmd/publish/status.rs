@@ -1,15 +1,15 @@
 //! `publish list` and `publish status NAME`.
 
-use std::io::Write as _;
-
 use super::{api, progress::progress};
 use crate::{
+    cli::{PublishListArgs, PublishStatusArgs},
     client::Cluster,
     error::{Error, Result},
-    output::{self, Table},
+    output::{self, Kind, Printer, Table},
 };
-use kube::api::ListParams;
-use std::process::ExitCode;
+use kube::api::{Api, DynamicObject, ListParams};
+use serde::Serialize;
+use std::{collections::HashMap, io::Write, process::ExitCode};
 use vmimage_shared::api::{PublishRequest, VIRTUAL_MACHINE_PUBLISH_REQUEST};
 
 fn stage(req: &PublishRequest) -> String {
@@ -22,25 +22,33 @@ fn typed(obj: kube::api::DynamicObject) -> Result<PublishRequest> {
         .map_err(|e| Error::Failed(format!("unexpected VirtualMachinePublishRequest shape: {e}")))
 }
 
-pub async fn list(cluster: &Cluster) -> Result<ExitCode> {
-    let (api, _) = api(cluster, VIRTUAL_MACHINE_PUBLISH_REQUEST).await?;
-    let list = api
-        .list(&ListParams::default())
-        .await
-        .map_err(Error::cluster(format!(
-            "list VirtualMachinePublishRequests in namespace {}",
-            cluster.namespace
-        )))?;
-    if list.items.is_empty() {
-        crate::note!("No publish requests found in namespace {}.", cluster.namespace);
-        return Ok(ExitCode::SUCCESS);
+/// A request as `publish list`/`status` print it: the object (its managedFields hidden
+/// unless asked for) and its typed form for the table.
+pub struct Request {
+    object: DynamicObject,
+    typed: PublishRequest,
+}
+
+impl Serialize for Request {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        self.object.serialize(s)
     }
-    let mut table = Table {
-        header: vec!["NAME", "SOURCE", "ITEM", "STAGE", "ATTEMPTS", "IMAGE", "AGE"],
-        rows: vec![],
-    };
-    for obj in list.items {
-        let req = typed(obj)?;
+}
+
+impl Request {
+    fn new(mut object: DynamicObject, managed_fields: bool) -> Result<Self> {
+        let typed = typed(object.clone())?;
+        if !managed_fields {
+            object.metadata.managed_fields = None;
+        }
+        Ok(Self { object, typed })
+    }
+}
+
+/// The request table: name, source VM, item, stage, attempts, resulting image, age.
+fn table(requests: &[Request], _wide: bool) -> Table {
+    let mut table = Table::new(&["NAME", "SOURCE", "ITEM", "STAGE", "ATTEMPTS", "IMAGE", "AGE"]);
+    for Request { typed: req, .. } in requests {
         let spec = &req.spec;
         let st = req.status.clone().unwrap_or_default();
         table.rows.push(vec![
@@ -56,7 +64,7 @@ pub async fn list(cluster: &Cluster) -> Result<ExitCode> {
                 .map(|i| i.name.clone())
                 .unwrap_or_default()
                 .into(),
-            stage(&req).into(),
+            stage(req).into(),
             st.attempts.to_string().into(),
             st.image_name.clone().unwrap_or_default().into(),
             output::age(
@@ -69,11 +77,94 @@ pub async fn list(cluster: &Cluster) -> Result<ExitCode> {
             .into(),
         ]);
     }
-    table.write(&mut std::io::stdout().lock(), output::use_color())?;
+    table
+}
+
+/// How requests print.
+fn kind<'a>() -> Kind<'a, Request> {
+    Kind {
+        table: Box::new(table),
+        labels: Box::new(|r: &Request| r.object.metadata.labels.as_ref()),
+        name: Box::new(|r: &Request| {
+            format!(
+                "virtualmachinepublishrequest.{}/{}",
+                vmimage_shared::api::GROUP,
+                r.object.metadata.name.as_deref().unwrap_or_default()
+            )
+        }),
+        id: Box::new(|r: &Request| r.object.metadata.name.clone().unwrap_or_default()),
+    }
+}
+
+pub async fn list(cluster: &Cluster, args: PublishListArgs) -> Result<ExitCode> {
+    let (api, _) = api(cluster, VIRTUAL_MACHINE_PUBLISH_REQUEST).await?;
+    let list = api
+        .list(&ListParams::default())
+        .await
+        .map_err(Error::cluster(format!(
+            "list VirtualMachinePublishRequests in namespace {}",
+            cluster.namespace
+        )))?;
+    if list.items.is_empty() && args.output.is_table() {
+        crate::note!("No publish requests found in namespace {}.", cluster.namespace);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut requests = list
+        .items
+        .into_iter()
+        .map(|o| Request::new(o, args.print.show_managed_fields))
+        .collect::<Result<Vec<_>>>()?;
+    let options = args.print.options();
+    let mut printer = Printer::new(kind(), &args.output, &options);
+    printer.sort(&mut requests)?;
+    let mut out = output::stdout();
+    printer.print(&mut out, &requests, false)?;
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn show(cluster: &Cluster, name: &str) -> Result<ExitCode> {
+/// `publish status NAME -w` or `-o …`: the request in a format (a table row by default),
+/// then, watching, once more each time it changes.
+async fn print_request(
+    api: Api<DynamicObject>,
+    object: DynamicObject,
+    args: PublishStatusArgs,
+) -> Result<ExitCode> {
+    let output = args.output.clone().unwrap_or_default();
+    let options = args.print.options();
+    let mut printer = Printer::new(kind(), &output, &options);
+    let mut out = output::stdout();
+    let key = (
+        VIRTUAL_MACHINE_PUBLISH_REQUEST.kind.to_string(),
+        object.metadata.namespace.clone(),
+        args.name.clone(),
+    );
+    let printed = HashMap::from([(key, object.metadata.resource_version.clone())]);
+    printer.print(
+        &mut out,
+        &[Request::new(object, args.print.show_managed_fields)?],
+        true,
+    )?;
+    out.flush()?;
+    if !args.watch {
+        return Ok(ExitCode::SUCCESS);
+    }
+    let changes = crate::cmd::watch::changes(
+        VIRTUAL_MACHINE_PUBLISH_REQUEST,
+        api,
+        Some(format!("metadata.name={}", args.name)),
+        printed,
+    );
+    let managed_fields = args.print.show_managed_fields;
+    crate::cmd::watch::follow(changes, &mut out, |out, (_, object)| {
+        printer.print_event(out, Request::new(object, managed_fields)?)
+    })
+    .await?;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn show(cluster: &Cluster, args: PublishStatusArgs) -> Result<ExitCode> {
+    let name = args.name.as_str();
     let (api, _) = api(cluster, VIRTUAL_MACHINE_PUBLISH_REQUEST).await?;
     let obj = api
         .get_opt(name)
@@ -85,6 +176,9 @@ pub async fn show(cluster: &Cluster, name: &str) -> Result<ExitCode> {
                 cluster.namespace
             ))
         })?;
+    if args.watch || args.output.is_some() {
+        return print_request(api, obj, args).await;
+    }
     let req = typed(obj)?;
     let st = req.status.clone().unwrap_or_default();
     writeln!(std::io::stdout(), "Name:       {name}")?;

@@ -1,0 +1,522 @@
+//! Printing a set of objects the way `kubectl get` does, for any `-o`: the table with
+//! label columns, custom columns, JSONPath, Go templates, JSON/YAML (a `List` unless one
+//! object was asked for), names; `--sort-by`, `--no-headers`; and, for `--watch`, one
+//! more object at a time lined up with the table printed first.
+
+use super::{
+    Output,
+    data::{self, write_data},
+    jsonpath::Path,
+    table::{Cell, Table, Widths},
+};
+use crate::{
+    cli::Format,
+    error::{Error, Result},
+};
+use serde::Serialize;
+use serde_json::Value;
+use std::{cmp::Ordering, collections::BTreeMap, io::Write};
+
+/// kubectl's flags that shape printed objects.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `--no-headers`.
+    pub no_headers: bool,
+    /// `--sort-by`.
+    pub sort_by: Option<Path>,
+    /// `--show-labels`.
+    pub show_labels: bool,
+    /// `-L`: label keys shown as columns.
+    pub label_columns: Vec<String>,
+}
+
+/// The table of some objects; `true` for `-o wide`.
+pub type TableFn<'a, T> = Box<dyn Fn(&[T], bool) -> Table + 'a>;
+/// An object's labels.
+pub type LabelsFn<'a, T> = Box<dyn Fn(&T) -> Option<&BTreeMap<String, String>> + 'a>;
+
+/// How to print one kind of object: its table, labels and `-o name`/`-o id` forms. The
+/// object's `Serialize` form is what `-o json` shows and what templates see.
+pub struct Kind<'a, T> {
+    /// The default (`false`) or wide (`true`) table of some objects.
+    pub table: TableFn<'a, T>,
+    /// The object's labels.
+    pub labels: LabelsFn<'a, T>,
+    /// `kind.group/name`.
+    pub name: Box<dyn Fn(&T) -> String + 'a>,
+    /// The bare ID (`-o id`), where the command prints one.
+    pub id: Box<dyn Fn(&T) -> String + 'a>,
+}
+
+/// Prints objects of one kind in one output format.
+pub struct Printer<'a, T> {
+    kind: Kind<'a, T>,
+    output: &'a Output,
+    options: &'a Options,
+    color: bool,
+    /// The table's widths once printed, so watched rows line up.
+    widths: Option<Widths>,
+}
+
+impl<'a, T: Serialize> Printer<'a, T> {
+    /// A printer of `kind` for `-o output` and the other flags.
+    pub fn new(kind: Kind<'a, T>, output: &'a Output, options: &'a Options) -> Self {
+        Self {
+            kind,
+            output,
+            options,
+            color: super::use_color(),
+            widths: None,
+        }
+    }
+
+    /// Sorts `items` by `--sort-by`, if given: numbers by value, strings byte by byte, a
+    /// missing field first; ties keep their order.
+    pub fn sort(&self, items: &mut Vec<T>) -> Result<()> {
+        let Some(path) = &self.options.sort_by else {
+            return Ok(());
+        };
+        let mut keyed = Vec::with_capacity(items.len());
+        for item in items.drain(..) {
+            let value = to_value(&item)?;
+            let key = path
+                .first(&value)
+                .map_err(|e| Error::Usage(format!("--sort-by: {e}")))?
+                .cloned();
+            keyed.push((key, item));
+        }
+        if !keyed.is_empty() && keyed.iter().all(|(k, _)| k.is_none()) {
+            return Err(Error::Failed(format!(
+                "couldn't find any field with path {:?} in the list of objects",
+                path.text()
+            )));
+        }
+        if let Some((Some(v), _)) = keyed
+            .iter()
+            .find(|(k, _)| matches!(k, Some(Value::Array(_) | Value::Object(_))))
+        {
+            let what = if v.is_array() { "a list" } else { "a map" };
+            return Err(Error::Usage(format!(
+                "--sort-by: field {} is {what}, which cannot be sorted; pick a field that holds a number or text",
+                path.text()
+            )));
+        }
+        keyed.sort_by(|(a, _), (b, _)| sort_order(a.as_ref(), b.as_ref()));
+        items.extend(keyed.into_iter().map(|(_, item)| item));
+        Ok(())
+    }
+
+    /// Prints `items`: `single` prints the one object itself rather than a List.
+    pub fn print(&mut self, out: &mut impl Write, items: &[T], single: bool) -> Result<()> {
+        match self.output {
+            Output::Format(Format::Json | Format::Yaml) => {
+                let format = self.output.format().unwrap_or(Format::Json);
+                match items {
+                    [one] if single => write_data(out, format, one)?,
+                    _ => write_data(out, format, &data::list(items))?,
+                }
+            }
+            Output::Format(Format::Name) => {
+                for item in items {
+                    writeln!(out, "{}", (self.kind.name)(item))?;
+                }
+            }
+            Output::Format(Format::Id) => {
+                for item in items {
+                    writeln!(out, "{}", (self.kind.id)(item))?;
+                }
+            }
+            Output::Format(Format::Table | Format::Wide) | Output::CustomColumns(_) => {
+                let table = self.table(items)?;
+                let headers = !self.options.no_headers && self.widths.is_none();
+                match &self.widths {
+                    Some(widths) => {
+                        for row in &table.rows {
+                            widths.write_row(out, row, self.color)?;
+                        }
+                    }
+                    None => self.widths = Some(table.write_with(out, self.color, headers)?),
+                }
+            }
+            Output::JsonPath(template) => {
+                let data = self.data(items, single)?;
+                let text = template
+                    .render(&data)
+                    .map_err(|e| Error::Usage(format!("error executing jsonpath: {e}")))?;
+                out.write_all(text.as_bytes())?;
+            }
+            Output::GoTemplate(template) => {
+                let data = self.data(items, single)?;
+                out.write_all(template.render(&data).map_err(Error::Usage)?.as_bytes())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Prints one changed object while watching: a row lined up with the table printed
+    /// first, or the object in the chosen format.
+    pub fn print_event(&mut self, out: &mut impl Write, item: T) -> Result<()> {
+        self.print(out, std::slice::from_ref(&item), true)?;
+        out.flush()?;
+        Ok(())
+    }
+
+    fn data(&self, items: &[T], single: bool) -> Result<Value> {
+        match items {
+            [one] if single => to_value(one),
+            _ => to_value(&data::list(items)),
+        }
+    }
+
+    /// The table for `-o` table, wide or custom-columns, with the label columns.
+    fn table(&self, items: &[T]) -> Result<Table> {
+        if let Output::CustomColumns(columns) = self.output {
+            let mut table = Table {
+                header: columns.headers(),
+                rows: Vec::with_capacity(items.len()),
+            };
+            for item in items {
+                let row = columns.row(&to_value(item)?).map_err(Error::Usage)?;
+                table.rows.push(row.into_iter().map(Cell::from).collect());
+            }
+            return Ok(table);
+        }
+        let wide = self.output.format() == Some(Format::Wide);
+        let mut table = (self.kind.table)(items, wide);
+        let options = self.options;
+        for key in &options.label_columns {
+            table.header.push(label_header(key));
+        }
+        if options.show_labels {
+            table.header.push("LABELS".into());
+        }
+        if options.label_columns.is_empty() && !options.show_labels {
+            return Ok(table);
+        }
+        for (row, item) in table.rows.iter_mut().zip(items) {
+            let labels = (self.kind.labels)(item);
+            for key in &options.label_columns {
+                let value = labels.and_then(|l| l.get(key)).cloned().unwrap_or_default();
+                row.push(value.into());
+            }
+            if options.show_labels {
+                row.push(labels_cell(labels).into());
+            }
+        }
+        Ok(table)
+    }
+}
+
+fn to_value(item: &impl Serialize) -> Result<Value> {
+    serde_json::to_value(item).map_err(|e| Error::Failed(format!("cannot convert the object to JSON: {e}")))
+}
+
+/// `-L` column titles as kubectl writes them: the key's last segment, upper case.
+fn label_header(key: &str) -> String {
+    key.rsplit('/').next().unwrap_or(key).to_uppercase()
+}
+
+/// `--show-labels`: `k=v,…` sorted by key, or `<none>`.
+fn labels_cell(labels: Option<&BTreeMap<String, String>>) -> String {
+    match labels {
+        Some(l) if !l.is_empty() => l
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(","),
+        _ => "<none>".into(),
+    }
+}
+
+/// `--sort-by` order, as kubectl sorts: missing first, then numbers by value, text that
+/// reads as a quantity (`9.4`, `10Gi`) by value, other text byte-wise (`2022` before
+/// `22.04.5`), booleans.
+fn sort_order(a: Option<&Value>, b: Option<&Value>) -> Ordering {
+    fn rank(v: Option<&Value>) -> u8 {
+        match v {
+            None | Some(Value::Null) => 0,
+            Some(Value::Number(_)) => 1,
+            Some(Value::String(_)) => 2,
+            Some(Value::Bool(_)) => 3,
+            Some(_) => 4,
+        }
+    }
+    match (a, b) {
+        (Some(Value::Number(x)), Some(Value::Number(y))) => {
+            x.as_f64().partial_cmp(&y.as_f64()).unwrap_or(Ordering::Equal)
+        }
+        (Some(Value::String(x)), Some(Value::String(y))) => match (quantity(x), quantity(y)) {
+            (Some(qx), Some(qy)) => qx.partial_cmp(&qy).unwrap_or(Ordering::Equal),
+            _ => x.cmp(y),
+        },
+        (Some(Value::Bool(x)), Some(Value::Bool(y))) => x.cmp(y),
+        _ => rank(a).cmp(&rank(b)),
+    }
+}
+
+/// Prints `data` (what `-o json` prints) for a template or custom columns; custom columns
+/// make a row of each element of an array or each item of a List. `false` when `output`
+/// is a fixed format, for the command to print.
+pub fn print_templated(
+    out: &mut impl Write,
+    output: &Output,
+    data: &Value,
+    no_headers: bool,
+) -> Result<bool> {
+    match output {
+        Output::Format(_) => return Ok(false),
+        Output::JsonPath(t) => {
+            let text = t
+                .render(data)
+                .map_err(|e| Error::Usage(format!("error executing jsonpath: {e}")))?;
+            out.write_all(text.as_bytes())?;
+        }
+        Output::GoTemplate(t) => out.write_all(t.render(data).map_err(Error::Usage)?.as_bytes())?,
+        Output::CustomColumns(columns) => {
+            let objects: Vec<&Value> = match data {
+                Value::Array(items) => items.iter().collect(),
+                Value::Object(o) if o.get("kind") == Some(&Value::from("List")) => o
+                    .get("items")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+                other => vec![other],
+            };
+            let mut table = Table {
+                header: columns.headers(),
+                rows: Vec::new(),
+            };
+            for o in objects {
+                let row = columns.row(o).map_err(Error::Usage)?;
+                table.rows.push(row.into_iter().map(Cell::from).collect());
+            }
+            table.write_with(out, false, !no_headers)?;
+        }
+    }
+    Ok(true)
+}
+
+/// The value of a Kubernetes quantity (`10`, `9.4`, `500m`, `10Gi`, `1e3`), if `s` is one.
+fn quantity(s: &str) -> Option<f64> {
+    let digits = s
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '+' | '-')))
+        .unwrap_or(s.len());
+    let (number, suffix) = s.split_at(digits);
+    let number: f64 = number.parse().ok()?;
+    let scale = match suffix {
+        "" => 1.0,
+        "n" => 1e-9,
+        "u" => 1e-6,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024f64,
+        "Mi" => 1024f64.powi(2),
+        "Gi" => 1024f64.powi(3),
+        "Ti" => 1024f64.powi(4),
+        "Pi" => 1024f64.powi(5),
+        "Ei" => 1024f64.powi(6),
+        e => 10f64.powi(e.strip_prefix(['e', 'E'])?.parse().ok()?),
+    };
+    Some(number * scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::{Columns, Template};
+    use serde_json::json;
+    use std::sync::Arc;
+
+    #[derive(Serialize)]
+    struct Obj {
+        metadata: Meta,
+        n: Option<i64>,
+    }
+
+    #[derive(Serialize)]
+    struct Meta {
+        name: String,
+        labels: BTreeMap<String, String>,
+    }
+
+    fn obj(name: &str, n: Option<i64>, labels: &[(&str, &str)]) -> Obj {
+        Obj {
+            metadata: Meta {
+                name: name.into(),
+                labels: labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            },
+            n,
+        }
+    }
+
+    fn kind<'a>() -> Kind<'a, Obj> {
+        Kind {
+            table: Box::new(|items: &[Obj], wide| {
+                let mut t = Table::new(if wide { &["NAME", "N"] } else { &["NAME"] });
+                for i in items {
+                    let mut row: Vec<Cell> = vec![i.metadata.name.clone().into()];
+                    if wide {
+                        row.push(format!("{:?}", i.n).into());
+                    }
+                    t.rows.push(row);
+                }
+                t
+            }),
+            labels: Box::new(|o: &Obj| Some(&o.metadata.labels)),
+            name: Box::new(|o: &Obj| format!("obj/{}", o.metadata.name)),
+            id: Box::new(|o: &Obj| o.metadata.name.clone()),
+        }
+    }
+
+    fn print(output: Output, options: Options, mut items: Vec<Obj>, single: bool) -> String {
+        let mut p = Printer::new(kind(), &output, &options);
+        p.color = false;
+        p.sort(&mut items).unwrap();
+        let mut out = Vec::new();
+        p.print(&mut out, &items, single).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    fn items() -> Vec<Obj> {
+        vec![
+            obj("b10", Some(10), &[("app", "web"), ("example.com/tier", "gold")]),
+            obj("b9", Some(9), &[]),
+            obj("a", None, &[("app", "db")]),
+        ]
+    }
+
+    #[test]
+    fn label_columns_and_show_labels_end_the_table() {
+        let options = Options {
+            label_columns: vec!["app".into(), "example.com/tier".into()],
+            show_labels: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            print(Output::default(), options, items(), false),
+            "NAME   APP   TIER   LABELS\n\
+             b10    web   gold   app=web,example.com/tier=gold\n\
+             b9                  <none>\n\
+             a      db           app=db\n"
+        );
+    }
+
+    #[test]
+    fn sort_by_orders_numbers_by_value_strings_bytewise_and_missing_first() {
+        let names = |path: &str| {
+            let options = Options {
+                sort_by: Some(Template::relaxed(path).unwrap()),
+                no_headers: true,
+                ..Default::default()
+            };
+            print(Output::default(), options, items(), false)
+        };
+        assert_eq!(names(".n"), "a\nb9\nb10\n");
+        assert_eq!(names("{.metadata.name}"), "a\nb10\nb9\n");
+        assert_eq!(names("metadata.labels.app"), "b9\na\nb10\n");
+        let order = |a: &str, b: &str| sort_order(Some(&json!(a)), Some(&json!(b)));
+        assert_eq!(order("9.4", "10.1"), Ordering::Less);
+        assert_eq!(order("500m", "1"), Ordering::Less);
+        assert_eq!(order("2Gi", "3G"), Ordering::Less);
+        assert_eq!(order("2022", "22.04.5"), Ordering::Less);
+        assert_eq!(order("ubuntu-9", "ubuntu-10"), Ordering::Greater);
+        let output = Output::default();
+        let none = Options {
+            sort_by: Some(Template::relaxed("metadata.nope").unwrap()),
+            ..Default::default()
+        };
+        let e = Printer::new(kind(), &output, &none)
+            .sort(&mut items())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            r#"couldn't find any field with path "{.metadata.nope}" in the list of objects"#
+        );
+        let labels = Options {
+            sort_by: Some(Template::relaxed("metadata.labels").unwrap()),
+            ..Default::default()
+        };
+        let e = Printer::new(kind(), &output, &labels)
+            .sort(&mut items())
+            .unwrap_err();
+        assert!(e.to_string().contains("is a map"), "{e}");
+    }
+
+    #[test]
+    fn templates_see_a_list_or_the_single_object() {
+        let t = |s: &str| Output::JsonPath(Arc::new(Template::parse(s).unwrap()));
+        assert_eq!(
+            print(
+                t("{.kind} {.items[*].metadata.name}"),
+                Options::default(),
+                items(),
+                false
+            ),
+            "List b10 b9 a"
+        );
+        assert_eq!(
+            print(
+                t("{.metadata.name}"),
+                Options::default(),
+                vec![obj("x", None, &[])],
+                true
+            ),
+            "x"
+        );
+        let json = print(
+            Output::Format(Format::Json),
+            Options::default(),
+            vec![obj("x", None, &[])],
+            true,
+        );
+        assert_eq!(
+            serde_json::from_str::<Value>(&json).unwrap()["metadata"]["name"],
+            "x"
+        );
+        let json = print(Output::Format(Format::Json), Options::default(), items(), false);
+        let v: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(
+            (v["kind"].clone(), v["items"][2]["metadata"]["name"].clone()),
+            (json!("List"), json!("a"))
+        );
+    }
+
+    #[test]
+    fn custom_columns_honour_no_headers() {
+        let c = Output::CustomColumns(Arc::new(Columns::parse("N:.metadata.name,V:.n").unwrap()));
+        assert_eq!(
+            print(c.clone(), Options::default(), items(), false),
+            "N     V\nb10   10\nb9    9\na     <nil>\n"
+        );
+        let options = Options {
+            no_headers: true,
+            ..Default::default()
+        };
+        assert_eq!(
+            print(c, options, items(), false),
+            "b10   10\nb9    9\na     <nil>\n"
+        );
+    }
+
+    #[test]
+    fn watched_objects_line_up_under_the_table() {
+        let output = Output::default();
+        let options = Options::default();
+        let mut p = Printer::new(kind(), &output, &options);
+        p.color = false;
+        let mut out = Vec::new();
+        p.print(&mut out, &items(), false).unwrap();
+        p.print_event(&mut out, obj("c", None, &[])).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "NAME\nb10\nb9\na\nc\n");
+    }
+}
