@@ -11,7 +11,6 @@ use base64::Engine;
 use futures::future::BoxFuture;
 use http_body_util::BodyExt;
 use libfuzzer_sys::fuzz_target;
-use parking_lot::RwLock;
 use std::{collections::BTreeMap, sync::Arc, sync::OnceLock};
 use vmimage_shared::{
     api::{ImageKind, VmImageRefs},
@@ -59,14 +58,13 @@ fn state() -> &'static AppState {
         readiness.set(ImageKind::VirtualMachineImage, true);
         readiness.set(ImageKind::ClusterVirtualMachineImage, true);
         readiness.set_policies(true);
-        AppState {
-            index: Arc::new(RwLock::new(vmimage_fuzz::index().clone())),
-            policies: Arc::new(RwLock::new(PolicySet::from_policies(vmimage_fuzz::policies()))),
-            namespaces: Default::default(),
-            readiness,
-            live: Arc::new(CatalogReader),
-            metrics: Arc::new(Metrics::new()),
-        }
+        let mut state = AppState::new(Arc::new(CatalogReader), Arc::new(Metrics::new()));
+        *state.index.write() = vmimage_fuzz::index().clone();
+        *state.policies.write() = PolicySet::from_policies(vmimage_fuzz::policies());
+        state.readiness = readiness;
+        // NB: a miss is settled by the (instant) catalog reader, not by waiting for a watch.
+        state.misses.grace = std::time::Duration::ZERO;
+        state
     })
 }
 
@@ -74,6 +72,7 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RT.get_or_init(|| {
         tokio::runtime::Builder::new_current_thread()
+            .enable_time()
             .build()
             .expect("a current-thread runtime")
     })
