@@ -20,6 +20,7 @@ mod cmd;
 pub mod error;
 mod namespace;
 mod not_found;
+mod quiet;
 pub mod output;
 pub mod pin;
 pub mod selector;
@@ -29,6 +30,35 @@ pub mod target;
 use std::process::ExitCode;
 
 pub use error::Error;
+
+/// The name kubectl looks for on PATH to complete `kubectl vmimage …`.
+pub const COMPLETER_NAME: &str = "kubectl_complete-vmimage";
+
+/// Whether this process was started as the completer (`kubectl_complete-vmimage`, e.g. a
+/// link to `kubectl-vmimage`), so one binary serves both names.
+pub fn invoked_as_completer(argv0: Option<&std::ffi::OsStr>) -> bool {
+    argv0
+        .and_then(|a| std::path::Path::new(a).file_stem())
+        .is_some_and(|stem| stem == COMPLETER_NAME)
+}
+
+/// Answers kubectl's plugin completion for `words` (what follows `kubectl vmimage`).
+/// kubectl hands the completer its own terminal's stderr, so nothing may be written
+/// there: stderr goes to `$BASH_COMP_DEBUG_FILE` if set (Cobra's debug log), else nowhere.
+pub async fn complete(words: impl IntoIterator<Item = String>) -> ExitCode {
+    quiet::stderr_to_debug_log();
+    let args = ["kubectl-vmimage".to_string(), "__complete".to_string()]
+        .into_iter()
+        .chain(words);
+    match <cli::Cli as clap::Parser>::try_parse_from(args) {
+        Ok(cli) => run(cli).await,
+        // Completion never reports an error into the command line: offer nothing.
+        Err(_) => {
+            println!(":{}", cmd::NO_FILE_COMP);
+            ExitCode::SUCCESS
+        }
+    }
+}
 
 /// Runs one invocation and returns its exit code; errors are printed to stderr.
 pub async fn run(cli: cli::Cli) -> ExitCode {

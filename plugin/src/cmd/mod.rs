@@ -19,6 +19,8 @@ use crate::{
 };
 use std::process::ExitCode;
 
+pub use complete::directive::NO_FILE_COMP;
+
 /// Runs the subcommand.
 pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
     let global = cli.global;
