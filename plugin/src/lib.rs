@@ -43,20 +43,18 @@ pub fn invoked_as_completer(argv0: Option<&std::ffi::OsStr>) -> bool {
 }
 
 /// Answers kubectl's plugin completion for `words` (what follows `kubectl vmimage`).
-/// kubectl hands the completer its own terminal's stderr, so nothing may be written
-/// there: stderr goes to `$BASH_COMP_DEBUG_FILE` if set (Cobra's debug log), else nowhere.
+/// The words go to the completer untouched: parsed by clap, a `-n` being completed would
+/// be taken as the global flag. kubectl hands the completer its own terminal's stderr,
+/// so nothing may be written there: stderr goes to `$BASH_COMP_DEBUG_FILE` if set
+/// (Cobra's debug log), else nowhere.
 pub async fn complete(words: impl IntoIterator<Item = String>) -> ExitCode {
     quiet::stderr_to_debug_log();
-    let args = ["kubectl-vmimage".to_string(), "__complete".to_string()]
-        .into_iter()
-        .chain(words);
-    match <cli::Cli as clap::Parser>::try_parse_from(args) {
-        Ok(cli) => run(cli).await,
-        // Completion never reports an error into the command line: offer nothing.
-        Err(_) => {
-            println!(":{}", cmd::NO_FILE_COMP);
-            ExitCode::SUCCESS
-        }
+    let args = cli::CompleteArgs {
+        words: words.into_iter().collect(),
+    };
+    match cmd::complete::candidates(&cli::Global::default(), args).await {
+        Ok(code) => code,
+        Err(_) => ExitCode::SUCCESS,
     }
 }
 

@@ -3,7 +3,7 @@
 mod catalog;
 mod check;
 mod compare;
-mod complete;
+pub(crate) mod complete;
 mod get;
 mod id;
 mod list;
@@ -18,8 +18,6 @@ use crate::{
     error::Result,
 };
 use std::process::ExitCode;
-
-pub use complete::directive::NO_FILE_COMP;
 
 /// Runs the subcommand.
 pub async fn dispatch(cli: Cli) -> Result<ExitCode> {

@@ -4,6 +4,7 @@
 mod admit;
 mod bad_input;
 mod check;
+mod completion;
 mod control_plane;
 mod conventions;
 mod crd_parity;
@@ -48,6 +49,7 @@ fn main() -> std::process::ExitCode {
     tests.extend(plugin::all());
     tests.extend(admit::all());
     tests.extend(check::all());
+    tests.extend(completion::all());
     tests.extend(publish::all());
     tests.extend(policy::all());
     tests.extend(versions::all());
