@@ -11,6 +11,7 @@ mod crd_parity;
 mod doc_examples;
 mod faults;
 mod hostile;
+mod krew;
 mod lenient;
 mod logs;
 mod oracle;
@@ -50,6 +51,7 @@ fn main() -> std::process::ExitCode {
     tests.extend(admit::all());
     tests.extend(check::all());
     tests.extend(completion::all());
+    tests.extend(krew::all());
     tests.extend(publish::all());
     tests.extend(policy::all());
     tests.extend(versions::all());
