@@ -127,7 +127,7 @@ function __kubectl_vmimage_complete
     set -e out[-1]
     test (math "bitand($directive, 1)") -eq 0; or return
     if test (math "bitand($directive, 8)") -ne 0
-        for f in (__fish_complete_path $token)
+        for f in (__fish_complete_path $token | string replace -r '\t.*' '')
             string match -q -r -- '/$' $f; and echo $f; and continue
             for e in $out
                 string match -q -- "*.$e" $f; and echo $f
@@ -141,7 +141,7 @@ function __kubectl_vmimage_complete
     end
     set -l prefix (string match -r -- '^-[^=]*=' $token)
     for c in $out
-        echo $prefix$c
+        echo "$prefix$c"
     end
     if test (count $out) -eq 0; and test (math "bitand($directive, 4)") -eq 0
         __fish_complete_path $token

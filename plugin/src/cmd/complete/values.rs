@@ -214,3 +214,37 @@ async fn images(global: &Global) -> Vec<(String, String)> {
     out.extend(ids);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_on_the_line_win_and_stdin_is_never_read() {
+        let typed: HashMap<String, String> = [
+            ("namespace", "dev"),
+            ("context", "prod"),
+            ("kubeconfig", "/tmp/kc"),
+            ("catalog", "-"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let given = Global {
+            namespace: Some("default".into()),
+            catalog: Some("images.yaml".into()),
+            ..Default::default()
+        };
+        let g = effective_global(&given, &typed);
+        assert_eq!(g.namespace.as_deref(), Some("dev"));
+        assert_eq!(g.context.as_deref(), Some("prod"));
+        assert_eq!(g.kubeconfig.as_deref(), Some(std::path::Path::new("/tmp/kc")));
+        assert_eq!(g.catalog, None);
+        assert_eq!(g.request_timeout, Some(TIMEOUT));
+        let typed = HashMap::from([("request_timeout".to_string(), "30s".to_string())]);
+        assert_eq!(
+            effective_global(&Global::default(), &typed).request_timeout,
+            Some(Duration::from_secs(30))
+        );
+    }
+}
