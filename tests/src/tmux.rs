@@ -80,7 +80,10 @@ impl Shell {
             .output()
             .context("tmux capture-pane")?;
         if !out.status.success() {
-            bail!("tmux capture-pane failed: {}", String::from_utf8_lossy(&out.stderr));
+            bail!(
+                "tmux capture-pane failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
         Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_string())
     }

@@ -103,16 +103,37 @@ pub async fn kubectl_completes_the_plugin_from_the_cluster_in_bash(ctx: Ctx) -> 
     vm(&ctx, "web-1").await?;
     vm(&ctx, "web-2").await?;
     create_library(&ctx.client().await?, ns, "team-lib", true, true).await?;
-    ctx.kubectl_ok(&["vmimage", "publish", "web-1", "-n", ns, "--request-name", "web-1-req"])?;
+    ctx.kubectl_ok(&[
+        "vmimage",
+        "publish",
+        "web-1",
+        "-n",
+        ns,
+        "--request-name",
+        "web-1-req",
+    ])?;
 
     let dir = workdir()?;
     let shell = bash(
         &ctx,
         dir.path(),
-        &format!("source {}; source <(kubectl completion bash)", tmux::BASH_COMPLETION),
+        &format!(
+            "source {}; source <(kubectl completion bash)",
+            tmux::BASH_COMPLETION
+        ),
     )?;
-    tab(&shell, "kubectl vmimage ", &["resolve", "list", "publish", "completion"], &["__complete"])?;
-    tab(&shell, "kubectl vmimage -n ", &[ns, "kube-system", "default"], &["resolve"])?;
+    tab(
+        &shell,
+        "kubectl vmimage ",
+        &["resolve", "list", "publish", "completion"],
+        &["__complete"],
+    )?;
+    tab(
+        &shell,
+        "kubectl vmimage -n ",
+        &[ns, "kube-system", "default"],
+        &["resolve"],
+    )?;
     tab(&shell, "kubectl vmimage list --context ", &["vmimage-local"], &[])?;
     // Image names as the namespace on the line sees them: prod has a hardened copy.
     tab(
@@ -127,7 +148,12 @@ pub async fn kubectl_completes_the_plugin_from_the_cluster_in_bash(ctx: Ctx) -> 
         &["ubuntu-22.04", "ubuntu-24.04"],
         &["ubuntu-24.04-hardened"],
     )?;
-    tab(&shell, "kubectl vmimage get vmi-0a00", &["vmi-0a0044d7c690bcbea"], &[])?;
+    tab(
+        &shell,
+        "kubectl vmimage get vmi-0a00",
+        &["vmi-0a0044d7c690bcbea"],
+        &[],
+    )?;
     tab(
         &shell,
         "kubectl vmimage resolve x -o ",
@@ -135,15 +161,30 @@ pub async fn kubectl_completes_the_plugin_from_the_cluster_in_bash(ctx: Ctx) -> 
         &["wide"],
     )?;
     tab(&shell, "kubectl vmimage list -o ", &["wide", "table", "id"], &[])?;
-    tab(&shell, "kubectl vmimage pin -f ", &["vm.yaml", "base.yml", "vms/"], &["notes.txt"])?;
-    tab(&shell, "kubectl vmimage --catalog ", &["vm.yaml", "vms/"], &["notes.txt"])?;
+    tab(
+        &shell,
+        "kubectl vmimage pin -f ",
+        &["vm.yaml", "base.yml", "vms/"],
+        &["notes.txt"],
+    )?;
+    tab(
+        &shell,
+        "kubectl vmimage --catalog ",
+        &["vm.yaml", "vms/"],
+        &["notes.txt"],
+    )?;
     tab(
         &shell,
         &format!("kubectl vmimage publish -n {ns} "),
         &["web-1", "web-2", "list", "status"],
         &[],
     )?;
-    tab(&shell, &format!("kubectl vmimage publish status -n {ns} "), &["web-1-req"], &["web-2"])?;
+    tab(
+        &shell,
+        &format!("kubectl vmimage publish status -n {ns} "),
+        &["web-1-req"],
+        &["web-2"],
+    )?;
     Ok(())
 }
 
@@ -155,14 +196,47 @@ pub async fn the_completion_script_completes_the_standalone_binary(ctx: Ctx) -> 
     let shell = bash(
         &ctx,
         dir.path(),
-        &format!("source {}; source <(kubectl vmimage completion bash)", tmux::BASH_COMPLETION),
+        &format!(
+            "source {}; source <(kubectl vmimage completion bash)",
+            tmux::BASH_COMPLETION
+        ),
     )?;
-    tab(&shell, "kubectl-vmimage ", &["resolve", "pin", "publish"], &["__complete"])?;
-    tab(&shell, "kubectl-vmimage -n ", &[ctx.namespace.as_str(), "kube-system"], &[])?;
-    tab(&shell, "kubectl-vmimage check -o ", &["table", "json", "yaml"], &["name"])?;
-    tab(&shell, "kubectl-vmimage pin -f ", &["vm.yaml", "vms/"], &["notes.txt"])?;
-    tab(&shell, "kubectl-vmimage resolve --context=", &["vmimage-local"], &[])?;
-    tab(&shell, "kubectl vmimage ", &["resolve", "versions"], &["__complete"])?;
+    tab(
+        &shell,
+        "kubectl-vmimage ",
+        &["resolve", "pin", "publish"],
+        &["__complete"],
+    )?;
+    tab(
+        &shell,
+        "kubectl-vmimage -n ",
+        &[ctx.namespace.as_str(), "kube-system"],
+        &[],
+    )?;
+    tab(
+        &shell,
+        "kubectl-vmimage check -o ",
+        &["table", "json", "yaml"],
+        &["name"],
+    )?;
+    tab(
+        &shell,
+        "kubectl-vmimage pin -f ",
+        &["vm.yaml", "vms/"],
+        &["notes.txt"],
+    )?;
+    tab(
+        &shell,
+        "kubectl-vmimage resolve --context=",
+        &["vmimage-local"],
+        &[],
+    )?;
+    tab(
+        &shell,
+        "kubectl vmimage ",
+        &["resolve", "versions"],
+        &["__complete"],
+    )?;
     tab(&shell, "kubectl vmimage get ubuntu-24", &["ubuntu-24.04"], &[])?;
     Ok(())
 }

@@ -58,7 +58,11 @@ fn names(answer: &str) -> Vec<&str> {
 pub async fn krew_installs_the_archive_and_the_caveat_enables_completion(ctx: Ctx) -> Result<()> {
     let root = workspace_root();
     let tmp = tempfile::tempdir()?;
-    let (dist, krew_root, home) = (tmp.path().join("dist"), tmp.path().join("krew"), tmp.path().join("home"));
+    let (dist, krew_root, home) = (
+        tmp.path().join("dist"),
+        tmp.path().join("krew"),
+        tmp.path().join("home"),
+    );
     std::fs::create_dir_all(&home)?;
     let script = |args: &[&str]| -> Result<String> {
         let out = Command::new("bash")
@@ -69,7 +73,13 @@ pub async fn krew_installs_the_archive_and_the_caveat_enables_completion(ctx: Ct
         ok(out, &format!("bash {}", args.join(" ")))
     };
     let tools = script(&["hack/krew-tools.sh"])?;
-    let tools = PathBuf::from(tools.lines().last().context("hack/krew-tools.sh printed nothing")?.trim());
+    let tools = PathBuf::from(
+        tools
+            .lines()
+            .last()
+            .context("hack/krew-tools.sh printed nothing")?
+            .trim(),
+    );
     script(&["hack/dist.sh", "--host-debug", &dist.display().to_string()])?;
     let archive = std::fs::read_dir(&dist)?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -86,7 +96,13 @@ pub async fn krew_installs_the_archive_and_the_caveat_enables_completion(ctx: Ct
     let manifest = format!("--manifest={}", dist.join("vmimage.yaml").display());
     let archive = format!("--archive={}", archive.display());
     let installed = ok(
-        run(&ctx, &home, &krew_root, &path, &["kubectl", "krew", "install", &manifest, &archive])?,
+        run(
+            &ctx,
+            &home,
+            &krew_root,
+            &path,
+            &["kubectl", "krew", "install", &manifest, &archive],
+        )?,
         "kubectl krew install",
     )?;
     ensure!(installed.contains("Installed plugin: vmimage"), "{installed}");
@@ -94,7 +110,13 @@ pub async fn krew_installs_the_archive_and_the_caveat_enables_completion(ctx: Ct
     ensure!(link.exists(), "krew did not link {}", link.display());
 
     let version = ok(
-        run(&ctx, &home, &krew_root, &path, &["kubectl", "vmimage", "--version"])?,
+        run(
+            &ctx,
+            &home,
+            &krew_root,
+            &path,
+            &["kubectl", "vmimage", "--version"],
+        )?,
         "kubectl vmimage --version",
     )?;
     ensure!(
@@ -102,14 +124,23 @@ pub async fn krew_installs_the_archive_and_the_caveat_enables_completion(ctx: Ct
         "{version}"
     );
     let listed = ok(
-        run(&ctx, &home, &krew_root, &path, &["kubectl", "vmimage", "resolve", "ubuntu-24.04", "-o", "id"])?,
+        run(
+            &ctx,
+            &home,
+            &krew_root,
+            &path,
+            &["kubectl", "vmimage", "resolve", "ubuntu-24.04", "-o", "id"],
+        )?,
         "kubectl vmimage resolve",
     )?;
     ensure!(listed.trim() == "vmi-0a0044d7c690bcbea", "{listed}");
 
     // krew links one binary: until the caveat's step, kubectl finds no completer.
     let complete_ns = ["kubectl", "__complete", "vmimage", "-n", ""];
-    let before = ok(run(&ctx, &home, &krew_root, &path, &complete_ns)?, "kubectl __complete")?;
+    let before = ok(
+        run(&ctx, &home, &krew_root, &path, &complete_ns)?,
+        "kubectl __complete",
+    )?;
     ensure!(!names(&before).contains(&ctx.namespace.as_str()), "{before}");
 
     // The caveat's own line, as printed, run as a user would paste it.
@@ -120,18 +151,33 @@ pub async fn krew_installs_the_archive_and_the_caveat_enables_completion(ctx: Ct
         .with_context(|| format!("no `ln -sf` step in the caveat:\n{installed}"))?;
     ok(run(&ctx, &home, &krew_root, &path, &["bash", "-c", step])?, step)?;
 
-    let after = ok(run(&ctx, &home, &krew_root, &path, &complete_ns)?, "kubectl __complete")?;
+    let after = ok(
+        run(&ctx, &home, &krew_root, &path, &complete_ns)?,
+        "kubectl __complete",
+    )?;
     ensure!(
         names(&after).contains(&ctx.namespace.as_str()) && names(&after).contains(&"kube-system"),
         "{after}"
     );
     let images = ok(
-        run(&ctx, &home, &krew_root, &path, &["kubectl", "__complete", "vmimage", "resolve", "ubuntu-24"])?,
+        run(
+            &ctx,
+            &home,
+            &krew_root,
+            &path,
+            &["kubectl", "__complete", "vmimage", "resolve", "ubuntu-24"],
+        )?,
         "kubectl __complete",
     )?;
     ensure!(names(&images).contains(&"ubuntu-24.04"), "{images}");
     let subs = ok(
-        run(&ctx, &home, &krew_root, &path, &["kubectl", "__complete", "vmimage", ""])?,
+        run(
+            &ctx,
+            &home,
+            &krew_root,
+            &path,
+            &["kubectl", "__complete", "vmimage", ""],
+        )?,
         "kubectl __complete",
     )?;
     ensure!(

@@ -223,7 +223,10 @@ pub async fn completion_offers_display_names_and_ids(ctx: Ctx) -> Result<()> {
         names.contains(&"ubuntu-24.04") && names.contains(&"ubuntu-22.04"),
         "{out}"
     );
-    ensure!(out.lines().any(|l| l == format!("ubuntu-24.04\t{UBUNTU_24}")), "{out}");
+    ensure!(
+        out.lines().any(|l| l == format!("ubuntu-24.04\t{UBUNTU_24}")),
+        "{out}"
+    );
     ensure!(out.trim_end().ends_with(":4"), "{out}");
     let script = ctx.kubectl_ok(&["vmimage", "completion", "bash"])?;
     ensure!(

@@ -126,9 +126,8 @@ fn flag<'c>(command: &'c Command, word: &str) -> Option<(&'c Arg, Option<String>
     }
     // Short flags may be bundled (`-Ai`); the first one that takes a value ends the
     // bundle and the rest of the word is its value.
-    let mut chars = word.strip_prefix('-')?.char_indices();
     let mut last = None;
-    while let Some((at, c)) = chars.next() {
+    for (at, c) in word.strip_prefix('-')?.char_indices() {
         let arg = command.get_arguments().find(|a| a.get_short() == Some(c))?;
         if arg.get_action().takes_values() {
             let rest = &word[1 + at + c.len_utf8()..];

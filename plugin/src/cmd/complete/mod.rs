@@ -130,10 +130,7 @@ fn flags(command: &clap::Command, given: &[String]) -> Vec<(String, String)> {
         if arg.is_positional() || arg.is_hide_set() {
             continue;
         }
-        let repeatable = matches!(
-            arg.get_action(),
-            clap::ArgAction::Append | clap::ArgAction::Count
-        );
+        let repeatable = matches!(arg.get_action(), clap::ArgAction::Append | clap::ArgAction::Count);
         if !repeatable && given.iter().any(|g| g == arg.get_id().as_str()) {
             continue;
         }
@@ -150,8 +147,15 @@ fn flags(command: &clap::Command, given: &[String]) -> Vec<(String, String)> {
 }
 
 fn first_line(text: Option<&clap::builder::StyledStr>) -> String {
-    text.map(|t| t.to_string().lines().next().unwrap_or_default().trim_end_matches('.').to_string())
-        .unwrap_or_default()
+    text.map(|t| {
+        t.to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .trim_end_matches('.')
+            .to_string()
+    })
+    .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -175,7 +179,10 @@ mod tests {
     #[tokio::test]
     async fn the_hidden_subcommand_is_never_offered() {
         let a = offline(&[""]).await;
-        assert!(names(&a).contains(&"resolve") && names(&a).contains(&"publish"), "{a:?}");
+        assert!(
+            names(&a).contains(&"resolve") && names(&a).contains(&"publish"),
+            "{a:?}"
+        );
         assert!(!names(&a).iter().any(|n| n.starts_with("__")), "{a:?}");
         assert_eq!(names(&offline(&["__"]).await), Vec::<&str>::new());
     }
@@ -196,7 +203,10 @@ mod tests {
         let f = offline(&["pin", "-f", ""]).await;
         assert_eq!(f.directive, directive::FILTER_FILE_EXT);
         assert_eq!(names(&f), ["yaml", "yml", "json"]);
-        assert_eq!(offline(&["--catalog", ""]).await.directive, directive::FILTER_FILE_EXT);
+        assert_eq!(
+            offline(&["--catalog", ""]).await.directive,
+            directive::FILTER_FILE_EXT
+        );
         let kc = offline(&["list", "--kubeconfig", ""]).await;
         assert_eq!((kc.directive, kc.candidates.len()), (directive::FILES, 0));
     }
@@ -204,7 +214,10 @@ mod tests {
     #[tokio::test]
     async fn flags_are_offered_once_with_their_help() {
         let a = offline(&["list", "-A", "--"]).await;
-        assert!(names(&a).contains(&"--selector") && names(&a).contains(&"--namespace"), "{a:?}");
+        assert!(
+            names(&a).contains(&"--selector") && names(&a).contains(&"--namespace"),
+            "{a:?}"
+        );
         assert!(!names(&a).contains(&"--all-namespaces"), "{a:?}");
         let help = &a.candidates.iter().find(|(n, _)| n == "--ready").unwrap().1;
         assert_eq!(help, "Only Ready images");
@@ -213,7 +226,10 @@ mod tests {
 
     #[tokio::test]
     async fn shells_and_dry_run_modes_come_from_the_cli() {
-        assert_eq!(names(&offline(&["completion", ""]).await), ["bash", "zsh", "fish"]);
+        assert_eq!(
+            names(&offline(&["completion", ""]).await),
+            ["bash", "zsh", "fish"]
+        );
         assert_eq!(names(&offline(&["publish", "--dry-run=s"]).await), ["server"]);
     }
 }

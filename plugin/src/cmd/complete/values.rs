@@ -43,7 +43,12 @@ pub fn effective_global(global: &Global, typed: &HashMap<String, String>) -> Glo
         g.catalog = None;
     }
     let typed_timeout = get("request_timeout").and_then(|t| vmimage_shared::duration::parse(&t).ok());
-    g.request_timeout = Some(typed_timeout.or(g.request_timeout).filter(|t| !t.is_zero()).unwrap_or(TIMEOUT));
+    g.request_timeout = Some(
+        typed_timeout
+            .or(g.request_timeout)
+            .filter(|t| !t.is_zero())
+            .unwrap_or(TIMEOUT),
+    );
     g
 }
 
