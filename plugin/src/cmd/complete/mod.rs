@@ -16,9 +16,11 @@ use clap::CommandFactory;
 use line::Want;
 use std::{io::Write, process::ExitCode};
 
-/// Cobra's ShellCompDirective bits that vmimage uses (1 error and 2 no space are the
-/// others), which kubectl passes on to its shell scripts.
+/// Cobra's ShellCompDirective bits that vmimage uses (1, error, is the other one), which
+/// kubectl passes on to its shell scripts.
 pub mod directive {
+    /// Do not add a space after the candidate (`-o jsonpath=` wants its template next).
+    pub const NO_SPACE: u8 = 2;
     /// Do not fall back to file names when there is no candidate.
     pub const NO_FILE_COMP: u8 = 4;
     /// The candidates are file extensions to filter file names by.
@@ -59,6 +61,9 @@ impl Answer {
             let mut seen = std::collections::HashSet::new();
             self.candidates
                 .retain(|(c, _)| c.starts_with(partial) && seen.insert(c.clone()));
+            if !self.candidates.is_empty() && self.candidates.iter().all(|(c, _)| c.ends_with('=')) {
+                self.directive |= directive::NO_SPACE;
+            }
         }
         self
     }
@@ -190,7 +195,13 @@ mod tests {
     #[tokio::test]
     async fn output_formats_are_those_of_the_command() {
         let resolve = offline(&["resolve", "x", "-o", ""]).await;
-        assert_eq!(names(&resolve), ["table", "json", "yaml", "name", "id"]);
+        assert_eq!(names(&resolve)[..5], ["table", "json", "yaml", "name", "id"]);
+        assert!(names(&resolve).contains(&"jsonpath=") && !names(&resolve).contains(&"wide"));
+        // A template format wants its template right after the `=`.
+        let template = offline(&["resolve", "x", "-o", "jsonp"]).await;
+        assert_eq!(names(&template), ["jsonpath=", "jsonpath-file="]);
+        assert_eq!(template.directive & directive::NO_SPACE, directive::NO_SPACE);
+        assert_eq!(resolve.directive & directive::NO_SPACE, 0);
         let list = offline(&["list", "-o", "w"]).await;
         assert_eq!(names(&list), ["wide"]);
         assert_eq!(list.directive, directive::NO_FILE_COMP | directive::KEEP_ORDER);
