@@ -17,6 +17,9 @@ CACHE        ?= $(or $(VMIMAGE_CACHE),$(HOME)/.cache/vmimage)
 export VMIMAGE_CACHE := $(CACHE)
 DENY_VERSION ?= 0.20.2
 DENY_ROOT    := $(CACHE)/tools/cargo-deny-$(DENY_VERSION)
+# krew and its manifest validator, built from source with Go once per version (hack/krew-tools.sh).
+KREW_VERSION ?= v0.4.3
+export KREW_VERSION
 CLUSTER_DIR  := target/cluster
 # The version-matched kubectl we build, and our plugin, come first on PATH.
 export PATH := $(CURDIR)/target/debug:$(CACHE)/k8s-$(K8S_VERSION):$(HOME)/.cargo/bin:/usr/local/go/bin:$(PATH)
@@ -29,6 +32,18 @@ help: ## Show the targets
 tools: ## Check the toolchain (cargo, go) and say what to install if missing
 	@command -v cargo >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs (rustup default stable)"; exit 1; }
 	@rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt >/dev/null 2>&1 || true
+
+# The completion e2e tests type TAB into a real bash under tmux, with kubectl's bash
+# completion, which needs the bash-completion package.
+.PHONY: shell-tools
+shell-tools: ## Check tmux and bash-completion (the completion tests), installing them if missing
+	@command -v tmux >/dev/null && [ -f /usr/share/bash-completion/bash_completion ] || { \
+	  echo "installing tmux and bash-completion (the completion e2e tests drive a real bash)"; \
+	  apt-get install -y -q tmux bash-completion >/dev/null || { echo "install tmux and bash-completion (apt-get install tmux bash-completion)"; exit 1; }; }
+
+.PHONY: krew-tools
+krew-tools: ## Build krew and validate-krew-manifest (cached by version in ~/.cache/vmimage/tools)
+	@bash hack/krew-tools.sh >/dev/null
 
 .PHONY: assets
 assets: tools ## Build or find kube-apiserver, etcd and kubectl (cached in ~/.cache/vmimage)
@@ -80,7 +95,7 @@ unit: tools ## Unit tests only (no cluster)
 	cargo test --workspace --exclude vmimage-tests
 
 .PHONY: e2e
-e2e: assets build ## Integration and e2e tests against a real control plane (CRDS=dir picks the CRDs)
+e2e: assets build shell-tools krew-tools ## Integration and e2e tests against a real control plane (CRDS=dir picks the CRDs)
 	@echo "== e2e on the CRDs in $(VMIMAGE_CRDS)"
 	cargo test -p vmimage-tests -- --test-threads=2
 
@@ -94,6 +109,16 @@ bench: assets ## Benchmarks on a real control plane (release builds); writes doc
 	cargo build --release -p vmimage-webhook -p vmimage-plugin -p vmimage-tests --bins
 	cargo bench -p vmimage-shared --bench resolve -- --quick --noplot
 	./target/release/vmimage-bench
+
+# Cross C compilers for ring, by target (Debian packages).
+DIST_PACKAGES := musl-tools gcc-aarch64-linux-gnu gcc-mingw-w64-x86-64
+
+.PHONY: dist
+dist: tools assets krew-tools ## Release archives (linux amd64/arm64, windows amd64), sha256, krew manifest validated by krew, in dist/
+	@command -v musl-gcc >/dev/null && command -v aarch64-linux-gnu-gcc >/dev/null && command -v x86_64-w64-mingw32-gcc >/dev/null || { \
+	  echo "installing the cross C compilers ($(DIST_PACKAGES))"; \
+	  apt-get install -y -q $(DIST_PACKAGES) >/dev/null || { echo "install them: apt-get install $(DIST_PACKAGES)"; exit 1; }; }
+	bash hack/dist.sh
 
 .PHONY: cluster-up
 cluster-up: assets build ## Start a local control plane (+ webhook) in the background (RELEASE=1: the release webhook)
@@ -119,6 +144,7 @@ rehearse: ## Run the README's two commands in a fresh clone with an empty cargo 
 
 .PHONY: clean
 clean: cluster-down ## Remove build output, the fuzzers' too (keeps the control-plane cache)
+	rm -rf dist
 	cargo clean
 	cargo clean --manifest-path fuzz/Cargo.toml
 

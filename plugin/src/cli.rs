@@ -1,7 +1,7 @@
 //! Command-line interface: kubectl's global flags plus one subcommand per verb.
 
 use crate::output::{Output, jsonpath::Path, outputs};
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum, ValueHint};
 use std::path::PathBuf;
 
 /// Resolve, inspect, pin, check and publish VM Operator images.
@@ -29,7 +29,7 @@ pub struct Cli {
 #[derive(Debug, Args, Clone, Default)]
 pub struct Global {
     /// Path to the kubeconfig file (default: $KUBECONFIG, then ~/.kube/config).
-    #[arg(long, global = true, help_heading = "Global flags", value_name = "FILE")]
+    #[arg(long, global = true, help_heading = "Global flags", value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use.
     #[arg(long, global = true, help_heading = "Global flags", value_name = "NAME")]
@@ -48,7 +48,7 @@ pub struct Global {
     pub request_timeout: Option<std::time::Duration>,
     /// Read images from this file instead of the cluster ("-" for stdin): what
     /// `kubectl get vmi,cvmi -A -o yaml` prints. Works offline.
-    #[arg(long, global = true, help_heading = "Global flags", value_name = "FILE")]
+    #[arg(long, global = true, help_heading = "Global flags", value_name = "FILE", value_hint = ValueHint::FilePath)]
     pub catalog: Option<String>,
 }
 
@@ -122,9 +122,13 @@ pub enum Command {
         after_help = "Examples:\n  kubectl vmimage publish web-1 -n dev --wait\n  kubectl vmimage publish web-1 -n dev --item-name web-golden --library prod-lib\n  kubectl vmimage publish list -n dev\n  kubectl vmimage publish status web-1-publish -n dev\n  kubectl vmimage publish status web-1-publish -n dev -w"
     )]
     Publish(PublishArgs),
-    /// Print a shell completion script.
+    /// Print a shell completion script for the kubectl-vmimage binary.
+    ///
+    /// Under kubectl, `kubectl vmimage <TAB>` is completed by kubectl's own completion
+    /// (`source <(kubectl completion bash)`), which runs `kubectl_complete-vmimage` from
+    /// PATH: a copy of, or link to, this binary.
     #[command(
-        after_help = "Examples:\n  source <(kubectl vmimage completion bash)\n  kubectl vmimage completion zsh > \"${fpath[1]}/_kubectl-vmimage\""
+        after_help = "Examples:\n  source <(kubectl vmimage completion bash)\n  kubectl vmimage completion zsh > \"${fpath[1]}/_kubectl-vmimage\"\n  kubectl vmimage completion fish > ~/.config/fish/completions/kubectl-vmimage.fish"
     )]
     Completion(CompletionArgs),
     /// Completion candidates for kubectl's plugin completion (kubectl_complete-vmimage).
@@ -268,7 +272,7 @@ fn parse_sort_by(s: &str) -> Result<Path, String> {
 #[derive(Debug, Args)]
 pub struct PinArgs {
     /// Manifest file, directory (recursive) or "-" for stdin; repeatable.
-    #[arg(short = 'f', long = "filename", required = true, value_name = "PATH")]
+    #[arg(short = 'f', long = "filename", required = true, value_name = "PATH", value_hint = ValueHint::AnyPath)]
     pub files: Vec<String>,
     /// Rewrite the files instead of printing the result.
     #[arg(long, short = 'i')]
@@ -381,10 +385,10 @@ pub enum DryRun {
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Manifest file, directory (recursive) or "-" for stdin; repeatable.
-    #[arg(short = 'f', long = "filename", required = true, value_name = "PATH")]
+    #[arg(short = 'f', long = "filename", required = true, value_name = "PATH", value_hint = ValueHint::AnyPath)]
     pub files: Vec<String>,
     /// VMImagePolicy file(s) to check against instead of the cluster's policies.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", value_hint = ValueHint::AnyPath)]
     pub policy: Vec<String>,
     /// Output format: a table (text), or the verdicts as data.
     #[arg(short = 'o', long, default_value = "table", value_parser = formats(&["table", "json", "yaml"]))]
@@ -442,7 +446,18 @@ pub struct IdArgs {
 #[derive(Debug, Args)]
 pub struct CompletionArgs {
     /// The shell.
-    pub shell: clap_complete::Shell,
+    pub shell: Shell,
+}
+
+/// Shells `completion` writes a script for (kubectl's own completion covers the same).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    /// Bash (bash-completion optional).
+    Bash,
+    /// Zsh.
+    Zsh,
+    /// Fish.
+    Fish,
 }
 
 /// `__complete`: the words typed so far.

@@ -79,7 +79,7 @@ fn read_kubeconfig(path: &Path) -> Result<Kubeconfig, Error> {
 /// `KUBECONFIG` that exist, merged by kubectl's rules (the first to set a value wins; a
 /// missing file is skipped, as kubectl skips it); else `~/.kube/config`. `None` when
 /// there is none (in a pod, the service account is used).
-fn kubeconfig(global: &Global) -> Result<Option<Kubeconfig>, Error> {
+pub(crate) fn kubeconfig(global: &Global) -> Result<Option<Kubeconfig>, Error> {
     if let Some(path) = &global.kubeconfig {
         return read_kubeconfig(path).map(Some);
     }

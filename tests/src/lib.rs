@@ -8,6 +8,7 @@
 //! - [`cluster`]: starting, readiness, kubeconfig, stopping.
 //! - [`crds`]: applying CRDs and waiting until they are served.
 //! - [`catalog`]: loading a catalog file or N synthetic images, status included.
+//! - [`tmux`]: an interactive bash driven by keystrokes, for completion tests.
 
 pub mod assets;
 pub mod catalog;
@@ -22,6 +23,7 @@ pub mod plot;
 pub mod process;
 pub mod publisher;
 pub mod suite;
+pub mod tmux;
 pub mod webhook;
 
 pub use cluster::{ControlPlane, Options};

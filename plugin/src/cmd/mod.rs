@@ -3,7 +3,7 @@
 mod catalog;
 mod check;
 mod compare;
-mod complete;
+pub(crate) mod complete;
 mod get;
 mod id;
 mod list;

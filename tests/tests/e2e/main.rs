@@ -4,12 +4,14 @@
 mod admit;
 mod bad_input;
 mod check;
+mod completion;
 mod control_plane;
 mod conventions;
 mod crd_parity;
 mod doc_examples;
 mod faults;
 mod hostile;
+mod krew;
 mod lenient;
 mod logs;
 mod oracle;
@@ -48,6 +50,8 @@ fn main() -> std::process::ExitCode {
     tests.extend(plugin::all());
     tests.extend(admit::all());
     tests.extend(check::all());
+    tests.extend(completion::all());
+    tests.extend(krew::all());
     tests.extend(publish::all());
     tests.extend(policy::all());
     tests.extend(versions::all());

@@ -217,8 +217,14 @@ pub async fn pin_rewrites_files_and_refuses_ambiguity(ctx: Ctx) -> Result<()> {
 /// kubectl's own plugin completion calls kubectl_complete-vmimage, which lists names and IDs.
 pub async fn completion_offers_display_names_and_ids(ctx: Ctx) -> Result<()> {
     let out = ctx.kubectl_ok(&["__complete", "vmimage", "resolve", "ubuntu-2"])?;
+    // Each candidate is `name<TAB>description`; a unique name is described by its ID.
+    let names: Vec<&str> = out.lines().filter_map(|l| l.split('\t').next()).collect();
     ensure!(
-        out.lines().any(|l| l == "ubuntu-24.04") && out.lines().any(|l| l == "ubuntu-22.04"),
+        names.contains(&"ubuntu-24.04") && names.contains(&"ubuntu-22.04"),
+        "{out}"
+    );
+    ensure!(
+        out.lines().any(|l| l == format!("ubuntu-24.04\t{UBUNTU_24}")),
         "{out}"
     );
     ensure!(out.trim_end().ends_with(":4"), "{out}");
