@@ -172,16 +172,35 @@ async fn create_image(client: &Client, mut obj: Value) -> Result<()> {
     let status = obj.as_object_mut().and_then(|o| o.remove("status"));
     let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
     let object: DynamicObject = serde_json::from_value(obj)?;
-    let mut created = api
-        .create(&PostParams::default(), &object)
-        .await
-        .with_context(|| format!("creating {kind} {name}"))?;
+    // A loaded apiserver sometimes drops a connection mid-request: try again, a few
+    // times, from what the apiserver holds (a retried create may find its own object).
+    let mut created = None;
+    for attempt in 0..5 {
+        match api.create(&PostParams::default(), &object).await {
+            Ok(o) => created = Some(o),
+            Err(kube::Error::Api(e)) if e.code == 409 && attempt > 0 => created = api.get_opt(&name).await?,
+            Err(e) if attempt < 4 && !matches!(e, kube::Error::Api(_)) => continue,
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("creating {kind} {name}"))),
+        }
+        break;
+    }
+    let mut created =
+        created.with_context(|| format!("creating {kind} {name}: not found after creating it"))?;
     if let Some(mut status) = status {
         complete_conditions(&mut status);
-        created.data["status"] = status;
-        api.replace_status(&name, &PostParams::default(), &created)
-            .await
-            .with_context(|| format!("writing status of {kind} {name}"))?;
+        for attempt in 0..5 {
+            created.data["status"] = status.clone();
+            match api.replace_status(&name, &PostParams::default(), &created).await {
+                Ok(_) => break,
+                Err(e) if attempt < 4 => {
+                    tracing::debug!("writing status of {kind} {name} again: {e}");
+                    created = api.get(&name).await?;
+                }
+                Err(e) => {
+                    return Err(anyhow::Error::new(e).context(format!("writing status of {kind} {name}")));
+                }
+            }
+        }
     }
     Ok(())
 }
