@@ -190,14 +190,50 @@ pub async fn list_objects(cluster: &Cluster, kind: KindInfo, ns: Option<&str>) -
     list_as(cluster, kind, ns).await
 }
 
-/// Lists images of `kind`, deserialized straight into the typed model (no intermediate
-/// dynamic objects: this is the plugin's hot path).
+/// One page of a list, its items only scanned.
+#[derive(serde::Deserialize)]
+struct Page<'a> {
+    #[serde(borrow, default)]
+    items: Option<Vec<&'a serde_json::value::RawValue>>,
+    #[serde(default)]
+    metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta,
+}
+
+/// Lists images of `kind`, each read straight into the typed model from the page's
+/// text ([`Image::from_json`]: one typed pass, the lenient reader only for an image with
+/// a field that does not fit). This is the plugin's hot path.
 async fn list(cluster: &Cluster, kind: KindInfo, ns: Option<&str>) -> Result<Vec<Image>> {
-    let mut images: Vec<Image> = list_as(cluster, kind, ns).await?;
-    for i in &mut images {
-        i.kind = Some(kind.kind.to_string());
+    use kube::core::Resource;
+    let ar = client::resource(cluster, kind).await?;
+    let ns = ns.filter(|_| kind.namespaced);
+    let path = DynamicObject::url_path(&ar, ns);
+    let what = match ns {
+        Some(ns) => format!("list {}s in namespace {ns}", kind.kind),
+        None => format!("list {}s", kind.kind),
+    };
+    let bad = |e| Error::cluster(what.clone())(kube::Error::SerdeError(e));
+    let mut out = Vec::new();
+    let mut params = ListParams::default().limit(PAGE);
+    loop {
+        let req = kube::core::Request::new(&path)
+            .list(&params)
+            .map_err(|e| Error::Failed(e.to_string()))?;
+        let text = cluster
+            .client
+            .request_text(req)
+            .await
+            .map_err(Error::cluster(what.clone()))?;
+        let page: Page<'_> = serde_json::from_str(&text).map_err(bad)?;
+        for item in page.items.unwrap_or_default() {
+            let mut image = Image::from_json(item.get()).map_err(bad)?;
+            image.kind = Some(kind.kind.to_string());
+            out.push(image);
+        }
+        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+            Some(token) => params = params.continue_token(&token),
+            None => return Ok(out),
+        }
     }
-    Ok(images)
 }
 
 /// Lists `kind` at its newest served version, page by page, as `T`.

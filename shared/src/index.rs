@@ -60,16 +60,16 @@ pub struct ImageEntry {
     pub display_name: Option<Arc<str>>,
     /// Whether condition `Ready` is True.
     pub ready: bool,
-    /// `status.type`: `OVF`, `ISO` or `VM`.
-    pub image_type: Option<Box<str>>,
+    /// `status.type`: `OVF`, `ISO` or `VM` (interned: few distinct values).
+    pub image_type: Option<Arc<str>>,
     /// The image's labels (OS, capability and type labels among them).
     pub labels: Labels,
     /// `status.productInfo.version`, else `fullVersion`.
     pub product_version: Option<Box<str>>,
     /// `status.osInfo.version`.
     pub os_version: Option<Box<str>>,
-    /// `status.osInfo.id`.
-    pub os_id: Option<Box<str>>,
+    /// `status.osInfo.id` (interned: few distinct values).
+    pub os_id: Option<Arc<str>>,
     /// `spec.providerRef.name`: the Content Library item.
     pub provider: Option<Box<str>>,
     /// `metadata.creationTimestamp`, RFC 3339.
@@ -119,11 +119,11 @@ impl ImageEntry {
             scope,
             display_name: status.name.as_deref().map(Arc::from),
             ready: image.is_ready(),
-            image_type: boxed(&status.type_),
+            image_type: status.type_.as_deref().map(intern),
             labels: image.metadata.labels.iter().flatten().collect(),
             product_version: product.and_then(|p| boxed(&p.version).or_else(|| boxed(&p.full_version))),
             os_version: status.os_info.as_ref().and_then(|o| boxed(&o.version)),
-            os_id: status.os_info.as_ref().and_then(|o| boxed(&o.id)),
+            os_id: status.os_info.as_ref().and_then(|o| o.id.as_deref()).map(intern),
             provider: image
                 .spec
                 .provider_ref
@@ -193,7 +193,7 @@ fn intern(s: &str) -> Arc<str> {
 
 /// An image's labels: sorted, with interned strings (a few bytes per label).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Labels(Box<[(Arc<str>, Arc<str>)]>);
+pub struct Labels(Arc<[(Arc<str>, Arc<str>)]>);
 
 impl Labels {
     /// The value of label `key`.
@@ -230,8 +230,25 @@ impl<K: AsRef<str>, V: AsRef<str>> FromIterator<(K, V)> for Labels {
             .collect();
         v.sort();
         v.dedup_by(|a, b| a.0 == b.0);
-        Self(v.into_boxed_slice())
+        Self(intern_set(v))
     }
+}
+
+/// Whole label sets repeat too (every Ubuntu OVF image has the same two labels), so
+/// each distinct set is stored once, like its strings.
+fn intern_set(labels: Vec<(Arc<str>, Arc<str>)>) -> Arc<[(Arc<str>, Arc<str>)]> {
+    type Set = HashSet<Arc<[(Arc<str>, Arc<str>)]>>;
+    static SETS: OnceLock<Mutex<Set>> = OnceLock::new();
+    let mut sets = SETS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(existing) = sets.get(labels.as_slice()) {
+        return existing.clone();
+    }
+    let new: Arc<[(Arc<str>, Arc<str>)]> = labels.into();
+    sets.insert(new.clone());
+    new
 }
 
 /// The images of one scope. Display names map to the (usually one) object names that
@@ -290,8 +307,10 @@ impl Bucket {
 /// were built.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Index {
-    namespaced: HashMap<Arc<str>, Bucket>,
-    cluster: Bucket,
+    // Buckets are shared (copied on write), so a namespace's view of a large index
+    // ([`Index::visible_index`]) costs nothing.
+    namespaced: HashMap<Arc<str>, Arc<Bucket>>,
+    cluster: Arc<Bucket>,
 }
 
 // === impl Index ===
@@ -321,17 +340,19 @@ impl Index {
         }
         let entry = Arc::new(entry);
         match &entry.scope {
-            Scope::Cluster => self.cluster.insert(entry),
-            Scope::Namespace(ns) => self.namespaced.entry(ns.clone()).or_default().insert(entry),
+            Scope::Cluster => Arc::make_mut(&mut self.cluster).insert(entry),
+            Scope::Namespace(ns) => {
+                Arc::make_mut(self.namespaced.entry(ns.clone()).or_default()).insert(entry)
+            }
         }
     }
 
     /// Removes an image; returns it if it was present.
     pub fn delete(&mut self, namespace: Option<&str>, name: &str) -> Option<Arc<ImageEntry>> {
         match namespace {
-            None => self.cluster.remove(name),
+            None => Arc::make_mut(&mut self.cluster).remove(name),
             Some(ns) => {
-                let bucket = self.namespaced.get_mut(ns)?;
+                let bucket = Arc::make_mut(self.namespaced.get_mut(ns)?);
                 let old = bucket.remove(name);
                 if bucket.is_empty() {
                     self.namespaced.remove(ns);
@@ -345,7 +366,7 @@ impl Index {
     /// Entries of the other kind are ignored.
     pub fn reset(&mut self, kind: ImageKind, entries: impl IntoIterator<Item = ImageEntry>) {
         match kind {
-            ImageKind::ClusterVirtualMachineImage => self.cluster = Bucket::default(),
+            ImageKind::ClusterVirtualMachineImage => self.cluster = Arc::default(),
             ImageKind::VirtualMachineImage => self.namespaced.clear(),
         }
         for entry in entries.into_iter().filter(|e| e.kind() == kind) {
@@ -381,6 +402,20 @@ impl Index {
             .into_iter()
             .flat_map(|b| b.by_name.values())
             .chain(self.cluster.by_name.values())
+    }
+
+    /// The images a VM in `namespace` can see (its namespace's and the cluster's), as an
+    /// index of their own that shares the entries with this one.
+    pub fn visible_index(&self, namespace: &str) -> Index {
+        Index {
+            namespaced: self
+                .namespaced
+                .get_key_value(namespace)
+                .map(|(ns, bucket)| (ns.clone(), bucket.clone()))
+                .into_iter()
+                .collect(),
+            cluster: self.cluster.clone(),
+        }
     }
 
     /// Every image, in no particular order.

@@ -294,6 +294,13 @@ impl From<RawImage> for Image {
 }
 
 impl Image {
+    /// Reads one image from its JSON text: in one typed pass when every field fits (nearly
+    /// always), else field by field like any other read of an [`Image`]. The result is the
+    /// same either way; only the time differs.
+    pub fn from_json(text: &str) -> serde_json::Result<Self> {
+        super::strict::read(text).or_else(|_| serde_json::from_str(text))
+    }
+
     /// `Kind namespace/name` (or `Kind name`), for messages about this object.
     pub fn describe_ref(&self) -> String {
         let name = self.metadata.name.as_deref().unwrap_or("<unnamed>");

@@ -12,6 +12,7 @@ mod image;
 mod lenient;
 mod library;
 mod publish;
+pub(crate) mod strict;
 mod vm;
 
 pub use condition::Condition;

@@ -20,6 +20,25 @@ fn finds_images_by_name_per_scope() {
 }
 
 #[test]
+fn a_visible_index_equals_one_built_from_the_visible_images() {
+    let entries = [
+        ImageEntry::test("vmi-1", "ubuntu").in_ns("a"),
+        ImageEntry::test("vmi-2", "ubuntu").in_ns("b"),
+        ImageEntry::test("vmi-3", "ubuntu"),
+    ];
+    let index = Index::from_entries(entries.clone());
+    let visible = |ns: &str| -> Vec<ImageEntry> {
+        entries
+            .iter()
+            .filter(|e| e.scope.namespace().is_none_or(|n| n == ns))
+            .cloned()
+            .collect()
+    };
+    assert_eq!(index.visible_index("a"), Index::from_entries(visible("a")));
+    assert_eq!(index.visible_index("c"), Index::from_entries(visible("c")));
+}
+
+#[test]
 fn display_name_changes_move_the_image() {
     let mut index = Index::from_entries([ImageEntry::test("vmi-1", "old")]);
     index.apply(ImageEntry::test("vmi-1", "new"));
