@@ -25,6 +25,52 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Global flags that mean nothing to a subcommand, by id, long name and short name.
+type Flag = (&'static str, &'static str, Option<char>);
+const CLUSTER_FLAGS: [Flag; 5] = [
+    ("kubeconfig", "kubeconfig", None),
+    ("context", "context", None),
+    ("namespace", "namespace", Some('n')),
+    ("request_timeout", "request-timeout", None),
+    ("catalog", "catalog", None),
+];
+const NOT_FOR: [(&str, &[Flag]); 3] = [
+    ("publish", &[("catalog", "catalog", None)]),
+    ("id", &CLUSTER_FLAGS),
+    ("completion", &CLUSTER_FLAGS),
+];
+
+/// The CLI, with the global flags a subcommand does not use left out of its `--help`
+/// and refused with a reason when given (a subcommand's own argument of the same id
+/// takes the place of the propagated global one).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let mut cmd = Cli::command();
+    for (sub, flags) in NOT_FOR {
+        cmd = cmd.mut_subcommand(sub, |mut command| {
+            for &(id, long, short) in flags {
+                let refuse = move |_: &str| -> Result<String, String> {
+                    Err(format!("`kubectl vmimage {sub}` does not use --{long}"))
+                };
+                let mut arg = clap::Arg::new(id).long(long).hide(true).value_parser(refuse);
+                if let Some(short) = short {
+                    arg = arg.short(short);
+                }
+                command = command.arg(arg);
+            }
+            command
+        });
+    }
+    cmd
+}
+
+/// Parses the process's arguments with [`command`], exiting as clap does on an error.
+pub fn parse() -> Cli {
+    use clap::FromArgMatches;
+    let mut matches = command().get_matches();
+    Cli::from_arg_matches_mut(&mut matches).unwrap_or_else(|e| e.exit())
+}
+
 /// Flags every subcommand accepts, spelled as kubectl spells them.
 #[derive(Debug, Args, Clone, Default)]
 pub struct Global {
@@ -481,6 +527,46 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn global_flags_a_subcommand_does_not_use_are_hidden_and_refused() {
+        for (sub, flag) in [
+            ("publish", "--catalog"),
+            ("id", "--namespace"),
+            ("completion", "--kubeconfig"),
+        ] {
+            let mut cmd = super::command();
+            let help = cmd
+                .find_subcommand_mut(sub)
+                .expect("subcommand")
+                .render_long_help()
+                .to_string();
+            assert!(!help.contains(flag), "{sub} --help lists {flag}:\n{help}");
+            let args = match sub {
+                "publish" => vec!["kubectl-vmimage", sub, "web", flag, "x"],
+                "id" => vec![
+                    "kubectl-vmimage",
+                    sub,
+                    flag,
+                    "x",
+                    "e1968c25-dd84-4506-8dc7-9beacb6b688e",
+                ],
+                _ => vec!["kubectl-vmimage", sub, flag, "x", "bash"],
+            };
+            let err = super::command().try_get_matches_from(args).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains(&format!("`kubectl vmimage {sub}` does not use {flag}")),
+                "{err}"
+            );
+        }
+        let help = super::command()
+            .find_subcommand_mut("resolve")
+            .expect("resolve")
+            .render_long_help()
+            .to_string();
+        assert!(help.contains("--catalog"), "{help}");
+    }
+
     use super::*;
     use clap::CommandFactory;
 

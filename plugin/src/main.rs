@@ -1,6 +1,5 @@
 //! `kubectl-vmimage`: found on PATH by kubectl as `kubectl vmimage`.
 
-use clap::Parser;
 use std::process::ExitCode;
 
 #[tokio::main]
@@ -23,5 +22,5 @@ async fn main() -> ExitCode {
                 .unwrap_or_else(|_| "warn,kube_client=off".into()),
         )
         .init();
-    vmimage_plugin::run(vmimage_plugin::cli::Cli::parse()).await
+    vmimage_plugin::run(vmimage_plugin::cli::parse()).await
 }

@@ -25,11 +25,7 @@ use vmimage_shared::{
 };
 
 pub async fn run(global: &Global, args: PublishArgs) -> Result<ExitCode> {
-    if global.catalog.is_some() {
-        return Err(Error::Usage(
-            "publish talks to the cluster; --catalog does not apply".into(),
-        ));
-    }
+    // NB: `--catalog` is refused while parsing (cli::command): publish needs the cluster.
     let cluster = client::connect(global).await?;
     match args.action {
         Some(PublishAction::List(list)) => status::list(&cluster, list).await,
