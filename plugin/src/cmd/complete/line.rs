@@ -152,11 +152,9 @@ fn repeats(arg: &Arg) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::Cli;
-    use clap::CommandFactory;
 
     fn at(words: &[&str]) -> (String, String, String) {
-        let mut root = Cli::command();
+        let mut root = crate::cli::command();
         root.build();
         let words: Vec<String> = words.iter().map(|s| s.to_string()).collect();
         let p = position(&root, &words);

@@ -9,10 +9,9 @@ mod scripts;
 mod values;
 
 use crate::{
-    cli::{Cli, CompleteArgs, CompletionArgs, Global},
+    cli::{CompleteArgs, CompletionArgs, Global},
     error::Result,
 };
-use clap::CommandFactory;
 use line::Want;
 use std::{io::Write, process::ExitCode};
 
@@ -97,7 +96,7 @@ pub async fn candidates(global: &Global, args: CompleteArgs) -> Result<ExitCode>
 
 /// The answer for the last of `words` (the arguments after `kubectl vmimage`).
 pub async fn answer(global: &Global, words: &[String]) -> Answer {
-    let mut root = Cli::command();
+    let mut root = crate::cli::command();
     root.build();
     let at = line::position(&root, words);
     let global = values::effective_global(global, &at.values);
