@@ -199,6 +199,14 @@ struct Page<'a> {
     metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ListMeta,
 }
 
+/// What a list is doing, for its errors.
+fn listing(kind: KindInfo, ns: Option<&str>) -> String {
+    match ns {
+        Some(ns) => format!("list {}s in namespace {ns}", kind.kind),
+        None => format!("list {}s", kind.kind),
+    }
+}
+
 /// Lists images of `kind`, each read straight into the typed model from the page's
 /// text ([`Image::from_json`]: one typed pass, the lenient reader only for an image with
 /// a field that does not fit). This is the plugin's hot path.
@@ -207,10 +215,7 @@ async fn list(cluster: &Cluster, kind: KindInfo, ns: Option<&str>) -> Result<Vec
     let ar = client::resource(cluster, kind).await?;
     let ns = ns.filter(|_| kind.namespaced);
     let path = DynamicObject::url_path(&ar, ns);
-    let what = match ns {
-        Some(ns) => format!("list {}s in namespace {ns}", kind.kind),
-        None => format!("list {}s", kind.kind),
-    };
+    let what = listing(kind, ns);
     let bad = |e| Error::cluster(what.clone())(kube::Error::SerdeError(e));
     let mut out = Vec::new();
     let mut params = ListParams::default().limit(PAGE);
@@ -246,10 +251,7 @@ async fn list_as<T: Clone + serde::de::DeserializeOwned>(
     let ar = client::resource(cluster, kind).await?;
     let ns = ns.filter(|_| kind.namespaced);
     let path = DynamicObject::url_path(&ar, ns);
-    let what = match ns {
-        Some(ns) => format!("list {}s in namespace {ns}", kind.kind),
-        None => format!("list {}s", kind.kind),
-    };
+    let what = listing(kind, ns);
     let mut out = Vec::new();
     let mut params = ListParams::default().limit(PAGE);
     loop {

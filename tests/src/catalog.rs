@@ -125,13 +125,27 @@ pub async fn load_objects(client: &Client, objects: Vec<Value>) -> Result<usize>
 
 /// Like [`load_objects`], with `in_flight` requests at once.
 pub async fn load_objects_with(client: &Client, objects: Vec<Value>, in_flight: usize) -> Result<usize> {
+    write_all(client, objects, in_flight, apply_image).await
+}
+
+/// Writes `objects` with `write`, `in_flight` at once, after creating their namespaces.
+async fn write_all<'c, F, Fut>(
+    client: &'c Client,
+    objects: Vec<Value>,
+    in_flight: usize,
+    write: F,
+) -> Result<usize>
+where
+    F: Fn(&'c Client, Value) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
     let namespaces = objects
         .iter()
         .filter(|o| o["kind"] == "VirtualMachineImage")
         .filter_map(|o| o["metadata"]["namespace"].as_str().map(str::to_string));
     ensure_namespaces(client, namespaces).await?;
     let n = objects.len();
-    stream::iter(objects.into_iter().map(|o| apply_image(client, o)))
+    stream::iter(objects.into_iter().map(|o| write(client, o)))
         .buffer_unordered(in_flight)
         .try_collect::<()>()
         .await?;
@@ -144,17 +158,7 @@ pub async fn load_objects_with(client: &Client, objects: Vec<Value>, in_flight: 
 /// subresource (VM Operator's CRDs enable it, so a create drops `status`) as an update of
 /// the object the create returned, with no field-ownership merge either time.
 pub async fn create_objects(client: &Client, objects: Vec<Value>, in_flight: usize) -> Result<usize> {
-    let namespaces = objects
-        .iter()
-        .filter(|o| o["kind"] == "VirtualMachineImage")
-        .filter_map(|o| o["metadata"]["namespace"].as_str().map(str::to_string));
-    ensure_namespaces(client, namespaces).await?;
-    let n = objects.len();
-    stream::iter(objects.into_iter().map(|o| create_image(client, o)))
-        .buffer_unordered(in_flight)
-        .try_collect::<()>()
-        .await?;
-    Ok(n)
+    write_all(client, objects, in_flight, create_image).await
 }
 
 async fn create_image(client: &Client, mut obj: Value) -> Result<()> {
