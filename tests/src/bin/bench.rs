@@ -255,10 +255,10 @@ async fn create_p50(cp: &ControlPlane, ns: &str, prefix: &str, n: usize) -> Resu
     Ok(lat[lat.len() / 2])
 }
 
+/// The target's ID: the same in the live cluster as in the offline catalogs, so the
+/// plugin's live rows (`get ID`) find it.
 fn target_id() -> String {
-    vmimage_shared::VmiId::for_item("b0000000-0000-4000-8000-000000000001")
-        .expect("valid")
-        .to_string()
+    cli_bench::TARGET.1.to_string()
 }
 
 /// Median wall time of `n` runs of a shell command, in ms.
