@@ -41,22 +41,29 @@ pub async fn ensure_namespaces(client: &Client, names: impl IntoIterator<Item = 
     Ok(())
 }
 
-/// Applies one image object (given as JSON with kind, metadata, spec, status).
-pub async fn apply_image(client: &Client, mut obj: Value) -> Result<()> {
+/// The kind of the image object `obj`, its resource and the API it is written through
+/// (namespaced for a VirtualMachineImage).
+fn image_api(client: &Client, obj: &Value) -> Result<(ImageKind, ApiResource, Api<DynamicObject>)> {
     let kind: ImageKind = obj["kind"]
         .as_str()
         .unwrap_or_default()
         .parse()
         .map_err(anyhow::Error::msg)?;
     let ar = resource(kind);
+    let api = match obj["metadata"]["namespace"].as_str() {
+        Some(ns) if kind == ImageKind::VirtualMachineImage => Api::namespaced_with(client.clone(), ns, &ar),
+        _ => Api::all_with(client.clone(), &ar),
+    };
+    Ok((kind, ar, api))
+}
+
+/// Applies one image object (given as JSON with kind, metadata, spec, status).
+pub async fn apply_image(client: &Client, mut obj: Value) -> Result<()> {
+    let (kind, ar, api) = image_api(client, &obj)?;
     let name = obj["metadata"]["name"]
         .as_str()
         .context("image without metadata.name")?
         .to_string();
-    let api: Api<DynamicObject> = match obj["metadata"]["namespace"].as_str() {
-        Some(ns) if kind == ImageKind::VirtualMachineImage => Api::namespaced_with(client.clone(), ns, &ar),
-        _ => Api::all_with(client.clone(), &ar),
-    };
     obj["apiVersion"] = json!(ar.api_version);
     let mut status = obj.as_object_mut().and_then(|o| o.remove("status"));
     if let Some(status) = status.as_mut() {
@@ -162,16 +169,7 @@ pub async fn create_objects(client: &Client, objects: Vec<Value>, in_flight: usi
 }
 
 async fn create_image(client: &Client, mut obj: Value) -> Result<()> {
-    let kind: ImageKind = obj["kind"]
-        .as_str()
-        .unwrap_or_default()
-        .parse()
-        .map_err(anyhow::Error::msg)?;
-    let ar = resource(kind);
-    let api: Api<DynamicObject> = match obj["metadata"]["namespace"].as_str() {
-        Some(ns) if kind == ImageKind::VirtualMachineImage => Api::namespaced_with(client.clone(), ns, &ar),
-        _ => Api::all_with(client.clone(), &ar),
-    };
+    let (kind, ar, api) = image_api(client, &obj)?;
     obj["apiVersion"] = json!(ar.api_version);
     let status = obj.as_object_mut().and_then(|o| o.remove("status"));
     let name = obj["metadata"]["name"].as_str().unwrap_or_default().to_string();
