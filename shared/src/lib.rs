@@ -5,8 +5,11 @@
 //!   requests, content libraries), version-agnostic where VM Operator's versions agree.
 //! - [`vmi_id`]: the deterministic VMI ID of a Content Library item.
 //! - [`index`]: a lean in-memory index of images with O(1) lookups by ID and display name.
+//! - [`label_selector`]: Kubernetes label selectors in their text form.
+//! - [`library`]: which content library each image's item belongs to.
 //! - [`resolve`]: VM Operator's image-name resolver, case for case, with errors that list
 //!   every candidate.
+//! - [`select`]: image selectors (labels and a version range) for VMs that name no image.
 //! - [`version`]: version ordering, image families and opt-in newest selection.
 //! - [`catalog`]: reading images from YAML/JSON documents and Kubernetes Lists.
 //! - [`mutate`]: VM Operator's create-time image steps and vmimage's rewrite, as one plan.
@@ -25,10 +28,13 @@ pub mod duration;
 #[cfg(any(test, feature = "test-util"))]
 pub mod fixtures;
 pub mod index;
+pub mod label_selector;
+pub mod library;
 pub mod mutate;
 pub mod policy;
 pub mod quote;
 pub mod resolve;
+pub mod select;
 pub mod version;
 pub mod vmi_id;
 

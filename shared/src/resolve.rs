@@ -11,6 +11,7 @@
 
 use crate::{
     index::{ImageEntry, Index},
+    library::Libraries,
     quote::go_quote,
     vmi_id,
 };
@@ -23,6 +24,8 @@ pub enum MatchedBy {
     Id,
     /// The reference was a display name.
     DisplayName,
+    /// VM Operator finds nothing by that name, and it reads as `<library>/<display name>`.
+    Library,
 }
 
 /// A successful resolution.
@@ -81,6 +84,23 @@ pub enum ResolveError {
         /// Every visible image with that display name, namespaced first.
         candidates: Vec<Arc<ImageEntry>>,
     },
+    /// VM Operator finds nothing by that name, and read as `<library>/<display name>`
+    /// it names more than one image.
+    #[error(
+        "{}; as <content library>/<display name> it matches more than one image (in {}); \
+         candidates: {}; use a VMI ID to choose one",
+        self.vm_operator_message(),
+        libraries.join(", "),
+        list(candidates)
+    )]
+    AmbiguousInLibrary {
+        /// The reference as written.
+        reference: String,
+        /// The libraries the candidates came from.
+        libraries: Vec<String>,
+        /// Every image the qualified readings name.
+        candidates: Vec<Arc<ImageEntry>>,
+    },
 }
 
 // === impl ResolveError ===
@@ -90,7 +110,8 @@ impl ResolveError {
     pub fn vm_operator_message(&self) -> String {
         match self {
             Self::Empty => "imgName is empty".to_string(),
-            Self::NotFound { reference, .. } => {
+            // VM Operator knows no qualified names: for it, the reference names nothing.
+            Self::NotFound { reference, .. } | Self::AmbiguousInLibrary { reference, .. } => {
                 format!(
                     "no VM image exists for {} in namespace or cluster scope",
                     go_quote(reference)
@@ -111,7 +132,7 @@ impl ResolveError {
         match self {
             Self::Empty => "Invalid",
             Self::NotFound { .. } => "NotFound",
-            Self::Ambiguous { .. } => "Ambiguous",
+            Self::Ambiguous { .. } | Self::AmbiguousInLibrary { .. } => "Ambiguous",
         }
     }
 
@@ -120,7 +141,7 @@ impl ResolveError {
         match self {
             Self::Empty => &[],
             Self::NotFound { similar, .. } => similar,
-            Self::Ambiguous { candidates, .. } => candidates,
+            Self::Ambiguous { candidates, .. } | Self::AmbiguousInLibrary { candidates, .. } => candidates,
         }
     }
 }
@@ -215,14 +236,35 @@ pub fn resolve(index: &Index, namespace: &str, reference: &str) -> Result<Resolu
         .chain(index.with_display_name(None, reference))
         .cloned()
         .collect();
-    candidates.sort_by(|a, b| {
-        (a.scope.namespace().is_none(), &a.name).cmp(&(b.scope.namespace().is_none(), &b.name))
-    });
+    sort_candidates(&mut candidates);
     Err(ResolveError::Ambiguous {
         reference: reference.to_string(),
         scope,
         candidates,
     })
+}
+
+/// [`resolve`], then, for a reference VM Operator finds nothing for, its reading as
+/// `<library>/<display name>` ([`qualified`]). With no library known this is [`resolve`].
+pub fn resolve_in(
+    index: &Index,
+    libraries: &Libraries,
+    namespace: &str,
+    reference: &str,
+) -> Result<Resolution, ResolveError> {
+    match resolve(index, namespace, reference) {
+        Err(not_found @ ResolveError::NotFound { .. }) if reference.contains('/') => {
+            qualified::resolve(index, libraries, namespace, reference).unwrap_or(Err(not_found))
+        }
+        other => other,
+    }
+}
+
+/// Namespaced images first, then by name: the order of every candidate list.
+pub(crate) fn sort_candidates(images: &mut [Arc<ImageEntry>]) {
+    images.sort_by(|a, b| {
+        (a.scope.namespace().is_none(), &a.name).cmp(&(b.scope.namespace().is_none(), &b.name))
+    });
 }
 
 /// Builds a not-found error with near misses. Runs only on the error path, so a scan of
@@ -241,5 +283,6 @@ impl fmt::Display for Resolution {
 }
 
 mod near_miss;
+pub mod qualified;
 #[cfg(test)]
 mod tests;

@@ -8,6 +8,9 @@ use crate::{
 };
 use std::{cmp::Ordering, sync::Arc};
 
+mod constraint;
+pub use constraint::{ConstraintError, VersionConstraint};
+
 /// A parsed version: leading numeric segments, then an optional pre-release tag.
 /// Build metadata (after `+`) is ignored, as in semver.
 #[derive(Debug, Clone, PartialEq, Eq)]

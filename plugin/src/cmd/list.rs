@@ -53,7 +53,7 @@ impl Filter {
                 .as_deref()
                 .map(Selector::parse)
                 .transpose()
-                .map_err(Error::Usage)?,
+                .map_err(|e| Error::Usage(e.to_string()))?,
         })
     }
 
