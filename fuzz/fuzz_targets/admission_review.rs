@@ -15,6 +15,7 @@ use std::{collections::BTreeMap, sync::Arc, sync::OnceLock};
 use vmimage_shared::{
     api::{ImageKind, ImageRef, VmImageRefs},
     index::ImageEntry,
+    library::Libraries,
     policy::Policy,
 };
 use vmimage_webhook::{
@@ -48,6 +49,10 @@ impl LiveReader for CatalogReader {
 
     fn policies(&self) -> BoxFuture<'_, Result<Vec<Policy>, LiveError>> {
         Box::pin(async { Ok(vmimage_fuzz::policies()) })
+    }
+
+    fn libraries<'a>(&'a self, _images: &'a [Arc<ImageEntry>]) -> BoxFuture<'a, Result<Libraries, LiveError>> {
+        Box::pin(async { Ok(Libraries::default()) })
     }
 }
 

@@ -122,8 +122,10 @@ pub enum Format {
 pub enum Command {
     /// Resolve display names or IDs to the one image VM Operator would use.
     #[command(
-        after_help = "Examples:\n  kubectl vmimage resolve ubuntu-24.04 -n dev\n  kubectl vmimage resolve ubuntu-24.04 rhel-9.4 -n dev -o id\n  kubectl vmimage resolve debian-12 --newest -n dev\n  kubectl vmimage resolve ubuntu-24.04 --catalog images.yaml -n dev\n  kubectl vmimage resolve ubuntu-24.04 rhel-9.4 -o jsonpath={[*].name}"
+        after_help = "Examples:\n  kubectl vmimage resolve ubuntu-24.04 -n dev\n  kubectl vmimage resolve ubuntu-24.04 rhel-9.4 -n dev -o id\n  kubectl vmimage resolve debian-12 --newest -n dev\n  kubectl vmimage resolve ubuntu-24.04 --catalog images.yaml -n dev\n  kubectl vmimage resolve ubuntu-24.04 rhel-9.4 -o jsonpath={[*].name}\n  kubectl vmimage resolve team-lib/ubuntu-24.04 -n dev\n  kubectl vmimage resolve --selector os.image.vmoperator.vmware.com/id=ubuntu64Guest --version '>=22.04, <24' -n dev"
     )]
+    // NB: `--version` is the image version constraint here, not the plugin's version.
+    #[command(disable_version_flag = true)]
     Resolve(ResolveArgs),
     /// List the images visible from a namespace (both scopes).
     #[command(visible_alias = "ls")]
@@ -141,8 +143,9 @@ pub enum Command {
     Describe(DescribeArgs),
     /// Rewrite VirtualMachine manifests so they name images by VMI ID (for GitOps).
     #[command(
-        after_help = "Examples:\n  kubectl vmimage pin -f vm.yaml -n dev > vm.pinned.yaml\n  kubectl vmimage pin -f manifests/ --in-place\n  kubectl vmimage pin -f vm.yaml --dry-run --context prod"
+        after_help = "Examples:\n  kubectl vmimage pin -f vm.yaml -n dev > vm.pinned.yaml\n  kubectl vmimage pin -f manifests/ --in-place\n  kubectl vmimage pin -f vm.yaml --dry-run --context prod\n  kubectl vmimage pin -f vms/ --selector os.image.vmoperator.vmware.com/id=ubuntu64Guest --version '>=22.04'"
     )]
+    #[command(disable_version_flag = true)]
     Pin(PinArgs),
     /// Check VirtualMachine manifests against image policies (for CI); exit 1 if any is denied.
     #[command(
@@ -185,9 +188,20 @@ pub enum Command {
 /// `resolve`.
 #[derive(Debug, Args)]
 pub struct ResolveArgs {
-    /// Display names or VMI IDs.
-    #[arg(required = true, value_name = "REF")]
+    /// Display names, VMI IDs or <content library>/<display name>.
+    #[arg(
+        required_unless_present = "selector",
+        conflicts_with = "selector",
+        value_name = "REF"
+    )]
     pub refs: Vec<String>,
+    /// Instead of REFs: the newest Ready image whose labels match this selector
+    /// (kubectl's -l syntax), as the vmimage.io/image-selector annotation picks it.
+    #[arg(long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// With --selector: only versions satisfying this constraint, e.g. ">=22.04, <24".
+    #[arg(long, value_name = "CONSTRAINT", requires = "selector")]
+    pub version: Option<String>,
     /// Output format: table, json, yaml, name, id, jsonpath=…, custom-columns=… or
     /// go-template=… (templates see what -o json prints).
     #[arg(short = 'o', long, default_value = "table", value_parser = outputs(&["table", "json", "yaml", "name", "id"]))]
@@ -329,6 +343,13 @@ pub struct PinArgs {
     /// Pin an ambiguous display name to its newest Ready candidate instead of failing.
     #[arg(long)]
     pub newest: bool,
+    /// For VMs that name no image (and carry no vmimage.io/image-selector of their own):
+    /// pin the newest Ready image whose labels match this selector (kubectl's -l syntax).
+    #[arg(long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+    /// With --selector: only versions satisfying this constraint, e.g. ">=22.04, <24".
+    #[arg(long, value_name = "CONSTRAINT", requires = "selector")]
+    pub version: Option<String>,
 }
 
 /// `publish`.

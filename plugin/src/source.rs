@@ -6,12 +6,16 @@ use crate::{
     error::{Error, Result},
 };
 use kube::api::{DynamicObject, ListParams};
-use std::{collections::HashMap, io::Read};
+use std::{collections::HashMap, io::Read, sync::Arc};
 use vmimage_shared::{
     Index,
-    api::{CLUSTER_VIRTUAL_MACHINE_IMAGE, Image, ImageKind, KindInfo, VIRTUAL_MACHINE_IMAGE},
+    api::{
+        CLUSTER_CONTENT_LIBRARY, CLUSTER_CONTENT_LIBRARY_ITEM, CLUSTER_VIRTUAL_MACHINE_IMAGE,
+        CONTENT_LIBRARY, CONTENT_LIBRARY_ITEM, Image, ImageKind, KindInfo, VIRTUAL_MACHINE_IMAGE,
+    },
     catalog::Catalog,
-    index::ImageEntry,
+    index::{ImageEntry, Scope as Scope_},
+    library::{Libraries, LibraryObjects},
 };
 
 /// Page size for list calls: large catalogs arrive in pieces, never one huge response,
@@ -176,6 +180,52 @@ impl Source {
         }
     }
 
+    /// The content library of each of `images`, for `<library>/<display name>`
+    /// references: from the catalog's items and libraries, or read from the cluster
+    /// (each image's item, then its library, by name). Nothing is read for no images.
+    pub async fn libraries(&self, images: &[Arc<ImageEntry>]) -> Result<Libraries> {
+        if images.is_empty() {
+            return Ok(Libraries::default());
+        }
+        match self {
+            Self::Catalog(c) => Ok(c.libraries.link(images)),
+            Self::Live(cluster) => {
+                let mut objects = LibraryObjects::new();
+                let mut items: Vec<(&Scope_, &str)> = images
+                    .iter()
+                    .filter_map(|i| i.provider.as_deref().map(|p| (&i.scope, p)))
+                    .collect();
+                items.sort();
+                items.dedup();
+                let mut libraries = Vec::new();
+                for (scope, item) in items {
+                    let kind = match scope {
+                        Scope_::Namespace(_) => CONTENT_LIBRARY_ITEM,
+                        Scope_::Cluster => CLUSTER_CONTENT_LIBRARY_ITEM,
+                    };
+                    if let Some(object) = get_object(cluster, kind, scope.namespace(), item).await? {
+                        if let Some(library) = object.pointer("/spec/libraryName").and_then(|l| l.as_str()) {
+                            libraries.push((scope, library.to_string()));
+                        }
+                        add_library_object(&mut objects, &object)?;
+                    }
+                }
+                libraries.sort();
+                libraries.dedup();
+                for (scope, name) in libraries {
+                    let kind = match scope {
+                        Scope_::Namespace(_) => CONTENT_LIBRARY,
+                        Scope_::Cluster => CLUSTER_CONTENT_LIBRARY,
+                    };
+                    if let Some(object) = get_object(cluster, kind, scope.namespace(), &name).await? {
+                        add_library_object(&mut objects, &object)?;
+                    }
+                }
+                Ok(objects.link(images))
+            }
+        }
+    }
+
     /// The live cluster, if this is not a catalog.
     pub fn cluster(&self) -> Option<&Cluster> {
         match self {
@@ -183,6 +233,41 @@ impl Source {
             Self::Catalog(_) => None,
         }
     }
+}
+
+fn add_library_object(objects: &mut LibraryObjects, object: &serde_json::Value) -> Result<()> {
+    objects
+        .add(object)
+        .map(|_| ())
+        .map_err(|e| Error::Failed(format!("reading content libraries: {e}")))
+}
+
+/// One object of `kind` as JSON (kind set), `None` when it does not exist or the cluster
+/// does not serve the kind (no content libraries: qualified names find nothing).
+async fn get_object(
+    cluster: &Cluster,
+    kind: KindInfo,
+    ns: Option<&str>,
+    name: &str,
+) -> Result<Option<serde_json::Value>> {
+    let ar = match client::resource(cluster, kind).await {
+        Ok(ar) => ar,
+        Err(_) => return Ok(None),
+    };
+    let api: kube::Api<DynamicObject> = match ns.filter(|_| kind.namespaced) {
+        Some(ns) => kube::Api::namespaced_with(cluster.client.clone(), ns, &ar),
+        None => kube::Api::all_with(cluster.client.clone(), &ar),
+    };
+    let what = match ns {
+        Some(ns) => format!("get {} {ns}/{name}", kind.kind),
+        None => format!("get {} {name}", kind.kind),
+    };
+    let Some(object) = api.get_opt(name).await.map_err(Error::cluster(what))? else {
+        return Ok(None);
+    };
+    let mut json = serde_json::to_value(object).map_err(|e| Error::Failed(e.to_string()))?;
+    json["kind"] = serde_json::Value::from(kind.kind);
+    Ok(Some(json))
 }
 
 /// Lists every object of `kind` (in `ns`, or everywhere), page by page.

@@ -5,6 +5,7 @@
 use crate::{
     api::{Image, strict},
     index::ImageEntry,
+    library::LibraryObjects,
 };
 use serde::{
     Deserialize,
@@ -29,7 +30,8 @@ pub enum Error {
         /// Parser message, with line and column.
         message: String,
     },
-    /// An image object has fields of the wrong type or lacks its name/namespace.
+    /// An image (or content library item or library) object has fields of the wrong
+    /// type or lacks its name/namespace.
     #[error("{source_name}: document {document}{}: {message}", item.map(|i| format!(", item {i}")).unwrap_or_default())]
     BadImage {
         /// File name or `-`.
@@ -64,6 +66,17 @@ pub struct Catalog {
     pub images: Vec<Image>,
     /// Objects of other kinds that were passed over: (document, kind).
     pub skipped: Vec<(usize, String)>,
+    /// Content library items and libraries (for `<library>/<display name>` references).
+    pub libraries: LibraryObjects,
+}
+
+/// What a read found besides the images.
+#[derive(Debug, Clone, Default)]
+pub struct Others {
+    /// Objects of other kinds that were passed over: (document, kind).
+    pub skipped: Vec<(usize, String)>,
+    /// Content library items and libraries.
+    pub libraries: LibraryObjects,
 }
 
 /// One image as [`Catalog::read`] hands it over.
@@ -100,15 +113,19 @@ impl At<'_> {
 struct Tally {
     images: usize,
     lists: usize,
-    skipped: Vec<(usize, String)>,
+    others: Others,
 }
 
 impl Catalog {
     /// Parses `text`, read from `source_name` (used in errors).
     pub fn parse(source_name: &str, text: &str) -> Result<Self, Error> {
         let mut images = Vec::new();
-        let skipped = Self::read(source_name, text, |read| images.push(read.image))?;
-        Ok(Catalog { images, skipped })
+        let others = Self::read(source_name, text, |read| images.push(read.image))?;
+        Ok(Catalog {
+            images,
+            skipped: others.skipped,
+            libraries: others.libraries,
+        })
     }
 
     /// Reads `text` (from `source_name`) one image at a time, handing each to `each` in
@@ -116,11 +133,7 @@ impl Catalog {
     /// [`Catalog::parse`] does: same images, same errors. Nothing of the input is kept, so
     /// a caller keeping only what it needs reads 100,000 images in a fraction of the
     /// memory. On an error, images already handed over are to be discarded.
-    pub fn read(
-        source_name: &str,
-        text: &str,
-        mut each: impl FnMut(Read),
-    ) -> Result<Vec<(usize, String)>, Error> {
+    pub fn read(source_name: &str, text: &str, mut each: impl FnMut(Read)) -> Result<Others, Error> {
         let mut tally = Tally::default();
         if text.trim_start().starts_with('{') {
             // JSON, as `kubectl get -o json` prints it: read without the YAML parser, and
@@ -142,7 +155,7 @@ impl Catalog {
         if tally.images == 0 && tally.lists == 0 {
             return Err(Error::Empty(source_name.to_string()));
         }
-        Ok(tally.skipped)
+        Ok(tally.others)
     }
 
     /// The index entries of every image.
@@ -223,7 +236,14 @@ fn add_document(
 fn add_object(at: At<'_>, value: serde_json::Value, tally: &mut Tally) -> Result<Option<Image>, Error> {
     let kind = value.get("kind").and_then(|k| k.as_str()).unwrap_or_default();
     if !IMAGE_KINDS.contains(&kind) {
-        tally.skipped.push((at.document, kind.to_string()));
+        if !tally
+            .others
+            .libraries
+            .add(&value)
+            .map_err(|e| at.bad(e.to_string()))?
+        {
+            tally.others.skipped.push((at.document, kind.to_string()));
+        }
         return Ok(None);
     }
     let image: Image = serde_json::from_value(value).map_err(|e| at.bad(e.to_string()))?;
@@ -524,7 +544,7 @@ metadata: {name: x}
         if tally.images == 0 && tally.lists == 0 {
             return Err(Error::Empty("c".into()).to_string());
         }
-        Ok((images, tally.skipped))
+        Ok((images, tally.others.skipped))
     }
 
     #[test]

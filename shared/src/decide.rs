@@ -9,8 +9,10 @@
 use crate::{
     api::VmImageRefs,
     index::Index,
-    mutate::{Plan, PlanError, Selection, plan_with},
+    library::Libraries,
+    mutate::{Images, Plan, PlanError, Selection, plan_in},
     policy::{Mode, Policy, Subject, Verdict, evaluate},
+    select::ImageSelector,
 };
 use std::{collections::BTreeMap, fmt};
 
@@ -19,6 +21,9 @@ use std::{collections::BTreeMap, fmt};
 pub struct Context<'a> {
     /// The images visible to the VM.
     pub index: &'a Index,
+    /// The content libraries of the images, as far as known ([`Libraries::none`]: no
+    /// `<library>/<display name>` reference resolves).
+    pub libraries: &'a Libraries,
     /// Every image policy (those not selecting the VM's namespace are skipped).
     pub policies: &'a [Policy],
     /// The labels of the VM's namespace.
@@ -78,11 +83,13 @@ impl fmt::Display for Denial {
 
 impl Admission {
     /// Every warning for the user, `vmimage: `-prefixed where vmimage speaks for itself:
-    /// newest-selection notes, references that will not resolve, Warn violations.
+    /// the image a selector picked, newest-selection notes, references that will not
+    /// resolve, Warn violations.
     pub fn warnings(&self) -> Vec<String> {
         let plan = &self.plan;
-        plan.notes
+        plan.selected
             .iter()
+            .chain(&plan.notes)
             .map(|n| format!("vmimage: {n}"))
             .chain(plan.warnings.iter().map(|w| format!("vmimage: {w}")))
             .chain(self.verdict.of(Mode::Warn).map(ToString::to_string))
@@ -92,12 +99,22 @@ impl Admission {
 
 /// Decides `vm`'s CREATE. Ambiguity is settled as the VM asks (`vmimage.io/select`).
 pub fn decide(ctx: &Context<'_>, vm: &VmImageRefs) -> Decision {
-    decide_with(ctx, vm, Selection::from_annotations(&vm.annotations))
+    decide_with(ctx, vm, Selection::from_annotations(&vm.annotations), None)
 }
 
-/// [`decide`] with the selection given (`pin --newest` asks for newest for every VM).
-pub fn decide_with(ctx: &Context<'_>, vm: &VmImageRefs, selection: Selection) -> Decision {
-    let plan = match plan_with(ctx.index, vm, selection) {
+/// [`decide`] with the selection given (`pin --newest` asks for newest for every VM), and
+/// an image selector for VMs that name no image and carry none (`pin --selector`).
+pub fn decide_with(
+    ctx: &Context<'_>,
+    vm: &VmImageRefs,
+    selection: Selection,
+    default_selector: Option<&ImageSelector>,
+) -> Decision {
+    let images = Images {
+        index: ctx.index,
+        libraries: ctx.libraries,
+    };
+    let plan = match plan_in(&images, vm, selection, default_selector) {
         Ok(plan) => plan,
         Err(e) => return Decision::Deny(Denial::Image(e)),
     };
@@ -132,6 +149,7 @@ mod tests {
         let policies = [policy];
         let ctx = Context {
             index: &index,
+            libraries: Libraries::none(),
             policies: &policies,
             namespace_labels: &labels,
         };

@@ -273,7 +273,10 @@ mod tests {
         let e = objects
             .add(&json!({"kind": "ContentLibraryItem", "metadata": {"name": "x"}}))
             .unwrap_err();
-        assert_eq!(e.to_string(), "ContentLibraryItem \"x\" has no metadata.namespace");
+        assert_eq!(
+            e.to_string(),
+            "ContentLibraryItem \"x\" has no metadata.namespace"
+        );
         let e = objects
             .add(&json!({"kind": "ClusterContentLibraryItem", "metadata": {"name": "x"}, "spec": {"libraryName": 3}}))
             .unwrap_err();

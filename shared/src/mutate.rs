@@ -21,8 +21,10 @@
 use crate::{
     api::{CdromRef, ImageKind, ImageRef, VmImageRefs, VmLayout},
     index::{ImageEntry, Index},
+    library::Libraries,
     quote::go_quote,
-    resolve::{Resolution, ResolveError, resolve},
+    resolve::{MatchedBy, Resolution, ResolveError, resolve, resolve_in},
+    select::{ImageSelector, SelectError},
     version::resolve_newest,
     vmi_id::looks_like_id,
 };
@@ -59,24 +61,77 @@ impl Selection {
         }
     }
 
-    /// Resolves `reference`; with newest selection, a choice among several candidates is
-    /// recorded in `notes` and returned as `true`.
+    /// Resolves `reference` (VM Operator's rules, then `<library>/<display name>`);
+    /// with newest selection, a choice among several candidates is recorded in `notes`.
+    /// Returns what, besides VM Operator's rules, found the image.
     fn resolve(
         self,
-        index: &Index,
+        images: &Images<'_>,
         ns: &str,
         reference: &str,
         notes: &mut Vec<String>,
-    ) -> Result<(Resolution, bool), ResolveError> {
+    ) -> Result<(Resolution, Option<PinnedBy>), ResolveError> {
+        let by_library = |r: Resolution| {
+            let by = (r.matched_by == MatchedBy::Library).then_some(PinnedBy::Library);
+            (r, by)
+        };
         match self {
-            Self::Exact => resolve(index, ns, reference).map(|r| (r, false)),
-            Self::NewestReady => resolve_newest(index, ns, reference).map(|choice| {
-                let chose = choice.candidates > 1;
-                if chose {
-                    notes.push(choice.reason);
+            Self::Exact => resolve_in(images.index, images.libraries, ns, reference).map(by_library),
+            Self::NewestReady => match resolve_newest(images.index, ns, reference) {
+                Ok(choice) => {
+                    let chose = choice.candidates > 1;
+                    if chose {
+                        notes.push(choice.reason);
+                    }
+                    Ok((choice.resolution, chose.then_some(PinnedBy::Newest)))
                 }
-                (choice.resolution, chose)
-            }),
+                Err(ResolveError::NotFound { .. }) if reference.contains('/') => {
+                    resolve_in(images.index, images.libraries, ns, reference).map(by_library)
+                }
+                Err(e) => Err(e),
+            },
+        }
+    }
+}
+
+/// What planning reads besides the VM: the images, and the library each came from (for
+/// `<library>/<display name>` references; [`Libraries::none`] when none is known).
+#[derive(Debug, Clone, Copy)]
+pub struct Images<'a> {
+    /// The images visible to the VM.
+    pub index: &'a Index,
+    /// Their content libraries, as far as known.
+    pub libraries: &'a Libraries,
+}
+
+impl<'a> Images<'a> {
+    /// The images, with no library known.
+    pub fn without_libraries(index: &'a Index) -> Self {
+        Self {
+            index,
+            libraries: Libraries::none(),
+        }
+    }
+}
+
+/// What picked an image that VM Operator's resolver would not pick from the VM as
+/// written, so that only its ID can record the choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinnedBy {
+    /// Newest selection settled an ambiguous display name.
+    Newest,
+    /// A `<library>/<display name>` reference.
+    Library,
+    /// An image selector (the VM named no image).
+    Selector,
+}
+
+impl PinnedBy {
+    fn words(self) -> &'static str {
+        match self {
+            Self::Newest => "as the newest version",
+            Self::Library => "through its content library",
+            Self::Selector => "by the image selector",
         }
     }
 }
@@ -121,6 +176,8 @@ pub struct Plan {
     pub images: Vec<(Role, Arc<ImageEntry>)>,
     /// With newest selection: which candidate was picked for an ambiguous name, and why.
     pub notes: Vec<String>,
+    /// With an image selector: which image it picked, and why.
+    pub selected: Option<String>,
     /// What will not resolve but does not stop the VM (VM Operator does not look at it).
     pub warnings: Vec<Warning>,
 }
@@ -156,19 +213,28 @@ pub enum PlanError {
         /// `spec.image` as written.
         image: ImageRef,
     },
-    /// Newest selection picked an image whose ID VM Operator would resolve to another
-    /// object, so the choice cannot be recorded in `spec.imageName`.
+    /// vmimage picked an image VM Operator would not pick from the VM as written, and
+    /// its ID cannot record the choice (VM Operator would resolve that ID to another
+    /// object, or the image's name is not a `vmi-` ID).
     #[error(
-        "spec.imageName: {} resolves to {image} as the newest version, but its ID also names a \
-         VirtualMachineImage in the VM's namespace, which VM Operator would pick instead; name the image by ID",
-        go_quote(reference)
+        "spec.imageName: {} resolves to {image} {}, but VM Operator would not resolve its name \
+         {} to it (a VirtualMachineImage in the VM's namespace with that ID wins, and a name \
+         not starting with \"vmi-\" is read as a display name); name the image by spec.image",
+        go_quote(reference),
+        by.words(),
+        go_quote(&image.name)
     )]
     NotPinnable {
-        /// `spec.imageName` as VM Operator reads it.
+        /// `spec.imageName` as VM Operator reads it (empty for a selector).
         reference: String,
-        /// The newest candidate.
+        /// The picked image.
         image: Arc<ImageEntry>,
+        /// What picked it.
+        by: PinnedBy,
     },
+    /// The VM names no image and its image selector cannot be read or matches nothing.
+    #[error("{0}")]
+    Selector(SelectError),
 }
 
 fn copied_note(copied_from: Option<usize>, layout: VmLayout) -> String {
@@ -193,17 +259,19 @@ impl PlanError {
     pub fn resolve_error(&self) -> Option<&ResolveError> {
         match self {
             Self::ImageName { error, .. } => Some(error),
-            Self::Mismatch { .. } | Self::NotPinnable { .. } => None,
+            Self::Mismatch { .. } | Self::NotPinnable { .. } | Self::Selector(_) => None,
         }
     }
 
     /// A short machine-readable reason (a metric label): `NotFound`, `Ambiguous`,
-    /// `Mismatch` or `NotPinnable`.
+    /// `Mismatch`, `NotPinnable`, `NoMatch` (a selector) or `Invalid`.
     pub fn reason(&self) -> &'static str {
         match self {
             Self::ImageName { error, .. } => error.reason(),
             Self::Mismatch { .. } => "Mismatch",
             Self::NotPinnable { .. } => "NotPinnable",
+            Self::Selector(SelectError::NoMatch { .. }) => "NoMatch",
+            Self::Selector(_) => "Invalid",
         }
     }
 }
@@ -216,6 +284,18 @@ pub fn plan(index: &Index, vm: &VmImageRefs) -> Result<Plan, PlanError> {
 
 /// [`plan`] with a choice of how ambiguous display names are treated.
 pub fn plan_with(index: &Index, vm: &VmImageRefs, selection: Selection) -> Result<Plan, PlanError> {
+    plan_in(&Images::without_libraries(index), vm, selection, None)
+}
+
+/// Plans with everything: libraries for qualified references, the selection, and an
+/// image selector to use when the VM names no image and has no selector annotation of
+/// its own (`pin --selector`).
+pub fn plan_in(
+    images: &Images<'_>,
+    vm: &VmImageRefs,
+    selection: Selection,
+    default_selector: Option<&ImageSelector>,
+) -> Result<Plan, PlanError> {
     let mut plan = Plan {
         layout: vm.layout,
         ..Plan::default()
@@ -225,10 +305,27 @@ pub fn plan_with(index: &Index, vm: &VmImageRefs, selection: Selection) -> Resul
     let reference = copied.map_or(written, |(_, name)| name);
     let image = vm.image.as_ref().filter(|_| vm.layout.has_image_ref());
     let planner = Planner {
-        index,
+        images,
+        index: images.index,
         ns: &vm.namespace,
         selection,
     };
+    let selector = ImageSelector::from_annotations(&vm.annotations);
+    let names_an_image = !reference.is_empty() || image.is_some();
+    if names_an_image {
+        if !matches!(selector, Ok(None)) {
+            plan.warnings.push(Warning::SelectorIgnored);
+        }
+    } else {
+        match selector.map_err(PlanError::Selector)? {
+            Some(own) => planner.select(&own, &mut plan)?,
+            None => {
+                if let Some(given) = default_selector {
+                    planner.select(given, &mut plan)?;
+                }
+            }
+        }
+    }
     if reference.is_empty() {
         // An imageless VM for VM Operator: spec.image stays as written, unchecked.
         if let Some(image) = image {
@@ -261,6 +358,7 @@ pub fn plan_with(index: &Index, vm: &VmImageRefs, selection: Selection) -> Resul
 }
 
 struct Planner<'a> {
+    images: &'a Images<'a>,
     index: &'a Index,
     ns: &'a str,
     selection: Selection,
@@ -276,9 +374,9 @@ impl Planner<'_> {
         image: Option<&ImageRef>,
         plan: &mut Plan,
     ) -> Result<(), PlanError> {
-        let (resolution, chose) = self
+        let (resolution, picked_by) = self
             .selection
-            .resolve(self.index, self.ns, reference, &mut plan.notes)
+            .resolve(self.images, self.ns, reference, &mut plan.notes)
             .map_err(|error| PlanError::ImageName {
                 error,
                 copied_from: copied.map(|(i, _)| i),
@@ -303,11 +401,12 @@ impl Planner<'_> {
         } else {
             reference
         };
-        if chose && pinned == reference {
-            // The display name stays ambiguous for VM Operator: only the ID can carry the choice.
+        if let Some(by) = picked_by.filter(|_| pinned == reference) {
+            // VM Operator cannot reach the choice from the name: only the ID can carry it.
             return Err(PlanError::NotPinnable {
                 reference: reference.to_string(),
                 image: resolved,
+                by,
             });
         }
         let role = match copied {
@@ -337,6 +436,32 @@ impl Planner<'_> {
         Ok(())
     }
 
+    /// A VM naming no image, with an image selector: the newest Ready match, pinned by
+    /// ID in `spec.image` (and `spec.imageName` where VM Operator resolves the ID to it;
+    /// versions without `spec.image` need that).
+    fn select(&self, selector: &ImageSelector, plan: &mut Plan) -> Result<(), PlanError> {
+        let selected = selector
+            .choose(self.index, self.ns)
+            .map_err(PlanError::Selector)?;
+        let image = selected.image;
+        let fixed = self.is_fixed_point(&image);
+        if plan.layout.has_image_ref() {
+            plan.changes.push(Change::Image(image_ref(&image)));
+        }
+        if fixed {
+            plan.changes.push(Change::ImageName(image.name.to_string()));
+        } else if !plan.layout.has_image_ref() {
+            return Err(PlanError::NotPinnable {
+                reference: String::new(),
+                image,
+                by: PinnedBy::Selector,
+            });
+        }
+        plan.selected = Some(selected.reason);
+        plan.images.push((Role::Boot, image));
+        Ok(())
+    }
+
     /// `spec.image` with an empty `spec.imageName`: VM Operator keeps it unchecked, so
     /// vmimage changes nothing and warns when it names no image.
     fn kept_image(&self, image: &ImageRef, plan: &mut Plan) {
@@ -362,7 +487,7 @@ impl Planner<'_> {
         }
         match self
             .selection
-            .resolve(self.index, self.ns, &image.name, &mut plan.notes)
+            .resolve(self.images, self.ns, &image.name, &mut plan.notes)
         {
             Ok((r, _)) => {
                 plan.changes.push(Change::CdromImage {

@@ -137,6 +137,10 @@ pub struct Rules {
     /// settle an ambiguous display name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub forbid_newest_selection: Option<bool>,
+    /// VMs may not name no image and let an image selector (`vmimage.io/image-selector`)
+    /// pick one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forbid_image_selectors: Option<bool>,
 }
 
 /// A policy as the evaluator sees it.
@@ -422,6 +426,14 @@ pub fn evaluate(policies: &[Policy], subject: Subject<'_>) -> Verdict {
                     format!("newest-version selection is not allowed here ({note})"),
                 );
             }
+        }
+        if rules.forbid_image_selectors == Some(true)
+            && let Some(selected) = &subject.plan.selected
+        {
+            violate(
+                "forbidImageSelectors",
+                format!("image selectors are not allowed here ({selected})"),
+            );
         }
         if rules.require_id == Some(true) && subject.used_display_names() {
             let written = subject.plan.requested.as_deref().unwrap_or("a CD-ROM image");

@@ -38,7 +38,9 @@ pub enum SelectError {
     #[error("{IMAGE_VERSION_ANNOTATION}: {0}")]
     Version(ConstraintError),
     /// A version constraint without a label selector (it would pick from every image).
-    #[error("{IMAGE_VERSION_ANNOTATION} is set without {IMAGE_SELECTOR_ANNOTATION}: give the labels to choose among")]
+    #[error(
+        "{IMAGE_VERSION_ANNOTATION} is set without {IMAGE_SELECTOR_ANNOTATION}: give the labels to choose among"
+    )]
     VersionWithoutLabels,
     /// No Ready image matches.
     #[error("{}", no_match(searched, namespace, nearest))]
@@ -122,16 +124,15 @@ impl ImageSelector {
             .filter(|i| self.matches_labels(i))
             .collect();
         labelled.sort_by(|a, b| compare_images(b, a));
-        let (picked, rest): (Vec<_>, Vec<_>) = labelled.into_iter().partition(|i| i.ready && self.in_range(i));
+        let (picked, rest): (Vec<_>, Vec<_>) =
+            labelled.into_iter().partition(|i| i.ready && self.in_range(i));
         match picked.first() {
             Some(image) => Ok(Selected {
                 image: (*image).clone(),
                 matched: picked.len(),
                 reason: format!(
                     "{} picked by {} as the newest Ready match of {}",
-                    image.name,
-                    IMAGE_SELECTOR_ANNOTATION,
-                    self
+                    image.name, IMAGE_SELECTOR_ANNOTATION, self
                 ) + &match (image.version(), picked.len()) {
                     (Some(v), 1) => format!(" (version {v}; the only match)"),
                     (Some(v), n) => format!(" (version {v}; {n} matched)"),
@@ -166,8 +167,12 @@ mod tests {
 
     fn index() -> Index {
         Index::from_entries([
-            ImageEntry::test("vmi-2004", "ubuntu-20.04").label(OS, "ubuntu64Guest").with_version("20.04"),
-            ImageEntry::test("vmi-2204", "ubuntu-22.04").label(OS, "ubuntu64Guest").with_version("22.04"),
+            ImageEntry::test("vmi-2004", "ubuntu-20.04")
+                .label(OS, "ubuntu64Guest")
+                .with_version("20.04"),
+            ImageEntry::test("vmi-2204", "ubuntu-22.04")
+                .label(OS, "ubuntu64Guest")
+                .with_version("22.04"),
             ImageEntry::test("vmi-2310", "ubuntu-23.10")
                 .label(OS, "ubuntu64Guest")
                 .with_version("23.10")
@@ -176,8 +181,12 @@ mod tests {
                 .label(OS, "ubuntu64Guest")
                 .with_version("23.04")
                 .in_ns("dev"),
-            ImageEntry::test("vmi-2404", "ubuntu-24.04").label(OS, "ubuntu64Guest").with_version("24.04"),
-            ImageEntry::test("vmi-rhel", "rhel-9").label(OS, "rhel9_64Guest").with_version("9.4"),
+            ImageEntry::test("vmi-2404", "ubuntu-24.04")
+                .label(OS, "ubuntu64Guest")
+                .with_version("24.04"),
+            ImageEntry::test("vmi-rhel", "rhel-9")
+                .label(OS, "rhel9_64Guest")
+                .with_version("9.4"),
             ImageEntry::test("vmi-other-ns", "ubuntu-23.08")
                 .label(OS, "ubuntu64Guest")
                 .with_version("23.08")
@@ -186,7 +195,10 @@ mod tests {
     }
 
     fn annotations(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -213,9 +225,18 @@ mod tests {
         let e = s.choose(&index(), "default").unwrap_err();
         let text = e.to_string();
         assert!(text.starts_with("no Ready image visible from namespace default (its own and the cluster's) matches labels \"os.image.vmoperator.vmware.com/id=ubuntu64Guest\" and version \">=23.05, <24\"; images with matching labels but not Ready or outside the version range: vmi-2404"), "{text}");
-        assert!(text.contains("vmi-2310 (ClusterVirtualMachineImage, not Ready"), "{text}");
-        let none = ImageSelector::new("os=plan9", None).unwrap().choose(&index(), "dev").unwrap_err();
-        assert!(none.to_string().ends_with("; no image carries matching labels"), "{none}");
+        assert!(
+            text.contains("vmi-2310 (ClusterVirtualMachineImage, not Ready"),
+            "{text}"
+        );
+        let none = ImageSelector::new("os=plan9", None)
+            .unwrap()
+            .choose(&index(), "dev")
+            .unwrap_err();
+        assert!(
+            none.to_string().ends_with("; no image carries matching labels"),
+            "{none}"
+        );
     }
 
     #[test]
@@ -236,6 +257,10 @@ mod tests {
             (IMAGE_VERSION_ANNOTATION, "~1"),
         ]))
         .unwrap_err();
-        assert!(e.to_string().starts_with("vmimage.io/image-version: invalid version constraint"), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("vmimage.io/image-version: invalid version constraint"),
+            "{e}"
+        );
     }
 }

@@ -6,14 +6,14 @@
 //! and the user the whole timeout, for the same unconfirmed answer. So after a timeout,
 //! image reads fail at once with [`LiveError::Skipped`] for [`COOLDOWN`], then are tried
 //! again. A failed read never allows anything, so skipping one can only deny sooner.
-//! Namespace and policy reads are small and always pass through.
+//! Namespace, policy and library reads are small and always pass through.
 
 use crate::live::{LiveError, LiveReader};
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
-use std::{collections::BTreeMap, time::Duration};
+use std::{collections::BTreeMap, sync::Arc, time::Duration};
 use tokio::time::Instant;
-use vmimage_shared::{index::ImageEntry, policy::Policy};
+use vmimage_shared::{index::ImageEntry, library::Libraries, policy::Policy};
 
 /// How long image reads are skipped after one timed out.
 pub const COOLDOWN: Duration = Duration::from_secs(5);
@@ -67,6 +67,10 @@ impl<R: LiveReader> LiveReader for Breaker<R> {
 
     fn policies(&self) -> BoxFuture<'_, Result<Vec<Policy>, LiveError>> {
         self.inner.policies()
+    }
+
+    fn libraries<'a>(&'a self, images: &'a [Arc<ImageEntry>]) -> BoxFuture<'a, Result<Libraries, LiveError>> {
+        self.inner.libraries(images)
     }
 }
 

@@ -7,14 +7,22 @@ use futures::future::BoxFuture;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::{
     Api, Client,
-    api::{DynamicObject, ListParams},
+    api::{ApiResource, DynamicObject, ListParams},
 };
 use std::{
     collections::BTreeMap,
     sync::{Arc, OnceLock},
     time::Duration,
 };
-use vmimage_shared::{api::ImageKind, index::ImageEntry, policy::Policy};
+use vmimage_shared::{
+    api::{
+        CLUSTER_CONTENT_LIBRARY, CLUSTER_CONTENT_LIBRARY_ITEM, CONTENT_LIBRARY, CONTENT_LIBRARY_ITEM,
+        IMAGE_REGISTRY_GROUP, ImageKind, KindInfo,
+    },
+    index::{ImageEntry, Scope},
+    library::{Libraries, LibraryObjects},
+    policy::Policy,
+};
 
 #[cfg(test)]
 pub(crate) mod fake;
@@ -45,6 +53,17 @@ pub enum LiveError {
         /// The API error.
         #[source]
         source: kube::Error,
+    },
+    /// Reading a content library item or library failed.
+    #[error("reading {kind} {name}: {source}")]
+    Library {
+        /// The kind read.
+        kind: &'static str,
+        /// The object's name (namespace/name for namespaced kinds).
+        name: String,
+        /// The API error.
+        #[source]
+        source: Box<kube::Error>,
     },
     /// Listing the image policies failed.
     #[error("listing VMImagePolicies: {0}")]
@@ -84,6 +103,11 @@ pub trait LiveReader: Send + Sync + 'static {
     /// Every valid `VMImagePolicy` (invalid ones are left out, as the watch leaves them
     /// out); none when the policy CRD is not installed.
     fn policies(&self) -> BoxFuture<'_, Result<Vec<Policy>, LiveError>>;
+
+    /// The content library of each of `images`, for `<library>/<display name>`
+    /// references: each image's item (`spec.providerRef`), then the item's library, read
+    /// by name. An image whose item or library does not exist has no library.
+    fn libraries<'a>(&'a self, images: &'a [Arc<ImageEntry>]) -> BoxFuture<'a, Result<Libraries, LiveError>>;
 }
 
 /// The production reader: paged LISTs through a kube client.
@@ -94,6 +118,17 @@ pub struct KubeReader {
     /// Bounds concurrent live reads: a burst of bad names must not become a burst of
     /// full LISTs against the API server.
     permits: tokio::sync::Semaphore,
+    /// The content library kinds at their newest served versions, once discovered
+    /// (`None` inside: the API server serves no content libraries).
+    library_kinds: tokio::sync::OnceCell<Option<LibraryKinds>>,
+}
+
+/// The four kinds an image's library is read through.
+struct LibraryKinds {
+    item: ApiResource,
+    cluster_item: ApiResource,
+    library: ApiResource,
+    cluster_library: ApiResource,
 }
 
 /// Items per page of a live list.
@@ -111,7 +146,135 @@ impl KubeReader {
             resources,
             timeout,
             permits: tokio::sync::Semaphore::new(CONCURRENT_READS),
+            library_kinds: tokio::sync::OnceCell::new(),
         }
+    }
+
+    /// Discovers the content library kinds once; a failed discovery is retried next time.
+    async fn library_kinds(&self) -> Result<Option<&LibraryKinds>, LiveError> {
+        let found = self
+            .library_kinds
+            .get_or_try_init(|| async {
+                let group = match kube::discovery::group(&self.client, IMAGE_REGISTRY_GROUP).await {
+                    Ok(group) => group,
+                    // NB: no content library CRDs, no libraries: qualified names find nothing.
+                    Err(kube::Error::Api(status)) if status.code == 404 => return Ok(None),
+                    Err(source) => {
+                        return Err(LiveError::Library {
+                            kind: "API group",
+                            name: IMAGE_REGISTRY_GROUP.to_string(),
+                            source: Box::new(source),
+                        });
+                    }
+                };
+                let pick = |kind: KindInfo| {
+                    group
+                        .versions()
+                        .find_map(|v| {
+                            group
+                                .versioned_resources(v)
+                                .into_iter()
+                                .find(|(ar, _)| ar.kind == kind.kind)
+                        })
+                        .map(|(ar, _)| ar)
+                };
+                // NB: all four or none: a partial install links no image to a library.
+                Ok(
+                    match (
+                        pick(CONTENT_LIBRARY_ITEM),
+                        pick(CLUSTER_CONTENT_LIBRARY_ITEM),
+                        pick(CONTENT_LIBRARY),
+                        pick(CLUSTER_CONTENT_LIBRARY),
+                    ) {
+                        (Some(item), Some(cluster_item), Some(library), Some(cluster_library)) => {
+                            Some(LibraryKinds {
+                                item,
+                                cluster_item,
+                                library,
+                                cluster_library,
+                            })
+                        }
+                        _ => None,
+                    },
+                )
+            })
+            .await?;
+        Ok(found.as_ref())
+    }
+
+    async fn read_libraries(&self, images: &[Arc<ImageEntry>]) -> Result<Libraries, LiveError> {
+        let _permit = self.permit().await?;
+        let Some(kinds) = self.library_kinds().await? else {
+            return Ok(Libraries::default());
+        };
+        let mut objects = LibraryObjects::new();
+        // Each distinct item once, then each distinct library once, in parallel.
+        let mut items: Vec<(Scope, &str)> = images
+            .iter()
+            .filter_map(|i| i.provider.as_deref().map(|p| (i.scope.clone(), p)))
+            .collect();
+        items.sort();
+        items.dedup();
+        let found = futures::future::try_join_all(items.iter().map(|(scope, name)| {
+            let (ar, kind) = match scope {
+                Scope::Namespace(_) => (&kinds.item, CONTENT_LIBRARY_ITEM.kind),
+                Scope::Cluster => (&kinds.cluster_item, CLUSTER_CONTENT_LIBRARY_ITEM.kind),
+            };
+            self.get(ar, kind, scope, name)
+        }))
+        .await?;
+        let mut libraries: Vec<(Scope, String)> = Vec::new();
+        for (scope, item) in found.into_iter().flatten() {
+            if let Some(library) = item
+                .pointer("/spec/libraryName")
+                .and_then(serde_json::Value::as_str)
+            {
+                libraries.push((scope.clone(), library.to_string()));
+            }
+            let _ = objects.add(&item);
+        }
+        libraries.sort();
+        libraries.dedup();
+        let found = futures::future::try_join_all(libraries.iter().map(|(scope, name)| {
+            let (ar, kind) = match scope {
+                Scope::Namespace(_) => (&kinds.library, CONTENT_LIBRARY.kind),
+                Scope::Cluster => (&kinds.cluster_library, CLUSTER_CONTENT_LIBRARY.kind),
+            };
+            self.get(ar, kind, scope, name)
+        }))
+        .await?;
+        for (_, library) in found.into_iter().flatten() {
+            let _ = objects.add(&library);
+        }
+        Ok(objects.link(images))
+    }
+
+    /// One object as JSON (with its kind set, as a GET of a dynamic object may omit it);
+    /// `None` when it does not exist.
+    async fn get<'s>(
+        &self,
+        ar: &ApiResource,
+        kind: &'static str,
+        scope: &'s Scope,
+        name: &str,
+    ) -> Result<Option<(&'s Scope, serde_json::Value)>, LiveError> {
+        let api: Api<DynamicObject> = match scope {
+            Scope::Namespace(ns) => Api::namespaced_with(self.client.clone(), ns, ar),
+            Scope::Cluster => Api::all_with(self.client.clone(), ar),
+        };
+        let object = api.get_opt(name).await.map_err(|source| LiveError::Library {
+            kind,
+            name: match scope.namespace() {
+                Some(ns) => format!("{ns}/{name}"),
+                None => name.to_string(),
+            },
+            source: Box::new(source),
+        })?;
+        Ok(object.and_then(|o| {
+            let mut json = serde_json::to_value(o).ok()?;
+            json["kind"] = serde_json::Value::from(kind);
+            Some((scope, json))
+        }))
     }
 
     async fn read(&self, namespace: &str) -> Result<Vec<ImageEntry>, LiveError> {
@@ -191,6 +354,10 @@ impl LiveReader for KubeReader {
 
     fn policies(&self) -> BoxFuture<'_, Result<Vec<Policy>, LiveError>> {
         Box::pin(self.bounded(self.read_policies()))
+    }
+
+    fn libraries<'a>(&'a self, images: &'a [Arc<ImageEntry>]) -> BoxFuture<'a, Result<Libraries, LiveError>> {
+        Box::pin(self.bounded(self.read_libraries(images)))
     }
 }
 

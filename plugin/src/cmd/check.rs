@@ -16,6 +16,7 @@ use vmimage_shared::{
     api::{KindInfo, VmImageRefs},
     decide::{Context, Decision, Denial, decide},
     policy::{self, Policy, Violation},
+    resolve::qualified,
 };
 
 /// The policy kind, for discovery.
@@ -205,8 +206,12 @@ pub async fn run(global: &Global, args: CheckArgs) -> Result<ExitCode> {
                     error: None,
                     warnings: Vec::new(),
                 };
+                let libraries = source
+                    .libraries(&qualified::candidates_for_vm(&images.index, &refs))
+                    .await?;
                 let ctx = Context {
                     index: &images.index,
+                    libraries: &libraries,
                     policies: &policies,
                     namespace_labels: &ns_labels[&ns],
                 };

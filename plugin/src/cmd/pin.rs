@@ -5,10 +5,11 @@
 use crate::{
     cli::{Global, PinArgs},
     error::{Error, Result},
-    pin::{Input, parse_documents, pin_documents, read_inputs},
+    pin::{Input, PinOptions, parse_documents, pin_documents, read_inputs, vms_of},
     source::{Scope, Source},
 };
 use std::{io::Write, path::Path, process::ExitCode};
+use vmimage_shared::{resolve::qualified, select::ImageSelector};
 
 /// Writes `text` to `path` through a temporary file in the same directory, so a crash
 /// never leaves a half-written manifest.
@@ -43,6 +44,28 @@ pub async fn run(global: &Global, args: PinArgs) -> Result<ExitCode> {
     }
     let (source, default_ns) = Source::open(global).await?;
     let images = source.images(&Scope::All).await?;
+    let wanted: Vec<_> = parsed
+        .iter()
+        .flat_map(|docs| vms_of(docs, &default_ns))
+        .flat_map(|vm| qualified::candidates_for_vm(&images.index, &vm))
+        .collect();
+    let libraries = source.libraries(&wanted).await?;
+    let selector = args
+        .selector
+        .as_deref()
+        .map(|labels| ImageSelector::new(labels, args.version.as_deref()))
+        .transpose()
+        .map_err(|e| Error::Usage(format!("--selector/--version: {e}")))?;
+    if args.version.is_some() && args.selector.is_none() {
+        return Err(Error::Usage(
+            "--version needs --selector: give the labels to choose among".into(),
+        ));
+    }
+    let options = PinOptions {
+        newest: args.newest,
+        libraries: &libraries,
+        selector: selector.as_ref(),
+    };
 
     let mut problems = Vec::new();
     let mut summary = Vec::new();
@@ -56,7 +79,7 @@ pub async fn run(global: &Global, args: PinArgs) -> Result<ExitCode> {
             docs,
             &images.index,
             &default_ns,
-            args.newest,
+            options,
         );
         let changed = !pinned.changes.is_empty();
         summary.extend(pinned.changes);

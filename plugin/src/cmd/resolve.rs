@@ -8,7 +8,13 @@ use crate::{
 };
 use serde::Serialize;
 use std::{io::Write, process::ExitCode, sync::Arc};
-use vmimage_shared::{ImageEntry, ResolveError, resolve};
+use vmimage_shared::{
+    ImageEntry, ResolveError,
+    library::Libraries,
+    resolve,
+    resolve::{qualified, resolve_in},
+    select::{ImageSelector, SelectError},
+};
 
 /// Longest reference accepted: longer strings cannot be display names or object names.
 const MAX_REF: usize = 1024;
@@ -56,7 +62,7 @@ pub struct Failed {
 /// `error` of a failed resolution.
 #[derive(Debug, Serialize)]
 pub struct FailureBody {
-    /// `NotFound`, `Ambiguous` or `Invalid`.
+    /// `NotFound`, `Ambiguous`, `NoMatch` (a selector) or `Invalid`.
     pub reason: &'static str,
     /// The full message (VM Operator's text first).
     pub message: String,
@@ -95,27 +101,18 @@ pub fn resolved(reference: &str, namespace: &str, image: &ImageEntry) -> Resolve
 /// image exists), so a catalog snapshot gives the same answer as the live cluster.
 /// The answer for `reference`; `everywhere`, when read, holds every image, to say where
 /// a name that is not visible from `namespace` does exist.
+///
+/// A reference VM Operator finds nothing for is then read as `<library>/<display name>`
+/// against `libraries`.
 pub fn outcome(
     index: &vmimage_shared::Index,
+    libraries: &Libraries,
     everywhere: Option<&vmimage_shared::Index>,
     namespace: &str,
     reference: &str,
     newest: bool,
 ) -> Outcome {
-    let failed = |reason: &'static str, message: String, candidates: &[Arc<ImageEntry>]| {
-        Outcome::Err(Failed {
-            reference: reference.to_string(),
-            namespace: namespace.to_string(),
-            error: FailureBody {
-                reason,
-                message,
-                candidates: candidates
-                    .iter()
-                    .map(|c| resolved(reference, namespace, c))
-                    .collect(),
-            },
-        })
-    };
+    let failed = failure(reference, namespace);
     if reference.len() > MAX_REF {
         return failed(
             "Invalid",
@@ -136,6 +133,12 @@ pub fn outcome(
     } else {
         resolve(index, namespace, reference)
     };
+    let result = match result {
+        Err(ResolveError::NotFound { .. }) if reference.contains('/') => {
+            resolve_in(index, libraries, namespace, reference)
+        }
+        other => other,
+    };
     match result {
         Ok(r) => Outcome::Ok(resolved(reference, namespace, &r.image)),
         Err(e @ ResolveError::Empty) => failed(e.reason(), e.to_string(), &[]),
@@ -148,9 +151,69 @@ pub fn outcome(
     }
 }
 
+/// A failed outcome for `reference` in `namespace`, given its reason, message and
+/// candidates.
+fn failure<'a>(
+    reference: &'a str,
+    namespace: &'a str,
+) -> impl Fn(&'static str, String, &[Arc<ImageEntry>]) -> Outcome + 'a {
+    move |reason, message, candidates| {
+        Outcome::Err(Failed {
+            reference: reference.to_string(),
+            namespace: namespace.to_string(),
+            error: FailureBody {
+                reason,
+                message,
+                candidates: candidates
+                    .iter()
+                    .map(|c| resolved(reference, namespace, c))
+                    .collect(),
+            },
+        })
+    }
+}
+
+/// What `--selector` (and `--version`) pick from `namespace`, as an outcome whose `ref`
+/// is the selector as shown; the reason goes to stderr.
+fn selected(index: &vmimage_shared::Index, namespace: &str, selector: &ImageSelector) -> Outcome {
+    let shown = selector.to_string();
+    match selector.choose(index, namespace) {
+        Ok(picked) => {
+            crate::note!("note: {}", picked.reason);
+            Outcome::Ok(resolved(&shown, namespace, &picked.image))
+        }
+        Err(e @ SelectError::NoMatch { .. }) => {
+            let nearest = match &e {
+                SelectError::NoMatch { nearest, .. } => nearest.clone(),
+                _ => Vec::new(),
+            };
+            failure(&shown, namespace)("NoMatch", e.to_string(), &nearest)
+        }
+        Err(e) => failure(&shown, namespace)("Invalid", e.to_string(), &[]),
+    }
+}
+
 pub async fn run(global: &Global, args: ResolveArgs) -> Result<ExitCode> {
+    let selector = args
+        .selector
+        .as_deref()
+        .map(|labels| ImageSelector::new(labels, args.version.as_deref()))
+        .transpose()
+        .map_err(|e| Error::Usage(format!("--selector/--version: {e}")))?;
     let (source, namespace) = Source::open(global).await?;
     let images = source.images(&Scope::VisibleFrom(namespace.clone())).await?;
+    let wanted: Vec<Arc<ImageEntry>> = args
+        .refs
+        .iter()
+        .filter(|r| {
+            matches!(
+                resolve(&images.index, &namespace, r),
+                Err(ResolveError::NotFound { .. })
+            )
+        })
+        .flat_map(|r| qualified::candidates(&images.index, &namespace, r))
+        .collect();
+    let libraries = source.libraries(&wanted).await?;
     // Every image is read only when a name is missing, to say where it does exist.
     let missing = args.refs.iter().any(|r| {
         matches!(
@@ -163,11 +226,14 @@ pub async fn run(global: &Global, args: ResolveArgs) -> Result<ExitCode> {
         false => None,
     };
     let everywhere = everywhere.as_ref().map(|i| &i.index);
-    let outcomes: Vec<Outcome> = args
-        .refs
-        .iter()
-        .map(|r| outcome(&images.index, everywhere, &namespace, r, args.newest))
-        .collect();
+    let outcomes: Vec<Outcome> = match &selector {
+        Some(selector) => vec![selected(&images.index, &namespace, selector)],
+        None => args
+            .refs
+            .iter()
+            .map(|r| outcome(&images.index, &libraries, everywhere, &namespace, r, args.newest))
+            .collect(),
+    };
     let failed = outcomes.iter().filter(|o| matches!(o, Outcome::Err(_))).count();
     let mut out = std::io::stdout().lock();
     // Templates see what -o json prints: the one outcome, or the array of them.

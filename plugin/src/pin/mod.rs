@@ -13,7 +13,7 @@ mod text;
 pub use edit::{Edit, apply_edits, edits_for};
 pub use files::{Input, read_inputs};
 pub use locate::{Document, parse_documents};
-pub use text::{Pinned, pin_documents, pin_text};
+pub use text::{PinOptions, Pinned, pin_documents, pin_text, vms_of};
 
 use serde_json::Value;
 use vmimage_shared::api::GROUP;

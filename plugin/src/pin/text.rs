@@ -6,7 +6,9 @@ use vmimage_shared::{
     api::VmImageRefs,
     decide::{Context, Decision, decide_with},
     index::Index,
+    library::Libraries,
     mutate::{Change, Plan, Selection},
+    select::ImageSelector,
 };
 
 /// What pinning one text gives.
@@ -25,18 +27,39 @@ pub struct Pinned {
 }
 
 /// Pins every VirtualMachine in `text` (named `name` in messages). VMs without a
-/// namespace are taken to be in `default_ns`; `newest` selects the newest ready version
-/// for every VM, as `vmimage.io/select: newest` does for one. An error means the text is
-/// not YAML.
+/// namespace are taken to be in `default_ns`; `options.newest` selects the newest ready
+/// version for every VM, as `vmimage.io/select: newest` does for one. An error means the
+/// text is not YAML.
 pub fn pin_text(
     name: &str,
     text: &str,
     index: &Index,
     default_ns: &str,
-    newest: bool,
+    options: PinOptions<'_>,
 ) -> Result<Pinned, String> {
     let docs = parse_documents(text).map_err(|e| format!("{name}: {e}"))?;
-    Ok(pin_documents(name, text, &docs, index, default_ns, newest))
+    Ok(pin_documents(name, text, &docs, index, default_ns, options))
+}
+
+/// What `pin` decides with beyond VM Operator's rules.
+#[derive(Debug, Clone, Copy)]
+pub struct PinOptions<'a> {
+    /// `--newest`: settle every ambiguous display name with the newest Ready candidate.
+    pub newest: bool,
+    /// The content libraries of the images, for `<library>/<display name>` references.
+    pub libraries: &'a Libraries,
+    /// `--selector`/`--version`: the image selector for VMs that name no image.
+    pub selector: Option<&'a ImageSelector>,
+}
+
+impl Default for PinOptions<'_> {
+    fn default() -> Self {
+        Self {
+            newest: false,
+            libraries: Libraries::none(),
+            selector: None,
+        }
+    }
 }
 
 /// [`pin_text`] for a text already parsed into `docs`.
@@ -46,7 +69,7 @@ pub fn pin_documents(
     docs: &[Document],
     index: &Index,
     default_ns: &str,
-    newest: bool,
+    options: PinOptions<'_>,
 ) -> Pinned {
     let mut edits = Vec::new();
     let (mut changes, mut problems, mut warnings, mut invalid) =
@@ -55,33 +78,31 @@ pub fn pin_documents(
     // pin predicts the image part of the webhook's decision; policies are `check`'s.
     let ctx = Context {
         index,
+        libraries: options.libraries,
         policies: &[],
         namespace_labels: &labels,
     };
     for (d, doc) in docs.iter().enumerate() {
         for (prefix, vm) in vms_in(&doc.value) {
-            let mut refs = match VmImageRefs::from_json(vm) {
+            let refs = match vm_refs(vm, default_ns) {
                 Ok(r) => r,
                 Err(e) => {
                     invalid.push(format!("{name}: document {}: {e}", d + 1));
                     continue;
                 }
             };
-            if refs.namespace.is_empty() {
-                refs.namespace = default_ns.to_string();
-            }
             let here = format!(
                 "{name}: document {}: VirtualMachine {}/{}",
                 d + 1,
                 refs.namespace,
                 refs.name
             );
-            let selection = if newest {
+            let selection = if options.newest {
                 Selection::NewestReady
             } else {
                 Selection::from_annotations(&refs.annotations)
             };
-            let plan = match decide_with(&ctx, &refs, selection) {
+            let plan = match decide_with(&ctx, &refs, selection, options.selector) {
                 Decision::Admit(admission) => {
                     warnings.extend(admission.warnings().into_iter().map(|w| format!("{here}: {w}")));
                     admission.plan
@@ -109,6 +130,24 @@ pub fn pin_documents(
         warnings,
         invalid,
     }
+}
+
+/// A VM's image fields, in `default_ns` when it names no namespace.
+fn vm_refs(vm: &serde_json::Value, default_ns: &str) -> Result<VmImageRefs, serde_json::Error> {
+    let mut refs = VmImageRefs::from_json(vm)?;
+    if refs.namespace.is_empty() {
+        refs.namespace = default_ns.to_string();
+    }
+    Ok(refs)
+}
+
+/// Every readable VM of `docs`, as `pin` reads it (to know, before pinning, which
+/// content libraries to read).
+pub fn vms_of(docs: &[Document], default_ns: &str) -> Vec<VmImageRefs> {
+    docs.iter()
+        .flat_map(|doc| vms_in(&doc.value))
+        .filter_map(|(_, vm)| vm_refs(vm, default_ns).ok())
+        .collect()
 }
 
 fn describe(change: &Change, plan: &Plan) -> String {
@@ -142,7 +181,7 @@ mod tests {
     #[test]
     fn pins_once_and_then_is_a_fixed_point() {
         let index = sample();
-        let first = pin_text("vm.yaml", VM, &index, "default", false).unwrap();
+        let first = pin_text("vm.yaml", VM, &index, "default", PinOptions::default()).unwrap();
         assert!(first.problems.is_empty(), "{:?}", first.problems);
         assert_eq!(first.changes.len(), 1, "{:?}", first.changes);
         assert!(first.text.starts_with("# keep me\n"));
@@ -151,7 +190,7 @@ mod tests {
             "{}",
             first.text
         );
-        let second = pin_text("vm.yaml", &first.text, &index, "default", false).unwrap();
+        let second = pin_text("vm.yaml", &first.text, &index, "default", PinOptions::default()).unwrap();
         assert!(second.changes.is_empty(), "{:?}", second.changes);
         assert_eq!(second.text, first.text);
     }
@@ -160,7 +199,7 @@ mod tests {
     fn problems_name_the_file_document_and_vm_and_not_yaml_is_an_error() {
         let index = sample();
         let ambiguous = VM.replace("ubuntu-24.04", "debian-12");
-        let out = pin_text("vm.yaml", &ambiguous, &index, "default", false).unwrap();
+        let out = pin_text("vm.yaml", &ambiguous, &index, "default", PinOptions::default()).unwrap();
         assert_eq!(out.problems.len(), 1);
         assert!(
             out.problems[0].starts_with("vm.yaml: document 1: VirtualMachine dev/web: "),
@@ -168,7 +207,7 @@ mod tests {
             out.problems[0]
         );
         assert!(
-            pin_text("bad.yaml", "a: [", &index, "default", false)
+            pin_text("bad.yaml", "a: [", &index, "default", PinOptions::default())
                 .unwrap_err()
                 .starts_with("bad.yaml: ")
         );

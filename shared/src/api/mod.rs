@@ -82,3 +82,24 @@ pub const CONTENT_LIBRARY: KindInfo = KindInfo {
     plural: "contentlibraries",
     namespaced: true,
 };
+/// `ClusterContentLibrary`.
+pub const CLUSTER_CONTENT_LIBRARY: KindInfo = KindInfo {
+    group: IMAGE_REGISTRY_GROUP,
+    kind: "ClusterContentLibrary",
+    plural: "clustercontentlibraries",
+    namespaced: false,
+};
+/// `ContentLibraryItem`: an image's `spec.providerRef` when the image is namespaced.
+pub const CONTENT_LIBRARY_ITEM: KindInfo = KindInfo {
+    group: IMAGE_REGISTRY_GROUP,
+    kind: "ContentLibraryItem",
+    plural: "contentlibraryitems",
+    namespaced: true,
+};
+/// `ClusterContentLibraryItem`: a cluster image's `spec.providerRef`.
+pub const CLUSTER_CONTENT_LIBRARY_ITEM: KindInfo = KindInfo {
+    group: IMAGE_REGISTRY_GROUP,
+    kind: "ClusterContentLibraryItem",
+    plural: "clustercontentlibraryitems",
+    namespaced: false,
+};

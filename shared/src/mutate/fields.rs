@@ -40,11 +40,17 @@ impl Plan {
                 json!(requested),
             ));
         }
-        // With newest selection, record which candidate was picked and why.
-        if !self.notes.is_empty() {
+        // With newest selection or a selector, record which image was picked and why.
+        let picked: Vec<&str> = self
+            .selected
+            .iter()
+            .chain(&self.notes)
+            .map(String::as_str)
+            .collect();
+        if !picked.is_empty() {
             out.push(at(
                 &["metadata", "annotations", SELECTED_ANNOTATION],
-                json!(self.notes.join("; ")),
+                json!(picked.join("; ")),
             ));
         }
         out

@@ -356,3 +356,191 @@ fn the_select_annotation_opts_in() {
     a.insert(SELECT_ANNOTATION.to_string(), "newest".to_string());
     assert_eq!(Selection::from_annotations(&a), Selection::NewestReady);
 }
+
+mod beyond_exact_names {
+    use super::*;
+    use crate::{
+        index::Scope,
+        library::{Libraries, LibraryObjects},
+        select::{IMAGE_SELECTOR_ANNOTATION, IMAGE_VERSION_ANNOTATION},
+    };
+
+    const OS: &str = "os.image.vmoperator.vmware.com/id";
+
+    fn catalog() -> (Index, Libraries) {
+        let from = |mut e: ImageEntry, item: &str| {
+            e.provider = Some(item.into());
+            e
+        };
+        let index = Index::from_entries([
+            from(
+                ImageEntry::test("vmi-a", "ubuntu")
+                    .label(OS, "ubuntu64Guest")
+                    .with_version("22.04"),
+                "item-a",
+            ),
+            from(
+                ImageEntry::test("vmi-b", "ubuntu")
+                    .label(OS, "ubuntu64Guest")
+                    .with_version("24.04"),
+                "item-b",
+            ),
+            from(ImageEntry::test("legacy", "ubuntu"), "item-c"),
+        ]);
+        let mut objects = LibraryObjects::new();
+        objects.add_item(Scope::Cluster, "item-a", "lib-a");
+        objects.add_item(Scope::Cluster, "item-b", "lib-b");
+        objects.add_item(Scope::Cluster, "item-c", "lib-c");
+        for lib in ["lib-a", "lib-b", "lib-c"] {
+            objects.add_library(Scope::Cluster, lib, None);
+        }
+        let libraries = objects.link(index.iter());
+        (index, libraries)
+    }
+
+    fn planned(vm: &VmImageRefs) -> Result<Plan, PlanError> {
+        let (index, libraries) = catalog();
+        plan_in(
+            &Images {
+                index: &index,
+                libraries: &libraries,
+            },
+            vm,
+            Selection::Exact,
+            None,
+        )
+    }
+
+    fn with_annotations(mut vm: VmImageRefs, pairs: &[(&str, &str)]) -> VmImageRefs {
+        vm.annotations = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        vm
+    }
+
+    #[test]
+    fn a_qualified_name_is_pinned_to_the_id_so_vm_operator_sees_an_id() {
+        let plan = planned(&vm(Some("lib-b/ubuntu"), None)).unwrap();
+        assert_eq!(
+            plan.changes,
+            vec![
+                Change::Image(iref("ClusterVirtualMachineImage", "vmi-b")),
+                Change::ImageName("vmi-b".into())
+            ]
+        );
+        assert_eq!(plan.requested.as_deref(), Some("lib-b/ubuntu"));
+        // The same name on a CD-ROM VM Operator does not look at becomes the object reference.
+        let mut cd = vm(Some("vmi-a"), None);
+        cd.cdroms = vec![CdromRef {
+            name: "cd".into(),
+            image: Some(iref("", "lib-b/ubuntu")),
+            connected: Some(false),
+        }];
+        let plan = planned(&cd).unwrap();
+        assert!(plan.changes.contains(&Change::CdromImage {
+            index: 0,
+            image: iref("ClusterVirtualMachineImage", "vmi-b"),
+        }));
+    }
+
+    #[test]
+    fn a_qualified_pick_whose_name_is_not_an_id_cannot_be_recorded() {
+        let err = planned(&vm(Some("lib-c/ubuntu"), None)).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PlanError::NotPinnable {
+                    by: PinnedBy::Library,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("through its content library"), "{err}");
+    }
+
+    #[test]
+    fn a_selector_picks_for_a_vm_that_names_no_image() {
+        let sel = format!("{OS}=ubuntu64Guest");
+        let plan = planned(&with_annotations(
+            vm(None, None),
+            &[
+                (IMAGE_SELECTOR_ANNOTATION, &sel),
+                (IMAGE_VERSION_ANNOTATION, "<24"),
+            ],
+        ))
+        .unwrap();
+        assert_eq!(
+            plan.changes,
+            vec![
+                Change::Image(iref("ClusterVirtualMachineImage", "vmi-a")),
+                Change::ImageName("vmi-a".into())
+            ]
+        );
+        let selected = plan.selected.as_deref().unwrap();
+        assert!(
+            selected.starts_with("vmi-a picked by vmimage.io/image-selector"),
+            "{selected}"
+        );
+        let fields = plan.fields();
+        assert!(
+            fields
+                .iter()
+                .any(|f| f.path.last().map(String::as_str) == Some(SELECTED_ANNOTATION)),
+            "{fields:?}"
+        );
+        // A VM that names an image keeps it; the selector is ignored, with a warning.
+        let plan = planned(&with_annotations(
+            vm(Some("vmi-b"), None),
+            &[(IMAGE_SELECTOR_ANNOTATION, &sel)],
+        ))
+        .unwrap();
+        assert_eq!(plan.selected, None);
+        assert_eq!(plan.warnings, vec![Warning::SelectorIgnored]);
+        assert!(!plan.warnings[0].may_be_lag());
+    }
+
+    #[test]
+    fn a_selector_without_a_match_or_that_does_not_parse_denies() {
+        let none = planned(&with_annotations(
+            vm(None, None),
+            &[(IMAGE_SELECTOR_ANNOTATION, "os=plan9")],
+        ))
+        .unwrap_err();
+        assert_eq!(none.reason(), "NoMatch");
+        let bad = planned(&with_annotations(
+            vm(None, None),
+            &[(IMAGE_VERSION_ANNOTATION, ">=1")],
+        ))
+        .unwrap_err();
+        assert_eq!(bad.reason(), "Invalid");
+        // v1alpha2 has no spec.image: a pick whose name is not an ID cannot be recorded.
+        let mut old = with_annotations(vm(None, None), &[(IMAGE_SELECTOR_ANNOTATION, "!nothing")]);
+        old.layout = VmLayout::of("vmoperator.vmware.com/v1alpha2");
+        let (index, _) = catalog();
+        let only_legacy = Index::from_entries(
+            index
+                .iter()
+                .filter(|i| &*i.name == "legacy")
+                .map(|i| (**i).clone()),
+        );
+        let err = plan_in(
+            &Images::without_libraries(&only_legacy),
+            &old,
+            Selection::Exact,
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PlanError::NotPinnable {
+                    by: PinnedBy::Selector,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+}

@@ -25,6 +25,16 @@ pub enum Warning {
         /// The resolver's error (VM Operator's text first).
         error: ResolveError,
     },
+    /// The VM names an image and also carries an image selector, which is then not used.
+    SelectorIgnored,
+}
+
+impl Warning {
+    /// Whether a newer view of the images could remove the warning (an image that had not
+    /// arrived yet); a selector ignored because the VM names an image stays ignored.
+    pub fn may_be_lag(&self) -> bool {
+        !matches!(self, Self::SelectorIgnored)
+    }
 }
 
 impl fmt::Display for Warning {
@@ -57,6 +67,11 @@ impl fmt::Display for Warning {
                 }
                 Ok(())
             }
+            Self::SelectorIgnored => write!(
+                f,
+                "{} is ignored: the VM names an image, and a selector is used only when it names none",
+                crate::select::IMAGE_SELECTOR_ANNOTATION
+            ),
             Self::Cdrom { field, error } => write!(
                 f,
                 "{field}: {error}; VM Operator does not resolve this CD-ROM when the VM is created, so it will not find an image"

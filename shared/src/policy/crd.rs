@@ -11,11 +11,11 @@ use serde::{Deserialize, Serialize};
 pub(super) const SOME_RULE_SET: &str = "has(self.requireReady) || has(self.allowedBootTypes) \
     || has(self.allowedScopes) || has(self.allowedProviders) || has(self.allowedNames) \
     || has(self.deniedNames) || has(self.imageSelector) || has(self.requireId) \
-    || has(self.forbidNewestSelection)";
+    || has(self.forbidNewestSelection) || has(self.forbidImageSelectors)";
 /// The message of [`SOME_RULE_SET`].
 pub(super) const SOME_RULE_SET_MESSAGE: &str = "set at least one rule: requireReady, \
     allowedBootTypes, allowedScopes, allowedProviders, allowedNames, deniedNames, \
-    imageSelector, requireId, forbidNewestSelection";
+    imageSelector, requireId, forbidNewestSelection, forbidImageSelectors";
 
 /// `status` of a policy, written by the webhook.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]

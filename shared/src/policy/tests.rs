@@ -217,3 +217,36 @@ fn newest_selection_can_be_forbidden() {
     );
     assert_eq!(rules_of(&v), ["forbidNewestSelection"]);
 }
+
+#[test]
+fn image_selectors_can_be_forbidden_apart_from_newest_selection() {
+    let index = Index::from_entries([ImageEntry::test("vmi-1", "ubuntu").label("os", "ubuntu")]);
+    let vm = VmImageRefs {
+        namespace: "dev".into(),
+        annotations: [(
+            crate::select::IMAGE_SELECTOR_ANNOTATION.to_string(),
+            "os=ubuntu".to_string(),
+        )]
+        .into(),
+        ..Default::default()
+    };
+    let plan = crate::mutate::plan(&index, &vm).unwrap();
+    let evaluated = |rules| {
+        let p = [policy("Enforce", rules)];
+        rules_of(&evaluate(
+            &p,
+            Subject {
+                namespace_labels: &BTreeMap::new(),
+                plan: &plan,
+            },
+        ))
+        .into_iter()
+        .map(str::to_string)
+        .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        evaluated(json!({"forbidImageSelectors": true})),
+        ["forbidImageSelectors"]
+    );
+    assert!(evaluated(json!({"forbidNewestSelection": true})).is_empty());
+}

@@ -9,6 +9,7 @@
 
 use super::{MatchedBy, Resolution, ResolveError, sort_candidates};
 use crate::{
+    api::VmImageRefs,
     index::{ImageEntry, Index},
     library::Libraries,
 };
@@ -77,4 +78,28 @@ pub(super) fn resolve(
             }))
         }
     }
+}
+
+/// The images whose libraries deciding `vm` may need: the candidates of each of its
+/// references (the one VM Operator resolves, and every CD-ROM's) that contains `/` and
+/// that VM Operator's rules find nothing for. Usually empty, so most VMs cost no read.
+pub fn candidates_for_vm(index: &Index, vm: &VmImageRefs) -> Vec<Arc<ImageEntry>> {
+    let references = vm.effective_image_name().into_iter().chain(
+        vm.cdroms
+            .iter()
+            .filter_map(|c| c.image.as_ref().map(|i| i.name.as_str())),
+    );
+    let mut out: Vec<Arc<ImageEntry>> = references
+        .filter(|r| r.contains('/'))
+        .filter(|r| {
+            matches!(
+                super::resolve(index, &vm.namespace, r),
+                Err(ResolveError::NotFound { .. })
+            )
+        })
+        .flat_map(|r| candidates(index, &vm.namespace, r))
+        .collect();
+    sort_candidates(&mut out);
+    out.dedup();
+    out
 }

@@ -143,11 +143,23 @@ mod tests {
     #[test]
     fn malformed_constraints_name_the_term() {
         for (text, msg) in [
-            (">=22.04,", "invalid version constraint \">=22.04,\": \"\" is empty"),
+            (
+                ">=22.04,",
+                "invalid version constraint \">=22.04,\": \"\" is empty",
+            ),
             (">=", "invalid version constraint \">=\": \">=\" has no version"),
-            ("> = 2", "invalid version constraint \"> = 2\": \"> = 2\" is not an operator followed by one version"),
-            ("~22", "invalid version constraint \"~22\": \"~22\" does not start with a number"),
-            (">=22 <24", "invalid version constraint \">=22 <24\": \">=22 <24\" is not an operator followed by one version"),
+            (
+                "> = 2",
+                "invalid version constraint \"> = 2\": \"> = 2\" is not an operator followed by one version",
+            ),
+            (
+                "~22",
+                "invalid version constraint \"~22\": \"~22\" does not start with a number",
+            ),
+            (
+                ">=22 <24",
+                "invalid version constraint \">=22 <24\": \">=22 <24\" is not an operator followed by one version",
+            ),
         ] {
             let e = text.parse::<VersionConstraint>().unwrap_err().to_string();
             assert!(e.starts_with(msg), "{text}: {e}");

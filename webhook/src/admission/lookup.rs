@@ -18,7 +18,9 @@ use vmimage_shared::{
     api::VmImageRefs,
     decide::{self, Admission, Context, Decision, Denial},
     index::Index,
+    library::Libraries,
     policy::Policy,
+    resolve::qualified,
 };
 
 /// The policies and the namespace's labels, once per request.
@@ -72,11 +74,22 @@ async fn labels(state: &AppState, namespace: &str) -> Result<Arc<Labels>, LiveEr
     Ok(labels)
 }
 
+/// The content libraries of the images a `<library>/<display name>` reference of `refs`
+/// could name, read live (a few GETs); none for a VM without such a reference.
+async fn libraries(state: &AppState, refs: &VmImageRefs) -> Result<Libraries, Refusal> {
+    let wanted = qualified::candidates_for_vm(&state.index.read(), refs);
+    if wanted.is_empty() {
+        return Ok(Libraries::default());
+    }
+    state.metrics.live_read();
+    state.live.libraries(&wanted).await.map_err(Refusal::Libraries)
+}
+
 /// Whether the index's answer needs no confirmation: an admission without warnings,
 /// or a policy's denial (policies are watched too). An image denial may be a lag.
 fn trusted(decision: &Decision) -> bool {
     match decision {
-        Decision::Admit(a) => a.plan.warnings.is_empty(),
+        Decision::Admit(a) => !a.plan.warnings.iter().any(|w| w.may_be_lag()),
         Decision::Deny(Denial::Policy { .. }) => true,
         Decision::Deny(Denial::Image(_)) => false,
     }
@@ -91,10 +104,12 @@ pub(super) async fn decide(
     inputs: &Inputs,
     refs: &VmImageRefs,
 ) -> Result<Admission, Refusal> {
+    let libraries = libraries(state, refs).await?;
     let with = |index: &Index| {
         decide::decide(
             &Context {
                 index,
+                libraries: &libraries,
                 policies: &inputs.policies,
                 namespace_labels: &inputs.labels,
             },

@@ -38,6 +38,9 @@ pub enum Refusal {
         /// Why.
         error: LiveError,
     },
+    /// A reference reads as `<library>/<display name>`, and the content libraries of its
+    /// candidates could not be read.
+    Libraries(LiveError),
     /// The VM's image fields have the wrong shape or type.
     Unreadable(serde_json::Error),
     /// The patch could not be encoded.
@@ -56,6 +59,7 @@ impl Refusal {
             Self::Syncing(_) => "Syncing",
             Self::Policies(_) => "PoliciesUnavailable",
             Self::Labels { .. } => "LabelsUnavailable",
+            Self::Libraries(_) => "LibrariesUnavailable",
             Self::Unreadable(_) => "Unreadable",
             Self::Patch(_) => "PatchFailed",
             Self::ChangedImages(inner) => inner.reason(),
@@ -103,6 +107,11 @@ impl fmt::Display for Refusal {
             Self::Labels { namespace, error } => write!(
                 f,
                 "vmimage could not read the labels of namespace {namespace} to apply image policies ({error}); retry shortly"
+            ),
+            Self::Libraries(error) => write!(
+                f,
+                "an image reference reads as <content library>/<display name>, and vmimage could \
+                 not read the content libraries of its candidates ({error}); retry shortly, or name the image by VMI ID"
             ),
             Self::Unreadable(e) => write!(
                 f,

@@ -4,12 +4,13 @@
 use super::{LiveError, LiveReader};
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
+use std::sync::Arc;
 use std::{
     collections::BTreeMap,
     sync::atomic::{AtomicUsize, Ordering},
     time::Duration,
 };
-use vmimage_shared::{index::ImageEntry, policy::Policy};
+use vmimage_shared::{index::ImageEntry, library::Libraries, policy::Policy};
 
 /// What the next image read answers.
 #[derive(Debug, Clone)]
@@ -28,6 +29,8 @@ pub(crate) struct FakeReader {
     /// Labels by namespace; an unknown namespace does not exist.
     pub(crate) namespaces: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
     pub(crate) policies: Mutex<Vec<Policy>>,
+    /// What library reads answer (the links, for whichever images are asked about).
+    pub(crate) libraries: Mutex<Libraries>,
     /// Image reads that reached this reader.
     pub(crate) image_reads: AtomicUsize,
 }
@@ -42,6 +45,7 @@ impl FakeReader {
             }),
             namespaces: Mutex::default(),
             policies: Mutex::default(),
+            libraries: Mutex::default(),
             image_reads: AtomicUsize::new(0),
         }
     }
@@ -89,6 +93,17 @@ impl LiveReader for FakeReader {
         let answer = match self.failure() {
             Some(e) => Err(e),
             None => Ok(self.policies.lock().clone()),
+        };
+        Box::pin(async move { answer })
+    }
+
+    fn libraries<'a>(
+        &'a self,
+        _images: &'a [Arc<ImageEntry>],
+    ) -> BoxFuture<'a, Result<Libraries, LiveError>> {
+        let answer = match self.failure() {
+            Some(e) => Err(e),
+            None => Ok(self.libraries.lock().clone()),
         };
         Box::pin(async move { answer })
     }
