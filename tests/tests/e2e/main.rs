@@ -20,6 +20,7 @@ mod policy;
 mod printing;
 mod publish;
 mod security;
+mod selection;
 mod slow_clients;
 mod versions;
 
@@ -55,6 +56,7 @@ fn main() -> std::process::ExitCode {
     tests.extend(publish::all());
     tests.extend(policy::all());
     tests.extend(versions::all());
+    tests.extend(selection::all());
     tests.extend(security::all());
     tests.extend(faults::all());
     tests.extend(hostile::all());

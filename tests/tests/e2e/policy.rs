@@ -34,7 +34,7 @@ pub fn all() -> Vec<(&'static str, TestFn)> {
 
 /// Deletes the test's policies and extra namespaces when dropped, so a failing test
 /// cannot leave a cluster-wide policy behind.
-struct Cleanup {
+pub(crate) struct Cleanup {
     ctx: Ctx,
     policies: Vec<String>,
     namespaces: Vec<String>,
@@ -62,7 +62,7 @@ impl Drop for Cleanup {
 }
 
 /// Labels the test's namespace so its policies can select it; returns the cleanup guard.
-fn prepare(ctx: &Ctx) -> Result<Cleanup> {
+pub(crate) fn prepare(ctx: &Ctx) -> Result<Cleanup> {
     select(ctx, &ctx.namespace)?;
     Ok(Cleanup {
         ctx: ctx.clone(),
@@ -84,7 +84,7 @@ fn select(ctx: &Ctx, ns: &str) -> Result<()> {
 }
 
 /// A policy named `<ns>-<suffix>` selecting only the test's namespace.
-fn policy(ctx: &Ctx, suffix: &str, mode: &str, rules: Value) -> (String, String) {
+pub(crate) fn policy(ctx: &Ctx, suffix: &str, mode: &str, rules: Value) -> (String, String) {
     let name = format!("{}-{suffix}", ctx.namespace);
     let manifest = json!({
         "apiVersion": "vmimage.io/v1alpha1",
@@ -100,7 +100,11 @@ fn policy(ctx: &Ctx, suffix: &str, mode: &str, rules: Value) -> (String, String)
 }
 
 /// `kubectl apply -f -` of a policy; records it for cleanup.
-fn apply_policy(ctx: &Ctx, cleanup: &mut Cleanup, (name, manifest): (String, String)) -> Result<String> {
+pub(crate) fn apply_policy(
+    ctx: &Ctx,
+    cleanup: &mut Cleanup,
+    (name, manifest): (String, String),
+) -> Result<String> {
     cleanup.policies.push(name.clone());
     let out = ctx.kubectl_stdin(&["apply", "-f", "-"], Some(&manifest))?;
     ensure!(
@@ -113,7 +117,7 @@ fn apply_policy(ctx: &Ctx, cleanup: &mut Cleanup, (name, manifest): (String, Str
 
 /// Waits (bounded) until the webhook has loaded the policy: its status says Ready=True
 /// for the current generation. The webhook writes that status after loading it.
-async fn wait_loaded(ctx: &Ctx, name: &str) -> Result<Value> {
+pub(crate) async fn wait_loaded(ctx: &Ctx, name: &str) -> Result<Value> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let out = ctx.kubectl_ok(&["get", "vmimagepolicy", name, "-o", "json"])?;
