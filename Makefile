@@ -112,6 +112,11 @@ bench: assets ## Benchmarks on a real control plane (release builds); writes doc
 	cargo bench -p vmimage-shared --bench resolve -- --quick --noplot
 	./target/release/vmimage-bench
 
+.PHONY: bench-peers
+bench-peers: assets ## Kyverno's two lookups beside vmimage in the hop comparison (heavy: builds Kyverno once, ~17 min); writes docs/benchmarks-peers.md
+	cargo build --release -p vmimage-webhook -p vmimage-tests --bins
+	@kyverno=$$(bash hack/build-kyverno.sh) && KYVERNO_DIR=$$(dirname "$$kyverno") ./target/release/vmimage-bench-peers
+
 # Cross C compilers for ring, by target (Debian packages).
 DIST_PACKAGES := musl-tools gcc-aarch64-linux-gnu gcc-mingw-w64-x86-64
 

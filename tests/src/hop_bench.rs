@@ -29,6 +29,34 @@ pub enum Hop {
     Vmimage,
     /// A MutatingAdmissionPolicy with a name→ID ConfigMap param.
     Policy,
+    /// Kyverno with a GlobalContextEntry queried by JMESPath (`make bench-peers`).
+    KyvernoGlobal,
+    /// Kyverno with an apiCall per admission (`make bench-peers`).
+    KyvernoApiCall,
+}
+
+impl Hop {
+    /// What tables and charts call it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Baseline => "no webhook",
+            Self::Noop => "do-nothing webhook",
+            Self::PatchingNoop => "do-nothing webhook returning vmimage's patch",
+            Self::Vmimage => "vmimage (release)",
+            Self::Policy => "MutatingAdmissionPolicy + name→ID ConfigMap",
+            Self::KyvernoGlobal => "Kyverno, GlobalContextEntry + JMESPath",
+            Self::KyvernoApiCall => "Kyverno, apiCall per admission",
+        }
+    }
+
+    /// Kyverno's lookup, for its hops.
+    fn kyverno(self) -> Option<crate::kyverno::Lookup> {
+        match self {
+            Self::KyvernoGlobal => Some(crate::kyverno::Lookup::Global),
+            Self::KyvernoApiCall => Some(crate::kyverno::Lookup::ApiCall),
+            _ => None,
+        }
+    }
 }
 
 /// The MutatingAdmissionPolicy and its binding and param, named alike.
@@ -236,15 +264,21 @@ async fn route(
     hop: Hop,
     ports: Ports,
     probe: Option<(&str, &str)>,
+    kyverno: Option<(&str, &str)>,
 ) -> Result<()> {
     if hop != Hop::Policy && probe.is_some() {
         unbind_policy(client).await?;
+    }
+    // Kyverno's webhooks go before another hop's are registered; its own hops are set
+    // up after vmimage's configuration is gone, so only Kyverno can pass the probe.
+    if let Some(target) = kyverno.filter(|_| hop.kyverno().is_none()) {
+        crate::kyverno::use_lookup(client, None, target).await?;
     }
     match hop {
         Hop::Noop => webhook::register(client, ca_pem, ports.noop).await,
         Hop::PatchingNoop => webhook::register(client, ca_pem, ports.patching_noop).await,
         Hop::Vmimage => webhook::register(client, ca_pem, ports.vmimage).await,
-        Hop::Baseline | Hop::Policy => {
+        Hop::Baseline | Hop::Policy | Hop::KyvernoGlobal | Hop::KyvernoApiCall => {
             let api: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
             match api
                 .delete(webhook::CONFIGURATION_NAME, &DeleteParams::default())
@@ -254,9 +288,13 @@ async fn route(
                 Err(kube::Error::Api(status)) if status.code == 404 => {}
                 Err(e) => return Err(e).context("removing the webhook configuration"),
             }
-            match (hop, probe) {
-                (Hop::Policy, Some(probe)) => bind_policy(client, probe).await,
-                (Hop::Policy, None) => bail!("the policy is not installed"),
+            match (hop, probe, hop.kyverno()) {
+                (Hop::Policy, Some(probe), _) => bind_policy(client, probe).await,
+                (Hop::Policy, None, _) => bail!("the policy is not installed"),
+                (_, _, Some(lookup)) => match kyverno {
+                    Some(target) => crate::kyverno::use_lookup(client, Some(lookup), target).await,
+                    None => bail!("Kyverno is not running"),
+                },
                 _ => Ok(()),
             }
         }
@@ -317,6 +355,11 @@ pub struct Comparison<'a> {
     pub ports: Ports,
     /// The name and ID the policy's param maps, when the policy is installed.
     pub probe: Option<(&'a str, &'a str)>,
+    /// With Kyverno running: the display name the VMs name and the ID it must become,
+    /// to check each Kyverno lookup is in effect before it is measured.
+    pub kyverno: Option<(&'a str, &'a str)>,
+    /// Leave out the do-nothing webhook that returns vmimage's patch.
+    pub skip_patching_noop: bool,
     /// Where the VMs are created.
     pub namespace: &'a str,
     /// The display name the VMs name.
@@ -332,10 +375,17 @@ impl Comparison<'_> {
     /// `creates` VMs at concurrency 1 and as many at 8 per hop; the median round's
     /// figures are kept. Leaves vmimage registered.
     pub async fn measure(&self) -> Result<Vec<(Hop, HopFigures)>> {
-        let (client, ca_pem, ports, probe) = (self.client, self.ca_pem, self.ports, self.probe);
+        let (client, ca_pem, ports, probe, kyverno) =
+            (self.client, self.ca_pem, self.ports, self.probe, self.kyverno);
         let mut hops = vec![Hop::Baseline, Hop::Noop, Hop::PatchingNoop, Hop::Vmimage];
+        if self.skip_patching_noop {
+            hops.retain(|h| *h != Hop::PatchingNoop);
+        }
         if probe.is_some() {
             hops.push(Hop::Policy);
+        }
+        if kyverno.is_some() {
+            hops.extend([Hop::KyvernoGlobal, Hop::KyvernoApiCall]);
         }
         let mut seen: Vec<Vec<HopFigures>> = vec![Vec::new(); hops.len()];
         let tag = std::time::SystemTime::now()
@@ -343,7 +393,7 @@ impl Comparison<'_> {
             .map_or(0, |d| d.as_millis());
         for round in 0..self.rounds {
             for (h, hop) in hops.iter().enumerate() {
-                route(client, ca_pem, *hop, ports, probe).await?;
+                route(client, ca_pem, *hop, ports, probe, kyverno).await?;
                 let prefix = format!("hop{tag:x}-{round}-{h}");
                 let (ns, image, n) = (self.namespace, self.image, self.creates);
                 let c1 = creates(client, ns, &format!("{prefix}-a"), image, n, 1).await?;
@@ -351,7 +401,7 @@ impl Comparison<'_> {
                 seen[h].push(HopFigures { c1, c8 });
             }
         }
-        route(client, ca_pem, Hop::Vmimage, ports, probe).await?;
+        route(client, ca_pem, Hop::Vmimage, ports, probe, kyverno).await?;
         let median = |mut v: Vec<f64>| {
             v.sort_by(f64::total_cmp);
             v[v.len() / 2]

@@ -11,11 +11,13 @@
 //! - [`tmux`]: an interactive bash driven by keystrokes, for completion tests.
 
 pub mod assets;
+pub mod bench_setup;
 pub mod catalog;
 pub mod cli_bench;
 pub mod cluster;
 pub mod crds;
 pub mod hop_bench;
+pub mod kyverno;
 pub mod loadgen;
 pub mod miss_bench;
 pub mod pki;

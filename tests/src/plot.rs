@@ -27,16 +27,6 @@ pub fn series(measured: &[(usize, Vec<(Hop, HopFigures)>)]) -> Series {
     out
 }
 
-fn label(hop: Hop) -> &'static str {
-    match hop {
-        Hop::Baseline => "no webhook",
-        Hop::Noop => "do-nothing webhook",
-        Hop::PatchingNoop => "do-nothing webhook returning vmimage's patch",
-        Hop::Vmimage => "vmimage (release)",
-        Hop::Policy => "MutatingAdmissionPolicy + ConfigMap",
-    }
-}
-
 /// Draws `series` into the SVG file `path`.
 pub fn draw(series: &Series, path: &Path) -> Result<()> {
     let err = |e: &dyn std::fmt::Display| anyhow!("drawing {}: {e}", path.display());
@@ -70,7 +60,7 @@ pub fn draw(series: &Series, path: &Path) -> Result<()> {
         chart
             .draw_series(LineSeries::new(p50.clone(), colour.stroke_width(2)))
             .map_err(|e| err(&e))?
-            .label(label(*hop))
+            .label(hop.label())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(2)));
         chart
             .draw_series(p50.iter().map(|&(x, y)| Circle::new((x, y), 3, colour.filled())))

@@ -5,17 +5,12 @@
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 use std::{
-    fmt::Write as _,
-    io::{Read, Write},
-    net::TcpStream,
     path::PathBuf,
     process::Command,
     time::{Duration, Instant},
 };
 use vmimage_testenv::{ControlPlane, Options, catalog, loadgen, say, webhook, workspace_root};
 
-/// The unique display name every benchmark resolves.
-const TARGET: &str = "bench-ubuntu-24.04";
 /// Rounds of the hop comparison (each routes admission to every hop in turn) and VM
 /// creates per hop, concurrency and round: differences of a fraction of a millisecond
 /// need many creates on a shared 2-core machine.
@@ -23,6 +18,7 @@ const HOP_ROUNDS: usize = 5;
 const HOP_CREATES: usize = 150;
 
 use vmimage_testenv::{
+    bench_setup::{TARGET, admin_get, grow, machine, markdown, rss_mb, target_id},
     cli_bench::{self, Row},
     hop_bench::{self, Hop, HopFigures},
 };
@@ -30,19 +26,12 @@ use vmimage_testenv::{
 /// Rows for one catalog size: each hop's added latency and throughput against no webhook.
 fn hop_rows(size: &str, hops: &[(Hop, HopFigures)]) -> Vec<Row> {
     let base = hops[0].1;
-    let name = |hop: Hop| match hop {
-        Hop::Baseline => "no webhook",
-        Hop::Noop => "do-nothing webhook",
-        Hop::PatchingNoop => "do-nothing webhook returning vmimage's patch",
-        Hop::Vmimage => "vmimage (release)",
-        Hop::Policy => "MutatingAdmissionPolicy + name→ID ConfigMap",
-    };
     hops[1..]
         .iter()
         .map(|(hop, f)| Row {
             figure: format!(
                 "VM create through the apiserver, {size} images, {}: added p50 / p99 at c=1; at c=8; creates/s vs no webhook (c=1 / c=8)",
-                name(*hop)
+                hop.label()
             ),
             value: format!(
                 "{:+.2} / {:+.2} ms; {:+.2} / {:+.2} ms; {:.2} / {:.2}",
@@ -57,34 +46,6 @@ fn hop_rows(size: &str, hops: &[(Hop, HopFigures)]) -> Vec<Row> {
             pass: None,
         })
         .collect()
-}
-
-fn admin_get(port: u16, path: &str) -> Result<String> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
-    let mut out = String::new();
-    s.read_to_string(&mut out)?;
-    Ok(out.split("\r\n\r\n").nth(1).unwrap_or_default().to_string())
-}
-
-fn indexed(port: u16) -> usize {
-    admin_get(port, "/metrics")
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.starts_with("vmimage_index_images{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as usize
-}
-
-fn rss_mb(pid: u32) -> Result<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let kb: f64 = status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .context("no VmRSS")?
-        .parse()?;
-    Ok(kb / 1024.0)
 }
 
 /// What one load measurement found.
@@ -255,12 +216,6 @@ async fn create_p50(cp: &ControlPlane, ns: &str, prefix: &str, n: usize) -> Resu
     Ok(lat[lat.len() / 2])
 }
 
-/// The target's ID: the same in the live cluster as in the offline catalogs, so the
-/// plugin's live rows (`get ID`) find it.
-fn target_id() -> String {
-    cli_bench::TARGET.1.to_string()
-}
-
 /// Median wall time of `n` runs of a shell command, in ms.
 fn median_ms(cmd: &str, env: &[(&str, String)], n: usize) -> Result<f64> {
     let mut times = Vec::new();
@@ -278,88 +233,6 @@ fn median_ms(cmd: &str, env: &[(&str, String)], n: usize) -> Result<f64> {
     }
     times.sort_by(f64::total_cmp);
     Ok(times[n / 2])
-}
-
-/// Loads synthetic images `from..to` and waits for the webhook to index them; the time
-/// the loading took.
-async fn grow(cp: &ControlPlane, from: usize, to: usize, admin: u16, base: usize) -> Result<Duration> {
-    let client = cp.client().await?;
-    let t = Instant::now();
-    say(format!(
-        "loading synthetic images {from}..{to} (the slow part: a create and a status update each)"
-    ));
-    let step = 10_000;
-    let mut start = from;
-    while start < to {
-        let end = (start + step).min(to);
-        catalog::create_objects(&client, catalog::synthetic_range(start..end, 10), 128).await?;
-        say(format!(
-            "  {end}/{to} images after {:.0} s",
-            t.elapsed().as_secs_f64()
-        ));
-        start = end;
-    }
-    let loaded = t.elapsed();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while indexed(admin) < base + to {
-        if Instant::now() > deadline {
-            bail!(
-                "webhook indexed {} of {} images after 120 s",
-                indexed(admin),
-                base + to
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    Ok(loaded)
-}
-
-/// The rows as one markdown table, with pass/MISS.
-fn markdown(rows: &[Row]) -> String {
-    let mut table = String::from("| figure | measured | target | result |\n|---|---|---|---|\n");
-    for r in rows {
-        let verdict = match r.pass {
-            Some(true) => "pass",
-            Some(false) => "MISS",
-            None => "",
-        };
-        let _ = writeln!(
-            table,
-            "| {} | {} | {} | {} |",
-            r.figure, r.value, r.target, verdict
-        );
-    }
-    table
-}
-
-fn machine() -> String {
-    let cpu = std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|c| {
-            c.lines()
-                .find(|l| l.starts_with("model name"))
-                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
-        })
-        .unwrap_or_default();
-    let mem = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|m| {
-            m.lines().next().map(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .unwrap_or("0")
-                    .parse::<f64>()
-                    .unwrap_or(0.0)
-                    / 1048576.0
-            })
-        })
-        .unwrap_or(0.0);
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0);
-    format!(
-        "{cores} cores ({cpu}), {mem:.0} GiB memory, kube-apiserver {}, etcd {}",
-        vmimage_testenv::assets::K8S_VERSION,
-        vmimage_testenv::assets::ETCD_VERSION
-    )
 }
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
@@ -455,6 +328,8 @@ async fn main() -> Result<()> {
         ca_pem: &ca,
         ports,
         probe,
+        kyverno: None,
+        skip_patching_noop: false,
         namespace: "bench-hops",
         image: TARGET,
         rounds: HOP_ROUNDS,

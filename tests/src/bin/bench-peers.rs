@@ -1,0 +1,171 @@
+//! `vmimage-bench-peers` (run by `make bench-peers`, heavy, not part of `make test`):
+//! Kyverno's two ways of mapping a display name to an ID, measured in the same hop
+//! comparison as vmimage and a do-nothing webhook, against one apiserver, at each catalog
+//! size; written to docs/benchmarks-peers.md.
+
+use anyhow::{Context, Result, bail};
+use serde_json::json;
+use std::{path::PathBuf, time::Instant};
+use vmimage_testenv::{
+    ControlPlane, Options,
+    bench_setup::{TARGET, grow, machine, markdown, target_id},
+    catalog,
+    cli_bench::{Row, thousands},
+    hop_bench::{self, Hop, HopFigures},
+    kyverno, say, webhook, workspace_root,
+};
+
+/// Rounds and creates per hop, concurrency and round: Kyverno's apiCall takes about a
+/// second per create at 20,000 images, so fewer than `make bench` uses.
+const ROUNDS: usize = 3;
+const CREATES: usize = 40;
+
+fn added(f: &HopFigures, base: &HopFigures) -> String {
+    format!(
+        "{:+.2} / {:+.2} ms; {:+.2} / {:+.2} ms; {:.3} / {:.3}",
+        f.c1.p50_ms - base.c1.p50_ms,
+        f.c1.p99_ms - base.c1.p99_ms,
+        f.c8.p50_ms - base.c8.p50_ms,
+        f.c8.p99_ms - base.c8.p99_ms,
+        f.c1.per_s / base.c1.per_s,
+        f.c8.per_s / base.c8.per_s,
+    )
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() -> Result<()> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let sizes: Vec<usize> = std::env::var("VMIMAGE_PEERS_SIZES")
+        .unwrap_or_else(|_| "1000,20000".into())
+        .split(',')
+        .map(|s| {
+            s.trim()
+                .parse()
+                .context("VMIMAGE_PEERS_SIZES: comma-separated image counts")
+        })
+        .collect::<Result<_>>()?;
+    let kyverno_dir = std::env::var_os("KYVERNO_DIR").map(PathBuf::from).context(
+        "KYVERNO_DIR (the directory hack/build-kyverno.sh fills) is not set; run make bench-peers",
+    )?;
+    let release = workspace_root().join("target/release");
+    for bin in ["vmimage-webhook", "noop-webhook"] {
+        if !release.join(bin).is_file() {
+            bail!(
+                "{} missing: make bench-peers builds it",
+                release.join(bin).display()
+            );
+        }
+    }
+    let started = Instant::now();
+    let cp = ControlPlane::start(Options::temp()?).await?;
+    let client = cp.client().await?;
+    catalog::load_file(&client, &workspace_root().join("manifests/samples/catalog.yaml")).await?;
+    let target = target_id();
+    catalog::apply_image(&client, json!({
+        "kind": "ClusterVirtualMachineImage",
+        "metadata": {"name": target},
+        "status": {"name": TARGET, "type": "OVF", "conditions": [{"type": "Ready", "status": "True", "reason": "Ready", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}
+    })).await?;
+    let base = 10; // the sample catalog and the target
+    let wh = webhook::start(&cp.dir, &cp.ca, &cp.kubeconfig, &release.join("vmimage-webhook")).await?;
+    let noop = hop_bench::start_noop(&cp, &release.join("noop-webhook"), None).await?;
+    say("starting Kyverno's admission controller against the local apiserver");
+    let ky = kyverno::start(&cp, &client, &kyverno_dir).await?;
+    catalog::ensure_namespaces(&client, ["bench-peers".into()]).await?;
+    let ca = cp.ca.pair.cert_pem.clone();
+    let comparison = hop_bench::Comparison {
+        client: &client,
+        ca_pem: &ca,
+        ports: hop_bench::Ports {
+            noop: noop.port,
+            patching_noop: noop.port,
+            vmimage: wh.port,
+        },
+        probe: None,
+        kyverno: Some((TARGET, &target)),
+        skip_patching_noop: true,
+        namespace: "bench-peers",
+        image: TARGET,
+        rounds: ROUNDS,
+        creates: CREATES,
+    };
+    let mut rows = Vec::new();
+    let mut loaded = 0;
+    for size in sizes {
+        grow(&cp, loaded, size, wh.admin_port, base).await?;
+        loaded = size;
+        say(format!(
+            "measuring no webhook, a do-nothing webhook, vmimage and Kyverno's two lookups at {} images",
+            thousands(size)
+        ));
+        let figures = comparison.measure().await?;
+        let (vm_rss, _) = kyverno::rss_mb(wh.proc.pid())?;
+        let (ky_rss, ky_peak) = kyverno::rss_mb(ky.proc.pid())?;
+        let at = |hop: Hop| figures.iter().find(|(h, _)| *h == hop).map(|(_, f)| *f);
+        let base_f = at(Hop::Baseline).context("no baseline")?;
+        for (hop, f) in figures.iter().filter(|(h, _)| *h != Hop::Baseline) {
+            let rss = match hop {
+                Hop::Vmimage => format!("; RSS {vm_rss:.0} MB"),
+                Hop::KyvernoGlobal | Hop::KyvernoApiCall => {
+                    format!("; Kyverno RSS {ky_rss:.0} MB now, {ky_peak:.0} MB peak")
+                }
+                _ => String::new(),
+            };
+            rows.push(Row {
+                figure: format!(
+                    "VM create through the apiserver, {} images, {}: added p50 / p99 at c=1; at c=8; creates/s vs no webhook (c=1 / c=8)",
+                    thousands(size),
+                    hop.label()
+                ),
+                value: added(f, &base_f) + &rss,
+                target: "".into(),
+                pass: None,
+            });
+        }
+        let (ours, global) = (at(Hop::Vmimage), at(Hop::KyvernoGlobal));
+        if let (Some(ours), Some(global)) = (ours, global) {
+            let ours_added = (ours.c1.p50_ms - base_f.c1.p50_ms).max(0.01);
+            let theirs = global.c1.p50_ms - base_f.c1.p50_ms;
+            let cheaper = theirs / ours_added;
+            rows.push(Row {
+                figure: format!(
+                    "Kyverno's best lookup (GlobalContextEntry) added p50 ÷ vmimage's, c=1, {} images",
+                    thousands(size)
+                ),
+                value: format!("{cheaper:.1}× ({theirs:+.2} vs {ours_added:+.2} ms)"),
+                // NB: a small catalog costs Kyverno's cache little; the target is for
+                // the catalogs vmimage is built for.
+                target: if size >= 20_000 {
+                    "≥ 10×".into()
+                } else {
+                    String::new()
+                },
+                pass: (size >= 20_000).then_some(cheaper >= 10.0),
+            });
+        }
+    }
+    let table = markdown(&rows);
+    println!("\n{table}");
+    let doc = format!(
+        "# Benchmarks: vmimage beside Kyverno\n\nMeasured by `make bench-peers` on {} ({}), in {:.0} s. \
+         Kyverno {} runs as a process against the same local apiserver (`--kubeconfig`, `--serverIP`); \
+         each round routes admission to one system at a time (no webhook, a do-nothing webhook, vmimage, \
+         Kyverno with a GlobalContextEntry watching the cluster images and a JMESPath query, Kyverno with an \
+         apiCall listing them per admission), {ROUNDS} rounds of {CREATES} creates per concurrency; the median \
+         round is kept. Kyverno maps only cluster images (it has no namespace-then-cluster rule), cannot \
+         list candidates for an ambiguous name and leaves a missing name alone.\n\n{table}\n\
+         Reproduce: `make bench-peers` (`VMIMAGE_PEERS_SIZES=1000,20000` by default).\n",
+        jiff::Timestamp::now().strftime("%Y-%m-%d"),
+        machine(),
+        started.elapsed().as_secs_f64(),
+        kyverno_dir
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix("kyverno-"))
+            .unwrap_or("(unknown version)"),
+    );
+    let out = workspace_root().join("docs/benchmarks-peers.md");
+    std::fs::write(&out, doc).with_context(|| format!("writing {}", out.display()))?;
+    say(format!("wrote {}", out.display()));
+    Ok(())
+}
