@@ -32,6 +32,24 @@ fn added(f: &HopFigures, base: &HopFigures) -> String {
     )
 }
 
+/// How many creates the apiserver refused through this hop, and the first reason.
+fn refused(f: &HopFigures) -> String {
+    let failed = f.c1.failed + f.c8.failed;
+    match f.c1.first_error.as_ref().or(f.c8.first_error.as_ref()) {
+        Some(first) if failed > 0 => {
+            let first: String = first.chars().take(240).collect();
+            format!(
+                "; {failed} of {} creates refused (c=1: {}, c=8: {}), first: {}",
+                2 * ROUNDS * CREATES,
+                f.c1.failed,
+                f.c8.failed,
+                first.replace('|', "/")
+            )
+        }
+        _ => String::new(),
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> Result<()> {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -101,7 +119,7 @@ async fn main() -> Result<()> {
         let figures = comparison.measure().await?;
         let (vm_rss, _) = kyverno::rss_mb(wh.proc.pid())?;
         let (ky_rss, ky_peak) = kyverno::rss_mb(ky.proc.pid())?;
-        let at = |hop: Hop| figures.iter().find(|(h, _)| *h == hop).map(|(_, f)| *f);
+        let at = |hop: Hop| figures.iter().find(|(h, _)| *h == hop).map(|(_, f)| f);
         let base_f = at(Hop::Baseline).context("no baseline")?;
         for (hop, f) in figures.iter().filter(|(h, _)| *h != Hop::Baseline) {
             let rss = match hop {
@@ -117,7 +135,7 @@ async fn main() -> Result<()> {
                     thousands(size),
                     hop.label()
                 ),
-                value: added(f, &base_f) + &rss,
+                value: added(f, base_f) + &rss + &refused(f),
                 target: "".into(),
                 pass: None,
             });

@@ -25,7 +25,7 @@ use vmimage_testenv::{
 
 /// Rows for one catalog size: each hop's added latency and throughput against no webhook.
 fn hop_rows(size: &str, hops: &[(Hop, HopFigures)]) -> Vec<Row> {
-    let base = hops[0].1;
+    let base = &hops[0].1;
     hops[1..]
         .iter()
         .map(|(hop, f)| Row {
