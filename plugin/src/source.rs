@@ -9,12 +9,9 @@ use kube::api::{DynamicObject, ListParams};
 use std::{collections::HashMap, io::Read, sync::Arc};
 use vmimage_shared::{
     Index,
-    api::{
-        CLUSTER_CONTENT_LIBRARY, CLUSTER_CONTENT_LIBRARY_ITEM, CLUSTER_VIRTUAL_MACHINE_IMAGE,
-        CONTENT_LIBRARY, CONTENT_LIBRARY_ITEM, Image, ImageKind, KindInfo, VIRTUAL_MACHINE_IMAGE,
-    },
+    api::{CLUSTER_VIRTUAL_MACHINE_IMAGE, Image, ImageKind, KindInfo, VIRTUAL_MACHINE_IMAGE},
     catalog::Catalog,
-    index::{ImageEntry, Scope as Scope_},
+    index::ImageEntry,
     library::{Libraries, LibraryObjects},
 };
 
@@ -191,34 +188,18 @@ impl Source {
             Self::Catalog(c) => Ok(c.libraries.link(images)),
             Self::Live(cluster) => {
                 let mut objects = LibraryObjects::new();
-                let mut items: Vec<(&Scope_, &str)> = images
-                    .iter()
-                    .filter_map(|i| i.provider.as_deref().map(|p| (&i.scope, p)))
-                    .collect();
-                items.sort();
-                items.dedup();
-                let mut libraries = Vec::new();
-                for (scope, item) in items {
-                    let kind = match scope {
-                        Scope_::Namespace(_) => CONTENT_LIBRARY_ITEM,
-                        Scope_::Cluster => CLUSTER_CONTENT_LIBRARY_ITEM,
+                // The items, then their libraries.
+                for step in 0..2 {
+                    let wanted = match step {
+                        0 => LibraryObjects::items_of(images),
+                        _ => objects.libraries_to_read(),
                     };
-                    if let Some(object) = get_object(cluster, kind, scope.namespace(), item).await? {
-                        if let Some(library) = object.pointer("/spec/libraryName").and_then(|l| l.as_str()) {
-                            libraries.push((scope, library.to_string()));
+                    for what in wanted {
+                        if let Some(object) =
+                            get_object(cluster, what.kind, what.scope.namespace(), &what.name).await?
+                        {
+                            add_library_object(&mut objects, &object)?;
                         }
-                        add_library_object(&mut objects, &object)?;
-                    }
-                }
-                libraries.sort();
-                libraries.dedup();
-                for (scope, name) in libraries {
-                    let kind = match scope {
-                        Scope_::Namespace(_) => CONTENT_LIBRARY,
-                        Scope_::Cluster => CLUSTER_CONTENT_LIBRARY,
-                    };
-                    if let Some(object) = get_object(cluster, kind, scope.namespace(), &name).await? {
-                        add_library_object(&mut objects, &object)?;
                     }
                 }
                 Ok(objects.link(images))

@@ -7,7 +7,13 @@
 //! the objects (the webhook a few GETs per qualified reference, the plugin a LIST or a
 //! catalog file); this module only links them, so every caller links them alike.
 
-use crate::index::{ImageEntry, Scope};
+use crate::{
+    api::{
+        CLUSTER_CONTENT_LIBRARY, CLUSTER_CONTENT_LIBRARY_ITEM, CONTENT_LIBRARY, CONTENT_LIBRARY_ITEM,
+        KindInfo,
+    },
+    index::{ImageEntry, Scope},
+};
 use serde_json::Value;
 use std::{collections::HashMap, fmt, sync::Arc};
 
@@ -26,6 +32,43 @@ pub enum LinkKind {
     Item,
     /// A (Cluster)ContentLibrary.
     Library,
+}
+
+impl LinkKind {
+    /// The kind that holds this link in `scope`.
+    pub fn kind_in(self, scope: &Scope) -> KindInfo {
+        match (self, scope) {
+            (Self::Item, Scope::Namespace(_)) => CONTENT_LIBRARY_ITEM,
+            (Self::Item, Scope::Cluster) => CLUSTER_CONTENT_LIBRARY_ITEM,
+            (Self::Library, Scope::Namespace(_)) => CONTENT_LIBRARY,
+            (Self::Library, Scope::Cluster) => CLUSTER_CONTENT_LIBRARY,
+        }
+    }
+}
+
+/// One object a caller reads (by name) to follow the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToRead {
+    /// Its kind.
+    pub kind: KindInfo,
+    /// Where it lives.
+    pub scope: Scope,
+    /// Its name.
+    pub name: Arc<str>,
+}
+
+/// Each (scope, name) once, as `link` objects to read.
+fn to_read(link: LinkKind, mut wanted: Vec<(Scope, Arc<str>)>) -> Vec<ToRead> {
+    wanted.sort();
+    wanted.dedup();
+    wanted
+        .into_iter()
+        .map(|(scope, name)| ToRead {
+            kind: link.kind_in(&scope),
+            scope,
+            name,
+        })
+        .collect()
 }
 
 /// A content library as a reference can name it.
@@ -154,6 +197,30 @@ impl LibraryObjects {
             }
         }
         Ok(true)
+    }
+
+    /// The items `images` came from: what to read first (each once).
+    pub fn items_of(images: &[Arc<ImageEntry>]) -> Vec<ToRead> {
+        to_read(
+            LinkKind::Item,
+            images
+                .iter()
+                .filter_map(|i| i.provider.as_deref().map(|p| (i.scope.clone(), Arc::from(p))))
+                .collect(),
+        )
+    }
+
+    /// The libraries the items added so far belong to and that are not added yet: what
+    /// to read next.
+    pub fn libraries_to_read(&self) -> Vec<ToRead> {
+        to_read(
+            LinkKind::Library,
+            self.items
+                .iter()
+                .map(|((scope, _), library)| (scope.clone(), library.clone()))
+                .filter(|key| !self.libraries.contains_key(key))
+                .collect(),
+        )
     }
 
     /// Records an item's library (the webhook's reads give the field, not the object).

@@ -17,6 +17,30 @@ use std::{
 
 /// The unique display name every benchmark resolves.
 pub const TARGET: &str = "bench-ubuntu-24.04";
+/// Images in the cluster before any synthetic one: the sample catalog and the target.
+pub const BASE: usize = 10;
+
+/// A fresh control plane with the sample catalog and the target image loaded.
+pub async fn start_cluster() -> Result<(ControlPlane, kube::Client)> {
+    let cp = ControlPlane::start(crate::Options::temp()?).await?;
+    let client = cp.client().await?;
+    catalog::load_file(
+        &client,
+        &crate::workspace_root().join("manifests/samples/catalog.yaml"),
+    )
+    .await?;
+    catalog::apply_image(
+        &client,
+        serde_json::json!({
+            "kind": "ClusterVirtualMachineImage",
+            "metadata": {"name": target_id()},
+            "status": {"name": TARGET, "type": "OVF", "conditions": [{"type": "Ready", "status": "True",
+                       "reason": "Ready", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}
+        }),
+    )
+    .await?;
+    Ok((cp, client))
+}
 
 /// The target's ID: the same in the live cluster as in the offline catalogs, so the
 /// plugin's live rows (`get ID`) find it.

@@ -130,7 +130,6 @@ pub async fn install_policy(
 async fn bind_policy(client: &Client, probe: (&str, &str)) -> Result<()> {
     let bindings: Api<DynamicObject> =
         Api::all_with(client.clone(), &policy_resource("MutatingAdmissionPolicyBinding"));
-    let vm = webhook::vm_resource(client).await?;
     let pp = PatchParams::apply("vmimage-bench").force();
     let binding = json!({
         "apiVersion": "admissionregistration.k8s.io/v1", "kind": "MutatingAdmissionPolicyBinding",
@@ -141,24 +140,39 @@ async fn bind_policy(client: &Client, probe: (&str, &str)) -> Result<()> {
         .patch(POLICY, &pp, &Patch::Apply(binding))
         .await
         .context("applying the MutatingAdmissionPolicyBinding")?;
+    wait_rewritten(
+        client,
+        probe,
+        "the MutatingAdmissionPolicy",
+        Duration::from_secs(30),
+    )
+    .await
+}
+
+/// Waits until a server-side dry-run create of a VM naming `probe.0` comes back naming
+/// `probe.1`: the hop just set up is the one admission goes through. A refused probe
+/// (the hop still registering) is tried again until `within` has passed.
+pub async fn wait_rewritten(client: &Client, probe: (&str, &str), hop: &str, within: Duration) -> Result<()> {
+    let vm = webhook::vm_resource(client).await?;
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &vm);
     let obj: DynamicObject = serde_json::from_value(json!({
         "apiVersion": vm.api_version, "kind": vm.kind,
-        "metadata": {"name": "vmimage-bench-policy-probe"},
+        "metadata": {"name": "vmimage-bench-hop-probe"},
         "spec": {"imageName": probe.0, "className": "small"},
     }))?;
     let dry = PostParams {
         dry_run: true,
         ..Default::default()
     };
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let deadline = Instant::now() + within;
     loop {
-        let got = api.create(&dry, &obj).await.context("probing the policy")?;
-        if got.data["spec"]["imageName"] == probe.1 {
-            return Ok(());
-        }
+        let seen = match api.create(&dry, &obj).await {
+            Ok(got) if got.data["spec"]["imageName"] == probe.1 => return Ok(()),
+            Ok(got) => format!("spec.imageName {}", got.data["spec"]["imageName"]),
+            Err(e) => format!("the probe was refused: {e}"),
+        };
         if Instant::now() > deadline {
-            bail!("the MutatingAdmissionPolicy does not rewrite after 30 s");
+            bail!("{hop} does not rewrite {:?} after {within:?} ({seen})", probe.0);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

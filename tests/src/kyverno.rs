@@ -9,7 +9,7 @@ use anyhow::{Context, Result, bail};
 use k8s_openapi::api::{admissionregistration::v1::MutatingWebhookConfiguration, core::v1::ConfigMap};
 use kube::{
     Api, Client,
-    api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams},
+    api::{ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams},
 };
 use serde_json::{Value, json};
 use std::{
@@ -199,32 +199,13 @@ pub async fn use_lookup(client: &Client, lookup: Option<Lookup>, probe: (&str, &
         .patch(POLICY, &pp, &Patch::Apply(policy(lookup, &vm.version)))
         .await
         .context("applying the Kyverno policy")?;
-    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &vm);
-    let object: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": vm.api_version, "kind": vm.kind,
-        "metadata": {"name": "vmimage-bench-kyverno-probe"},
-        "spec": {"imageName": probe.0, "className": "small"},
-    }))?;
-    let dry = PostParams {
-        dry_run: true,
-        ..Default::default()
-    };
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        // NB: while Kyverno re-registers its webhooks a create may fail; keep probing.
-        if let Ok(got) = api.create(&dry, &object).await
-            && got.data["spec"]["imageName"] == probe.1
-        {
-            return Ok(());
-        }
-        if Instant::now() > deadline {
-            bail!(
-                "Kyverno ({lookup:?}) does not rewrite {:?} 120 s after its policy was applied",
-                probe.0
-            );
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    crate::hop_bench::wait_rewritten(
+        client,
+        probe,
+        &format!("Kyverno ({lookup:?})"),
+        Duration::from_secs(120),
+    )
+    .await
 }
 
 /// Current and peak resident memory of `pid`, MB.

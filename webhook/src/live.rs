@@ -20,7 +20,7 @@ use vmimage_shared::{
         IMAGE_REGISTRY_GROUP, ImageKind, KindInfo,
     },
     index::{ImageEntry, Scope},
-    library::{Libraries, LibraryObjects},
+    library::{Libraries, LibraryObjects, ToRead},
     policy::Policy,
 };
 
@@ -131,6 +131,17 @@ struct LibraryKinds {
     cluster_library: ApiResource,
 }
 
+impl LibraryKinds {
+    fn of(&self, kind: KindInfo) -> &ApiResource {
+        match kind.kind {
+            "ContentLibraryItem" => &self.item,
+            "ClusterContentLibraryItem" => &self.cluster_item,
+            "ContentLibrary" => &self.library,
+            _ => &self.cluster_library,
+        }
+    }
+}
+
 /// Items per page of a live list.
 const PAGE: u32 = 500;
 /// Live reads in flight at once per replica; later ones wait (within the timeout).
@@ -208,72 +219,45 @@ impl KubeReader {
             return Ok(Libraries::default());
         };
         let mut objects = LibraryObjects::new();
-        // Each distinct item once, then each distinct library once, in parallel.
-        let mut items: Vec<(Scope, &str)> = images
-            .iter()
-            .filter_map(|i| i.provider.as_deref().map(|p| (i.scope.clone(), p)))
-            .collect();
-        items.sort();
-        items.dedup();
-        let found = futures::future::try_join_all(items.iter().map(|(scope, name)| {
-            let (ar, kind) = match scope {
-                Scope::Namespace(_) => (&kinds.item, CONTENT_LIBRARY_ITEM.kind),
-                Scope::Cluster => (&kinds.cluster_item, CLUSTER_CONTENT_LIBRARY_ITEM.kind),
+        // The items, then their libraries; each step's reads in parallel.
+        for step in 0..2 {
+            let wanted = match step {
+                0 => LibraryObjects::items_of(images),
+                _ => objects.libraries_to_read(),
             };
-            self.get(ar, kind, scope, name)
-        }))
-        .await?;
-        let mut libraries: Vec<(Scope, String)> = Vec::new();
-        for (scope, item) in found.into_iter().flatten() {
-            if let Some(library) = item
-                .pointer("/spec/libraryName")
-                .and_then(serde_json::Value::as_str)
-            {
-                libraries.push((scope.clone(), library.to_string()));
+            let found =
+                futures::future::try_join_all(wanted.iter().map(|r| self.get(kinds.of(r.kind), r))).await?;
+            for object in found.into_iter().flatten() {
+                objects
+                    .add(&object)
+                    .map_err(|e| LiveError::Other(e.to_string()))?;
             }
-            let _ = objects.add(&item);
-        }
-        libraries.sort();
-        libraries.dedup();
-        let found = futures::future::try_join_all(libraries.iter().map(|(scope, name)| {
-            let (ar, kind) = match scope {
-                Scope::Namespace(_) => (&kinds.library, CONTENT_LIBRARY.kind),
-                Scope::Cluster => (&kinds.cluster_library, CLUSTER_CONTENT_LIBRARY.kind),
-            };
-            self.get(ar, kind, scope, name)
-        }))
-        .await?;
-        for (_, library) in found.into_iter().flatten() {
-            let _ = objects.add(&library);
         }
         Ok(objects.link(images))
     }
 
     /// One object as JSON (with its kind set, as a GET of a dynamic object may omit it);
     /// `None` when it does not exist.
-    async fn get<'s>(
-        &self,
-        ar: &ApiResource,
-        kind: &'static str,
-        scope: &'s Scope,
-        name: &str,
-    ) -> Result<Option<(&'s Scope, serde_json::Value)>, LiveError> {
-        let api: Api<DynamicObject> = match scope {
+    async fn get(&self, ar: &ApiResource, what: &ToRead) -> Result<Option<serde_json::Value>, LiveError> {
+        let api: Api<DynamicObject> = match &what.scope {
             Scope::Namespace(ns) => Api::namespaced_with(self.client.clone(), ns, ar),
             Scope::Cluster => Api::all_with(self.client.clone(), ar),
         };
-        let object = api.get_opt(name).await.map_err(|source| LiveError::Library {
-            kind,
-            name: match scope.namespace() {
-                Some(ns) => format!("{ns}/{name}"),
-                None => name.to_string(),
-            },
-            source: Box::new(source),
-        })?;
+        let object = api
+            .get_opt(&what.name)
+            .await
+            .map_err(|source| LiveError::Library {
+                kind: what.kind.kind,
+                name: match what.scope.namespace() {
+                    Some(ns) => format!("{ns}/{}", what.name),
+                    None => what.name.to_string(),
+                },
+                source: Box::new(source),
+            })?;
         Ok(object.and_then(|o| {
             let mut json = serde_json::to_value(o).ok()?;
-            json["kind"] = serde_json::Value::from(kind);
-            Some((scope, json))
+            json["kind"] = serde_json::Value::from(what.kind.kind);
+            Some(json)
         }))
     }
 

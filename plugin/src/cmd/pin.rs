@@ -9,7 +9,7 @@ use crate::{
     source::{Scope, Source},
 };
 use std::{io::Write, path::Path, process::ExitCode};
-use vmimage_shared::{resolve::qualified, select::ImageSelector};
+use vmimage_shared::resolve::qualified;
 
 /// Writes `text` to `path` through a temporary file in the same directory, so a crash
 /// never leaves a half-written manifest.
@@ -50,17 +50,7 @@ pub async fn run(global: &Global, args: PinArgs) -> Result<ExitCode> {
         .flat_map(|vm| qualified::candidates_for_vm(&images.index, &vm))
         .collect();
     let libraries = source.libraries(&wanted).await?;
-    let selector = args
-        .selector
-        .as_deref()
-        .map(|labels| ImageSelector::new(labels, args.version.as_deref()))
-        .transpose()
-        .map_err(|e| Error::Usage(format!("--selector/--version: {e}")))?;
-    if args.version.is_some() && args.selector.is_none() {
-        return Err(Error::Usage(
-            "--version needs --selector: give the labels to choose among".into(),
-        ));
-    }
+    let selector = crate::selector::image_selector(args.selector.as_deref(), args.version.as_deref())?;
     let options = PinOptions {
         newest: args.newest,
         libraries: &libraries,

@@ -194,12 +194,7 @@ fn selected(index: &vmimage_shared::Index, namespace: &str, selector: &ImageSele
 }
 
 pub async fn run(global: &Global, args: ResolveArgs) -> Result<ExitCode> {
-    let selector = args
-        .selector
-        .as_deref()
-        .map(|labels| ImageSelector::new(labels, args.version.as_deref()))
-        .transpose()
-        .map_err(|e| Error::Usage(format!("--selector/--version: {e}")))?;
+    let selector = crate::selector::image_selector(args.selector.as_deref(), args.version.as_deref())?;
     let (source, namespace) = Source::open(global).await?;
     let images = source.images(&Scope::VisibleFrom(namespace.clone())).await?;
     let wanted: Vec<Arc<ImageEntry>> = args

@@ -4,11 +4,9 @@
 //! size; written to docs/benchmarks-peers.md.
 
 use anyhow::{Context, Result, bail};
-use serde_json::json;
 use std::{path::PathBuf, time::Instant};
 use vmimage_testenv::{
-    ControlPlane, Options,
-    bench_setup::{TARGET, grow, machine, markdown, target_id},
+    bench_setup::{self, TARGET, grow, machine, markdown, target_id},
     catalog,
     cli_bench::{Row, thousands},
     hop_bench::{self, Hop, HopFigures},
@@ -75,16 +73,9 @@ async fn main() -> Result<()> {
         }
     }
     let started = Instant::now();
-    let cp = ControlPlane::start(Options::temp()?).await?;
-    let client = cp.client().await?;
-    catalog::load_file(&client, &workspace_root().join("manifests/samples/catalog.yaml")).await?;
+    let (cp, client) = bench_setup::start_cluster().await?;
+    let base = bench_setup::BASE;
     let target = target_id();
-    catalog::apply_image(&client, json!({
-        "kind": "ClusterVirtualMachineImage",
-        "metadata": {"name": target},
-        "status": {"name": TARGET, "type": "OVF", "conditions": [{"type": "Ready", "status": "True", "reason": "Ready", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}
-    })).await?;
-    let base = 10; // the sample catalog and the target
     let wh = webhook::start(&cp.dir, &cp.ca, &cp.kubeconfig, &release.join("vmimage-webhook")).await?;
     let noop = hop_bench::start_noop(&cp, &release.join("noop-webhook"), None).await?;
     say("starting Kyverno's admission controller against the local apiserver");

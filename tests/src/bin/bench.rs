@@ -9,7 +9,7 @@ use std::{
     process::Command,
     time::{Duration, Instant},
 };
-use vmimage_testenv::{ControlPlane, Options, catalog, loadgen, say, webhook, workspace_root};
+use vmimage_testenv::{ControlPlane, loadgen, say, webhook, workspace_root};
 
 /// Rounds of the hop comparison (each routes admission to every hop in turn) and VM
 /// creates per hop, concurrency and round: differences of a fraction of a millisecond
@@ -18,7 +18,7 @@ const HOP_ROUNDS: usize = 5;
 const HOP_CREATES: usize = 150;
 
 use vmimage_testenv::{
-    bench_setup::{TARGET, admin_get, grow, machine, markdown, rss_mb, target_id},
+    bench_setup::{self, TARGET, admin_get, grow, machine, markdown, rss_mb, target_id},
     cli_bench::{self, Row},
     hop_bench::{self, Hop, HopFigures},
 };
@@ -268,15 +268,8 @@ async fn main() -> Result<()> {
         }
         return Ok(());
     }
-    let cp = ControlPlane::start(Options::temp()?).await?;
-    let client = cp.client().await?;
-    catalog::load_file(&client, &workspace_root().join("manifests/samples/catalog.yaml")).await?;
-    catalog::apply_image(&client, json!({
-        "kind": "ClusterVirtualMachineImage",
-        "metadata": {"name": target_id()},
-        "status": {"name": TARGET, "type": "OVF", "conditions": [{"type": "Ready", "status": "True", "reason": "Ready", "lastTransitionTime": "2026-01-01T00:00:00Z"}]}
-    })).await?;
-    let base = 10; // sample catalog + the target
+    let (cp, client) = bench_setup::start_cluster().await?;
+    let base = bench_setup::BASE;
     let wh = webhook::start(&cp.dir, &cp.ca, &cp.kubeconfig, &release.join("vmimage-webhook")).await?;
     let ca = cp.ca.pair.cert_pem.clone();
     let mut rows = Vec::new();
