@@ -2,7 +2,7 @@
 //! reason, never a panic or a 5xx; a patch in the answer applies to the request's object.
 //!
 //! The webhook's state is the sample catalog, synced, with policies in every mode; its
-//! live reader answers from the same catalog.
+//! live reader answers from the same catalog (and its two content libraries).
 
 #![no_main]
 
@@ -51,8 +51,8 @@ impl LiveReader for CatalogReader {
         Box::pin(async { Ok(vmimage_fuzz::policies()) })
     }
 
-    fn libraries<'a>(&'a self, _images: &'a [Arc<ImageEntry>]) -> BoxFuture<'a, Result<Libraries, LiveError>> {
-        Box::pin(async { Ok(Libraries::default()) })
+    fn libraries<'a>(&'a self, images: &'a [Arc<ImageEntry>]) -> BoxFuture<'a, Result<Libraries, LiveError>> {
+        Box::pin(async move { Ok(vmimage_fuzz::libraries().link(images)) })
     }
 }
 
