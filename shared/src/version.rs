@@ -108,6 +108,29 @@ pub fn family(index: &Index, namespace: &str, reference: &str) -> Vec<Arc<ImageE
         .chain(index.get(Some(namespace), reference))
         .chain(index.get(None, reference))
         .collect();
+    family_around(index, namespace, same_name)
+}
+
+/// The family of one image, visible from `namespace`: the image itself, the images with
+/// its display name, and those with the same OS id as any of them. Sorted newest first.
+/// The image need not be visible from `namespace` (it is then left out).
+pub fn family_of(index: &Index, namespace: &str, image: &ImageEntry) -> Vec<Arc<ImageEntry>> {
+    let display = image.display_name.as_deref();
+    let same_name: Vec<&Arc<ImageEntry>> = display
+        .into_iter()
+        .flat_map(|d| {
+            index
+                .with_display_name(Some(namespace), d)
+                .chain(index.with_display_name(None, d))
+        })
+        .chain(index.get(image.scope.namespace(), &image.name))
+        .collect();
+    family_around(index, namespace, same_name)
+}
+
+/// The images visible from `namespace` that are among `same_name` or share an OS id
+/// with one of them, newest first.
+fn family_around(index: &Index, namespace: &str, same_name: Vec<&Arc<ImageEntry>>) -> Vec<Arc<ImageEntry>> {
     let os_ids: Vec<&str> = same_name.iter().filter_map(|i| i.os_id.as_deref()).collect();
     let mut out: Vec<Arc<ImageEntry>> = index
         .visible_from(namespace)

@@ -1,0 +1,140 @@
+//! What one name resolves to across namespaces, grouped by outcome: a manifest naming it
+//! works the same in every namespace of a group, and picks another image (or fails) in
+//! the others. Each namespace's answer is VM Operator's ([`crate::resolve`]).
+
+use crate::{
+    api::ImageKind,
+    index::Index,
+    resolve::{AmbiguousIn, Resolution, ResolveError, resolve},
+};
+use std::{collections::BTreeMap, sync::Arc};
+
+/// What a name resolves to from a namespace, without what differs between namespaces
+/// (near misses, which namespace a copy lives in), so equal outcomes compare equal. The
+/// order is the report's: images first, then ambiguity, then nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Outcome {
+    /// One image, by kind and object name (VMI ID): the namespaced copies of one library
+    /// item in several namespaces are one outcome, the namespace's own image.
+    Resolved {
+        /// `VirtualMachineImage` (the namespace's own) or `ClusterVirtualMachineImage`.
+        kind: ImageKind,
+        /// The object name.
+        name: Arc<str>,
+    },
+    /// Several images carry the display name.
+    Ambiguous {
+        /// Where the matches are (VM Operator's classification).
+        scope: AmbiguousIn,
+        /// The candidates by kind and object name, sorted.
+        candidates: Vec<(ImageKind, Arc<str>)>,
+    },
+    /// No image: the name is neither an object name nor a display name visible there.
+    NotFound,
+    /// The name is not a reference at all (empty).
+    Invalid,
+}
+
+impl Outcome {
+    fn of(result: &Result<Resolution, ResolveError>) -> Self {
+        match result {
+            Ok(r) => Self::Resolved {
+                kind: r.image.kind(),
+                name: r.image.name.clone(),
+            },
+            Err(ResolveError::Ambiguous {
+                scope, candidates, ..
+            }) => {
+                let mut candidates: Vec<_> = candidates.iter().map(|c| (c.kind(), c.name.clone())).collect();
+                candidates.sort();
+                Self::Ambiguous {
+                    scope: *scope,
+                    candidates,
+                }
+            }
+            Err(ResolveError::NotFound { .. }) => Self::NotFound,
+            Err(ResolveError::Empty) => Self::Invalid,
+        }
+    }
+
+    /// `Resolved`, `Ambiguous`, `NotFound` or `Invalid`, for tables and `-o json`.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Resolved { .. } => "Resolved",
+            Self::Ambiguous { .. } => "Ambiguous",
+            Self::NotFound => "NotFound",
+            Self::Invalid => "Invalid",
+        }
+    }
+}
+
+/// One namespace's answer, in full.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    /// The namespace a VM naming the reference would be created in.
+    pub namespace: String,
+    /// What the resolver answers there.
+    pub result: Result<Resolution, ResolveError>,
+}
+
+/// Namespaces with the same outcome.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// The shared outcome.
+    pub outcome: Outcome,
+    /// The namespaces, sorted by name (never empty).
+    pub members: Vec<Member>,
+}
+
+impl Group {
+    /// The image of a `Resolved` group, as the first namespace sees it.
+    pub fn image(&self) -> Option<&Resolution> {
+        self.members.first().and_then(|m| m.result.as_ref().ok())
+    }
+
+    /// The candidates of an `Ambiguous` group, as the first namespace sees them.
+    pub fn error(&self) -> Option<&ResolveError> {
+        self.members.first().and_then(|m| m.result.as_ref().err())
+    }
+}
+
+/// Resolves `reference` from each of `namespaces` (duplicates count once) and groups the
+/// namespaces by outcome: resolved groups first, the one most namespaces share leading,
+/// then ambiguous ones, then not found.
+pub fn spread<'a>(
+    index: &Index,
+    reference: &str,
+    namespaces: impl IntoIterator<Item = &'a str>,
+) -> Vec<Group> {
+    let mut groups: BTreeMap<Outcome, Vec<Member>> = BTreeMap::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for namespace in namespaces.into_iter().filter(|ns| seen.insert(*ns)) {
+        let result = resolve(index, namespace, reference);
+        groups.entry(Outcome::of(&result)).or_default().push(Member {
+            namespace: namespace.to_string(),
+            result,
+        });
+    }
+    let mut groups: Vec<Group> = groups
+        .into_iter()
+        .map(|(outcome, mut members)| {
+            members.sort_by(|a, b| a.namespace.cmp(&b.namespace));
+            Group { outcome, members }
+        })
+        .collect();
+    // Stable: within a rank and count, the outcomes' own order.
+    groups.sort_by_key(|g| (rank(&g.outcome), std::cmp::Reverse(g.members.len())));
+    groups
+}
+
+fn rank(outcome: &Outcome) -> u8 {
+    match outcome {
+        Outcome::Resolved { .. } => 0,
+        Outcome::Ambiguous { .. } => 1,
+        Outcome::NotFound => 2,
+        Outcome::Invalid => 3,
+    }
+}
+
+#[cfg(test)]
+mod tests;
