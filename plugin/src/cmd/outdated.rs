@@ -1,0 +1,218 @@
+//! `kubectl vmimage outdated`: the VirtualMachines whose image has a newer Ready version
+//! in its family, from the live cluster or from manifests (`--vms`, offline with
+//! `--catalog`). Exit 1 if any, so CI can act on it. The decision is the shared crate's
+//! ([`vmimage_shared::outdated`]).
+
+use crate::{
+    cli::{Format, Global, OutdatedArgs},
+    error::{Error, Result},
+    output::{self, ImageSummary, Table},
+    pin::{parse_documents, read_inputs, vms_in},
+    source::{Scope, Source, list_objects},
+};
+use serde::Serialize;
+use std::{io::Write, process::ExitCode};
+use vmimage_shared::{
+    api::{GROUP, VIRTUAL_MACHINE, VmImageRefs},
+    outdated::{self, Undetermined},
+};
+
+/// One outdated VM, as `-o json` prints it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Row {
+    /// The VM's namespace.
+    pub namespace: String,
+    /// The VM's name.
+    pub name: String,
+    /// The field its image was read from: `spec.image` or `spec.imageName`.
+    pub image_from: &'static str,
+    /// The image it has.
+    pub current: ImageSummary,
+    /// The newest Ready version of that image's family visible from its namespace.
+    pub newest: ImageSummary,
+}
+
+/// A VirtualMachine to check, with where it was read (for warnings).
+struct Vm {
+    refs: VmImageRefs,
+    /// `file, document N` for manifests; empty for the live cluster.
+    origin: String,
+}
+
+/// The VirtualMachines of the manifests, a missing namespace filled in with `namespace`.
+/// Bad input is an error naming the file and the document.
+fn read_manifests(paths: &[String], namespace: &str) -> Result<Vec<Vm>> {
+    let mut vms = Vec::new();
+    for input in read_inputs(paths)? {
+        let docs =
+            parse_documents(&input.text).map_err(|e| Error::Usage(format!("{}: {e}", input.name())))?;
+        for (d, doc) in docs.iter().enumerate() {
+            for (pointer, vm) in vms_in(&doc.value) {
+                let at = match pointer.strip_prefix("/items/") {
+                    Some(item) => format!("{}: document {}, item {item}", input.name(), d + 1),
+                    None => format!("{}: document {}", input.name(), d + 1),
+                };
+                let mut refs = VmImageRefs::from_json(vm).map_err(|e| Error::Usage(format!("{at}: {e}")))?;
+                if refs.namespace.is_empty() {
+                    refs.namespace = namespace.to_string();
+                }
+                vms.push(Vm { refs, origin: at });
+            }
+        }
+    }
+    if vms.is_empty() {
+        return Err(Error::Usage(format!(
+            "no VirtualMachine ({GROUP}) found in {}",
+            paths.join(", ")
+        )));
+    }
+    Ok(vms)
+}
+
+/// The cluster's VirtualMachines in `namespace` (`None`: every namespace). A VM whose
+/// image fields cannot be read is warned about and left out.
+async fn read_live(source: &Source, namespace: Option<&str>) -> Result<Vec<Vm>> {
+    let Some(cluster) = source.cluster() else {
+        return Err(Error::Usage(
+            "--catalog holds images, not VirtualMachines: give the VMs with --vms FILE|DIR".into(),
+        ));
+    };
+    let objects = list_objects(cluster, VIRTUAL_MACHINE, namespace).await?;
+    let mut vms = Vec::new();
+    for object in objects {
+        let value = serde_json::to_value(&object).map_err(|e| Error::Failed(e.to_string()))?;
+        match VmImageRefs::from_json(&value) {
+            Ok(refs) => vms.push(Vm {
+                refs,
+                origin: String::new(),
+            }),
+            Err(e) => crate::note!(
+                "warning: VirtualMachine {}/{}: cannot read its image fields: {e}",
+                object.metadata.namespace.unwrap_or_default(),
+                object.metadata.name.unwrap_or_default()
+            ),
+        }
+    }
+    Ok(vms)
+}
+
+fn warn(vm: &Vm, why: &Undetermined) {
+    let origin = match vm.origin.as_str() {
+        "" => String::new(),
+        at => format!(" ({at})"),
+    };
+    crate::note!(
+        "warning: VirtualMachine {}/{}{origin}: its image cannot be determined, so it is not checked: {why}",
+        vm.refs.namespace,
+        vm.refs.name
+    );
+}
+
+pub async fn run(global: &Global, args: OutdatedArgs) -> Result<ExitCode> {
+    if global.catalog.is_some() && args.vms.is_empty() {
+        return Err(Error::Usage(
+            "--catalog holds images, not VirtualMachines: give the VMs with --vms FILE|DIR".into(),
+        ));
+    }
+    // Manifests first: bad input is reported before any connection is made.
+    let manifests = match args.vms.is_empty() {
+        true => None,
+        false => {
+            let default_ns = global.namespace.clone().unwrap_or_else(|| "default".into());
+            Some(read_manifests(&args.vms, &default_ns)?)
+        }
+    };
+    let (source, namespace) = Source::open(global).await?;
+    let (vms, scope) = match manifests {
+        Some(vms) => (vms, Scope::All),
+        None if args.all_namespaces => (read_live(&source, None).await?, Scope::All),
+        None => (
+            read_live(&source, Some(&namespace)).await?,
+            Scope::VisibleFrom(namespace.clone()),
+        ),
+    };
+    let images = source.images(&scope).await?;
+    let mut rows = Vec::new();
+    let mut undetermined = 0;
+    for vm in &vms {
+        match outdated::check(&images.index, &vm.refs) {
+            Ok(report) => {
+                if let Some(newest) = &report.newer {
+                    rows.push(Row {
+                        namespace: vm.refs.namespace.clone(),
+                        name: vm.refs.name.clone(),
+                        image_from: report.from.field(),
+                        current: ImageSummary::from(&*report.current),
+                        newest: ImageSummary::from(&**newest),
+                    });
+                }
+            }
+            Err(why) => {
+                undetermined += 1;
+                warn(vm, &why);
+            }
+        }
+    }
+    rows.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+    print(&args, &rows)?;
+    if rows.is_empty() && args.output.is_table() {
+        crate::note!(
+            "No outdated VirtualMachines ({} checked{}).",
+            vms.len() - undetermined,
+            match undetermined {
+                0 => String::new(),
+                n => format!(", {n} with an image that cannot be determined"),
+            }
+        );
+    }
+    Ok(ExitCode::from(u8::from(!rows.is_empty())))
+}
+
+fn print(args: &OutdatedArgs, rows: &[Row]) -> Result<()> {
+    let mut out = output::stdout();
+    let list = output::list(rows);
+    let Some(format) = args.output.format() else {
+        // Templates see what -o json prints.
+        let data = serde_json::to_value(&list).map_err(|e| Error::Failed(e.to_string()))?;
+        output::print_templated(&mut out, &args.output, &data, args.no_headers)?;
+        out.flush()?;
+        return Ok(());
+    };
+    match format {
+        Format::Json | Format::Yaml => output::write_data(&mut out, format, &list)?,
+        Format::Name => rows.iter().try_for_each(|r| {
+            writeln!(
+                out,
+                "{}.{GROUP}/{}",
+                VIRTUAL_MACHINE.kind.to_lowercase(),
+                r.name
+            )
+        })?,
+        _ if rows.is_empty() => {}
+        _ => {
+            let mut table = Table::new(&[
+                "NAMESPACE",
+                "NAME",
+                "CURRENT",
+                "VERSION",
+                "NEWEST",
+                "NEWEST VERSION",
+            ]);
+            let version = |i: &ImageSummary| i.version.clone().unwrap_or_else(|| "<none>".into());
+            for r in rows {
+                table.rows.push(vec![
+                    r.namespace.clone().into(),
+                    r.name.clone().into(),
+                    r.current.name.clone().into(),
+                    version(&r.current).into(),
+                    r.newest.name.clone().into(),
+                    version(&r.newest).into(),
+                ]);
+            }
+            table.write_with(&mut out, output::use_color(), !args.no_headers)?;
+        }
+    }
+    out.flush()?;
+    Ok(())
+}
