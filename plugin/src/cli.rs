@@ -675,7 +675,10 @@ mod tests {
             (&["describe", "x", "-o", "yaml"][..], false),
             (&["outdated", "-A", "-o", "name"][..], true),
             (&["outdated", "-o", "id"][..], false),
-            (&["outdated", "--vms", "a", "--vms", "b", "-o", "jsonpath={.items}"][..], true),
+            (
+                &["outdated", "--vms", "a", "--vms", "b", "-o", "jsonpath={.items}"][..],
+                true,
+            ),
             (&["where", "x", "-l", "team=a", "-o", "yaml"][..], true),
             (&["where", "x", "-o", "name"][..], false),
             (&["where", "-o", "json"][..], false),

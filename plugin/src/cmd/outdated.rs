@@ -181,14 +181,9 @@ fn print(args: &OutdatedArgs, rows: &[Row]) -> Result<()> {
     };
     match format {
         Format::Json | Format::Yaml => output::write_data(&mut out, format, &list)?,
-        Format::Name => rows.iter().try_for_each(|r| {
-            writeln!(
-                out,
-                "{}.{GROUP}/{}",
-                VIRTUAL_MACHINE.kind.to_lowercase(),
-                r.name
-            )
-        })?,
+        Format::Name => rows
+            .iter()
+            .try_for_each(|r| writeln!(out, "{}.{GROUP}/{}", VIRTUAL_MACHINE.kind.to_lowercase(), r.name))?,
         _ if rows.is_empty() => {}
         _ => {
             let mut table = Table::new(&[

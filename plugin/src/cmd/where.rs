@@ -32,7 +32,7 @@ pub struct Report {
     #[serde(rename = "ref")]
     pub reference: String,
     /// How many namespaces were looked from.
-    pub namespaces: usize,
+    pub namespace_count: usize,
     /// One entry per outcome.
     pub groups: Vec<GroupOut>,
 }
@@ -127,7 +127,7 @@ pub fn report(reference: &str, groups: &[Group]) -> Report {
         .collect();
     Report {
         reference: reference.to_string(),
-        namespaces: groups.iter().map(|g| g.count).sum(),
+        namespace_count: groups.iter().map(|g| g.count).sum(),
         groups,
     }
 }
@@ -156,15 +156,19 @@ pub fn headline(report: &Report) -> String {
     format!(
         "{} from {} namespace{}: {}",
         vmimage_shared::quote::go_quote(&report.reference),
-        report.namespaces,
-        if report.namespaces == 1 { "" } else { "s" },
+        report.namespace_count,
+        if report.namespace_count == 1 { "" } else { "s" },
         parts.join(", ")
     )
 }
 
 /// The namespaces to look from, with their labels: the cluster's, or offline those the
 /// catalog's images live in; plus `-n`, whichever the source.
-async fn namespaces(source: &Source, index: &Index, extra: Option<&str>) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
+async fn namespaces(
+    source: &Source,
+    index: &Index,
+    extra: Option<&str>,
+) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
     let mut out: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     match source.cluster() {
         Some(cluster) => {
@@ -189,14 +193,18 @@ async fn namespaces(source: &Source, index: &Index, extra: Option<&str>) -> Resu
         out.entry(ns.to_string()).or_default();
     }
     for (name, labels) in &mut out {
-        labels.entry(NAME_LABEL.to_string()).or_insert_with(|| name.clone());
+        labels
+            .entry(NAME_LABEL.to_string())
+            .or_insert_with(|| name.clone());
     }
     Ok(out)
 }
 
 pub async fn run(global: &Global, args: WhereArgs) -> Result<ExitCode> {
     if args.reference.is_empty() {
-        return Err(Error::Usage("NAME is empty: give a display name or a VMI ID".into()));
+        return Err(Error::Usage(
+            "NAME is empty: give a display name or a VMI ID".into(),
+        ));
     }
     let selector = args
         .namespace_selector
@@ -217,7 +225,8 @@ pub async fn run(global: &Global, args: WhereArgs) -> Result<ExitCode> {
             "{}",
             match &args.namespace_selector {
                 Some(s) => format!("No namespace matches -l {s}."),
-                None => "No namespace to look from: the catalog has no namespaced image; name one with -n.".into(),
+                None =>
+                    "No namespace to look from: the catalog has no namespaced image; name one with -n.".into(),
             }
         );
     }
@@ -290,10 +299,18 @@ mod tests {
             .map(|l| l.split("   ").map(str::trim).filter(|c| !c.is_empty()).collect())
             .collect();
         assert_eq!(rows[0], ["OUTCOME", "IMAGE", "SCOPE", "NAMESPACES"]);
-        assert_eq!(rows[1], ["Resolved", "vmi-cluster", "cluster", "3: qa,team-a,team-b"]);
+        assert_eq!(
+            rows[1],
+            ["Resolved", "vmi-cluster", "cluster", "3: qa,team-a,team-b"]
+        );
         assert_eq!(
             rows[2],
-            ["Ambiguous", "vmi-copy,vmi-cluster", "namespace and cluster", "1: dev"]
+            [
+                "Ambiguous",
+                "vmi-copy,vmi-cluster",
+                "namespace and cluster",
+                "1: dev"
+            ]
         );
         assert_eq!(
             headline(&report),
@@ -305,7 +322,7 @@ mod tests {
     fn json_keeps_each_namespaces_answer() {
         let v = serde_json::to_value(report("ubuntu", &groups())).unwrap();
         assert_eq!(v["ref"], "ubuntu");
-        assert_eq!(v["namespaces"], 4);
+        assert_eq!(v["namespaceCount"], 4);
         let resolved = &v["groups"][0];
         assert_eq!(resolved["outcome"], "Resolved");
         assert_eq!(resolved["image"]["name"], "vmi-cluster");
@@ -313,7 +330,10 @@ mod tests {
         assert_eq!(resolved["scope"], "cluster");
         assert_eq!(resolved["count"], 3);
         assert_eq!(resolved["namespaces"][0]["namespace"], "qa");
-        assert_eq!(resolved["namespaces"][0]["image"]["kind"], "ClusterVirtualMachineImage");
+        assert_eq!(
+            resolved["namespaces"][0]["image"]["kind"],
+            "ClusterVirtualMachineImage"
+        );
         assert!(resolved.get("candidates").is_none(), "{resolved}");
         let ambiguous = &v["groups"][1];
         assert_eq!(ambiguous["candidates"][0]["namespace"], "dev");
@@ -327,10 +347,7 @@ mod tests {
     #[test]
     fn not_found_everywhere_says_so() {
         let report = report("nope", &spread(&Index::new(), "nope", ["a", "b"]));
-        assert_eq!(
-            headline(&report),
-            "\"nope\" from 2 namespaces: not found in 2"
-        );
+        assert_eq!(headline(&report), "\"nope\" from 2 namespaces: not found in 2");
         assert_eq!(report.groups[0].outcome, "NotFound");
         let message = report.groups[0].namespaces[1].message.as_deref().unwrap();
         assert!(message.contains("looked in namespace \"b\""), "{message}");
