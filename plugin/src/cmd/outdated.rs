@@ -211,3 +211,67 @@ fn print(args: &OutdatedArgs, rows: &[Row]) -> Result<()> {
     out.flush()?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    }
+
+    const VM: &str = "apiVersion: vmoperator.vmware.com/v1alpha6\nkind: VirtualMachine\n";
+
+    #[test]
+    fn manifests_give_their_vms_with_the_default_namespace_and_where_they_were_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(
+            &dir,
+            "vms.yaml",
+            &format!(
+                "{VM}metadata: {{name: a}}\nspec: {{imageName: x}}\n---\nkind: ConfigMap\n---\n\
+                 kind: List\nitems:\n- {{apiVersion: vmoperator.vmware.com/v1alpha6, kind: VirtualMachine, \
+                 metadata: {{name: b, namespace: prod}}}}\n"
+            ),
+        );
+        let vms = read_manifests(&[file.clone()], "dev").unwrap();
+        let got: Vec<(&str, &str, &str)> = vms
+            .iter()
+            .map(|v| (v.refs.namespace.as_str(), v.refs.name.as_str(), v.origin.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("dev", "a", format!("{file}: document 1").as_str()),
+                ("prod", "b", format!("{file}: document 3, item 0").as_str()),
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_manifests_are_errors_naming_the_file_and_document() {
+        let dir = tempfile::tempdir().unwrap();
+        let typed = write(
+            &dir,
+            "typed.yaml",
+            &format!("{VM}metadata: {{name: a}}\n---\n{VM}metadata: {{name: b}}\nspec: {{image: [x]}}\n"),
+        );
+        let e = read_manifests(&[typed.clone()], "dev").err().unwrap().to_string();
+        assert_eq!(
+            e,
+            format!("{typed}: document 2: spec.image must be an object, not an array")
+        );
+        let broken = write(&dir, "broken.yaml", "kind: [\n");
+        let e = read_manifests(&[broken.clone()], "dev").err().unwrap();
+        assert!(e.to_string().starts_with(&format!("{broken}: ")), "{e}");
+        assert_eq!(e.exit_code(), 2);
+        let none = write(&dir, "none.yaml", "kind: ConfigMap\n");
+        let e = read_manifests(&[none], "dev").err().unwrap().to_string();
+        assert!(
+            e.contains("no VirtualMachine (vmoperator.vmware.com) found"),
+            "{e}"
+        );
+    }
+}
