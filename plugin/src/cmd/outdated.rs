@@ -236,7 +236,7 @@ mod tests {
                  metadata: {{name: b, namespace: prod}}}}\n"
             ),
         );
-        let vms = read_manifests(&[file.clone()], "dev").unwrap();
+        let vms = read_manifests(std::slice::from_ref(&file), "dev").unwrap();
         let got: Vec<(&str, &str, &str)> = vms
             .iter()
             .map(|v| (v.refs.namespace.as_str(), v.refs.name.as_str(), v.origin.as_str()))
@@ -258,13 +258,18 @@ mod tests {
             "typed.yaml",
             &format!("{VM}metadata: {{name: a}}\n---\n{VM}metadata: {{name: b}}\nspec: {{image: [x]}}\n"),
         );
-        let e = read_manifests(&[typed.clone()], "dev").err().unwrap().to_string();
+        let e = read_manifests(std::slice::from_ref(&typed), "dev")
+            .err()
+            .unwrap()
+            .to_string();
         assert_eq!(
             e,
             format!("{typed}: document 2: spec.image must be an object, not an array")
         );
         let broken = write(&dir, "broken.yaml", "kind: [\n");
-        let e = read_manifests(&[broken.clone()], "dev").err().unwrap();
+        let e = read_manifests(std::slice::from_ref(&broken), "dev")
+            .err()
+            .unwrap();
         assert!(e.to_string().starts_with(&format!("{broken}: ")), "{e}");
         assert_eq!(e.exit_code(), 2);
         let none = write(&dir, "none.yaml", "kind: ConfigMap\n");
