@@ -13,7 +13,7 @@ use crate::{
     resolve::{ResolveError, resolve},
     version::{compare, compare_images, family_of},
 };
-use std::{cmp::Ordering, fmt, sync::Arc};
+use std::{cmp::Ordering, collections::HashMap, fmt, sync::Arc};
 
 /// Which field told the VM's image.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,9 +130,40 @@ pub fn newer_version(index: &Index, namespace: &str, image: &ImageEntry) -> Opti
 
 /// Whether `vm` runs an old version of its image.
 pub fn check(index: &Index, vm: &VmImageRefs) -> Result<Report, Undetermined> {
-    let (current, from) = current_image(index, vm)?;
-    let newer = newer_version(index, &vm.namespace, &current);
-    Ok(Report { current, from, newer })
+    Checker::new(index).check(vm)
+}
+
+/// [`check`] for many VMs: a family is scanned once per namespace and image, not once
+/// per VM (a thousand VMs on one image cost one scan of the visible images).
+#[derive(Debug)]
+pub struct Checker<'a> {
+    index: &'a Index,
+    /// The newer version by (VM namespace, image kind, image name). A namespaced image
+    /// is always the VM's namespace's, so the three name it.
+    newer: HashMap<(String, ImageKind, Arc<str>), Option<Arc<ImageEntry>>>,
+}
+
+impl<'a> Checker<'a> {
+    /// A checker reading `index`.
+    pub fn new(index: &'a Index) -> Self {
+        Self {
+            index,
+            newer: HashMap::new(),
+        }
+    }
+
+    /// Whether `vm` runs an old version of its image.
+    pub fn check(&mut self, vm: &VmImageRefs) -> Result<Report, Undetermined> {
+        let (current, from) = current_image(self.index, vm)?;
+        let key = (vm.namespace.clone(), current.kind(), current.name.clone());
+        let index = self.index;
+        let newer = self
+            .newer
+            .entry(key)
+            .or_insert_with(|| newer_version(index, &vm.namespace, &current))
+            .clone();
+        Ok(Report { current, from, newer })
+    }
 }
 
 #[cfg(test)]

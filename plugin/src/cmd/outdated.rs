@@ -115,6 +115,11 @@ pub async fn run(global: &Global, args: OutdatedArgs) -> Result<ExitCode> {
             "--catalog holds images, not VirtualMachines: give the VMs with --vms FILE|DIR".into(),
         ));
     }
+    if global.catalog.as_deref() == Some("-") && args.vms.iter().any(|v| v == "-") {
+        return Err(Error::Usage(
+            "--catalog - and --vms - cannot both read stdin: write one of them to a file".into(),
+        ));
+    }
     // Manifests first: bad input is reported before any connection is made.
     let manifests = match args.vms.is_empty() {
         true => None,
@@ -133,10 +138,11 @@ pub async fn run(global: &Global, args: OutdatedArgs) -> Result<ExitCode> {
         ),
     };
     let images = source.images(&scope).await?;
+    let mut checker = outdated::Checker::new(&images.index);
     let mut rows = Vec::new();
     let mut undetermined = 0;
     for vm in &vms {
-        match outdated::check(&images.index, &vm.refs) {
+        match checker.check(&vm.refs) {
             Ok(report) => {
                 if let Some(newest) = &report.newer {
                     rows.push(Row {

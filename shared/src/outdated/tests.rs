@@ -134,3 +134,23 @@ fn a_cdrom_name_is_resolved_as_vm_operator_copies_it() {
     let spec = json!({"hardware": {"cdrom": [{"name": "cd", "image": {"kind": "ClusterVirtualMachineImage", "name": "ubuntu-22.04"}}]}});
     assert_eq!(newer("dev", spec).as_deref(), Some("vmi-u24"));
 }
+
+#[test]
+fn a_checker_answers_as_check_for_every_vm() {
+    let index = index();
+    let mut checker = Checker::new(&index);
+    for (ns, spec) in [
+        ("dev", json!({"imageName": "vmi-d7"})),
+        (
+            "dev",
+            json!({"image": {"kind": "VirtualMachineImage", "name": "vmi-d7"}}),
+        ),
+        ("prod", json!({"imageName": "vmi-d9"})),
+        ("dev", json!({"imageName": "ubuntu-22.04"})),
+        ("prod", json!({"imageName": "ubuntu-22.04"})),
+        ("dev", json!({"imageName": "debian-12"})),
+    ] {
+        let vm = vm(ns, spec);
+        assert_eq!(checker.check(&vm), check(&index, &vm), "{vm:?}");
+    }
+}
