@@ -1,6 +1,7 @@
 //! Which VirtualMachines run an old version of their image: the image a VM has, and the
-//! newest Ready image of that image's family ([`crate::version::family_of`]) visible from
-//! the VM's namespace, compared in vmimage's version order.
+//! newest Ready image of that image's family ([`crate::version::family_of`], found in one
+//! pass by [`crate::version::newest_of_family`]) visible from the VM's namespace,
+//! compared in vmimage's version order.
 //!
 //! The image a VM has is `spec.image` when set (looked up by kind and object name, as
 //! VM Operator's controller reads it), else what VM Operator's resolver makes of
@@ -11,7 +12,7 @@ use crate::{
     api::{ImageKind, VmImageRefs},
     index::{ImageEntry, Index},
     resolve::{ResolveError, resolve},
-    version::{compare, compare_images, family_of},
+    version::{compare, newest_of_family},
 };
 use std::{cmp::Ordering, collections::HashMap, fmt, sync::Arc};
 
@@ -121,10 +122,7 @@ pub fn current_image(index: &Index, vm: &VmImageRefs) -> Result<(Arc<ImageEntry>
 /// an equal version (a copy in another scope, a rebuild) is not newer.
 pub fn newer_version(index: &Index, namespace: &str, image: &ImageEntry) -> Option<Arc<ImageEntry>> {
     image.version()?;
-    family_of(index, namespace, image)
-        .into_iter()
-        .filter(|i| i.ready)
-        .max_by(|a, b| compare_images(a, b))
+    newest_of_family(index, namespace, image, |i| i.ready)
         .filter(|newest| compare(newest.version(), image.version()) == Ordering::Greater)
 }
 

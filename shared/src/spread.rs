@@ -108,8 +108,21 @@ pub fn spread<'a>(
 ) -> Vec<Group> {
     let mut groups: BTreeMap<Outcome, Vec<Member>> = BTreeMap::new();
     let mut seen = std::collections::BTreeSet::new();
+    // A namespace without images of its own sees the cluster's only: every such namespace
+    // gets the same answer, so it is worked out once (near misses scan every image).
+    let mut imageless: Option<Result<Resolution, ResolveError>> = None;
     for namespace in namespaces.into_iter().filter(|ns| seen.insert(*ns)) {
-        let result = resolve(index, namespace, reference);
+        // Visible images come the namespace's own first.
+        let own = index
+            .visible_from(namespace)
+            .next()
+            .is_some_and(|i| i.scope.namespace().is_some());
+        let result = match own {
+            true => resolve(index, namespace, reference),
+            false => imageless
+                .get_or_insert_with(|| resolve(index, namespace, reference))
+                .clone(),
+        };
         groups.entry(Outcome::of(&result)).or_default().push(Member {
             namespace: namespace.to_string(),
             result,
