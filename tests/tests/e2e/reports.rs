@@ -130,6 +130,11 @@ pub async fn outdated_live_reports_the_old_vm_and_exits_1(ctx: Ctx) -> Result<()
         "{text}"
     );
     ensure!(!text.contains(" new "), "{text}");
+    let names = ctx.kubectl(&["vmimage", "outdated", "-n", ns, "-o", "jsonpath={.items[*].name}"])?;
+    ensure!(
+        names.status.code() == Some(1) && names.stdout == b"old",
+        "templates see the List: {names:?}"
+    );
 
     ctx.kubectl_ok(&["delete", "vm", "old", "-n", ns])?;
     let out = ctx.kubectl(&["vmimage", "outdated", "-n", ns])?;
