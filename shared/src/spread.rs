@@ -92,7 +92,8 @@ impl Group {
         self.members.first().and_then(|m| m.result.as_ref().ok())
     }
 
-    /// The candidates of an `Ambiguous` group, as the first namespace sees them.
+    /// Why a group does not resolve (its candidates, when ambiguous), as the first
+    /// namespace sees it.
     pub fn error(&self) -> Option<&ResolveError> {
         self.members.first().and_then(|m| m.result.as_ref().err())
     }
