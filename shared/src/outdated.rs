@@ -5,13 +5,15 @@
 //!
 //! The image a VM has is `spec.image` when set (looked up by kind and object name, as
 //! VM Operator's controller reads it), else what VM Operator's resolver makes of
-//! `spec.imageName` (or of the CD-ROM name it copies there on CREATE). A VM whose image
-//! cannot be determined is reported as such, never taken for up to date.
+//! `spec.imageName` (or of the CD-ROM name it copies there on CREATE), then, for a name it
+//! finds nothing for, its `<library>/<display name>` reading, which the webhook pins. A
+//! VM whose image cannot be determined is reported as such, never taken for up to date.
 
 use crate::{
     api::{ImageKind, VmImageRefs},
     index::{ImageEntry, Index},
-    resolve::{ResolveError, resolve},
+    library::Libraries,
+    resolve::{ResolveError, resolve_in},
     version::{compare, newest_of_family},
 };
 use std::{cmp::Ordering, collections::HashMap, fmt, sync::Arc};
@@ -92,8 +94,13 @@ impl Report {
 }
 
 /// The image `vm` has, from its namespace (`vm.namespace`, which the caller fills in
-/// when a manifest leaves it out).
-pub fn current_image(index: &Index, vm: &VmImageRefs) -> Result<(Arc<ImageEntry>, ImageFrom), Undetermined> {
+/// when a manifest leaves it out). `libraries` links the images of a qualified
+/// `spec.imageName` to their libraries ([`crate::resolve::qualified::candidates_for_vm`]).
+pub fn current_image(
+    index: &Index,
+    libraries: &Libraries,
+    vm: &VmImageRefs,
+) -> Result<(Arc<ImageEntry>, ImageFrom), Undetermined> {
     if let Some(image) = &vm.image {
         let kind: ImageKind = image.kind.parse().map_err(|_| Undetermined::BadKind {
             kind: image.kind.clone(),
@@ -112,7 +119,7 @@ pub fn current_image(index: &Index, vm: &VmImageRefs) -> Result<(Arc<ImageEntry>
             });
     }
     let reference = vm.effective_image_name().ok_or(Undetermined::NoImage)?;
-    resolve(index, &vm.namespace, reference)
+    resolve_in(index, libraries, &vm.namespace, reference)
         .map(|r| (r.image, ImageFrom::ImageName))
         .map_err(Undetermined::Unresolved)
 }
@@ -127,8 +134,8 @@ pub fn newer_version(index: &Index, namespace: &str, image: &ImageEntry) -> Opti
 }
 
 /// Whether `vm` runs an old version of its image.
-pub fn check(index: &Index, vm: &VmImageRefs) -> Result<Report, Undetermined> {
-    Checker::new(index).check(vm)
+pub fn check(index: &Index, libraries: &Libraries, vm: &VmImageRefs) -> Result<Report, Undetermined> {
+    Checker::new(index, libraries).check(vm)
 }
 
 /// [`check`] for many VMs: a family is scanned once per namespace and image, not once
@@ -136,23 +143,25 @@ pub fn check(index: &Index, vm: &VmImageRefs) -> Result<Report, Undetermined> {
 #[derive(Debug)]
 pub struct Checker<'a> {
     index: &'a Index,
+    libraries: &'a Libraries,
     /// The newer version by (VM namespace, image kind, image name). A namespaced image
     /// is always the VM's namespace's, so the three name it.
     newer: HashMap<(String, ImageKind, Arc<str>), Option<Arc<ImageEntry>>>,
 }
 
 impl<'a> Checker<'a> {
-    /// A checker reading `index`.
-    pub fn new(index: &'a Index) -> Self {
+    /// A checker reading `index` (and `libraries`, for qualified names).
+    pub fn new(index: &'a Index, libraries: &'a Libraries) -> Self {
         Self {
             index,
+            libraries,
             newer: HashMap::new(),
         }
     }
 
     /// Whether `vm` runs an old version of its image.
     pub fn check(&mut self, vm: &VmImageRefs) -> Result<Report, Undetermined> {
-        let (current, from) = current_image(self.index, vm)?;
+        let (current, from) = current_image(self.index, self.libraries, vm)?;
         let key = (vm.namespace.clone(), current.kind(), current.name.clone());
         let index = self.index;
         let newer = self

@@ -1,11 +1,14 @@
 //! What one name resolves to across namespaces, grouped by outcome: a manifest naming it
 //! works the same in every namespace of a group, and picks another image (or fails) in
-//! the others. Each namespace's answer is VM Operator's ([`crate::resolve`]).
+//! the others. Each namespace's answer is VM Operator's, then, for a name it finds
+//! nothing for, the `<library>/<display name>` reading the webhook pins
+//! ([`crate::resolve::resolve_in`]).
 
 use crate::{
     api::ImageKind,
     index::Index,
-    resolve::{AmbiguousIn, Resolution, ResolveError, resolve},
+    library::Libraries,
+    resolve::{AmbiguousIn, Resolution, ResolveError, resolve_in},
 };
 use std::{collections::BTreeMap, sync::Arc};
 
@@ -29,6 +32,11 @@ pub enum Outcome {
         /// The candidates by kind and object name, sorted.
         candidates: Vec<(ImageKind, Arc<str>)>,
     },
+    /// Read as `<library>/<display name>`, the name matches several images.
+    AmbiguousInLibrary {
+        /// The candidates by kind and object name, sorted.
+        candidates: Vec<(ImageKind, Arc<str>)>,
+    },
     /// No image: the name is neither an object name nor a display name visible there.
     NotFound,
     /// The name is not a reference at all (empty).
@@ -44,14 +52,13 @@ impl Outcome {
             },
             Err(ResolveError::Ambiguous {
                 scope, candidates, ..
-            }) => {
-                let mut candidates: Vec<_> = candidates.iter().map(|c| (c.kind(), c.name.clone())).collect();
-                candidates.sort();
-                Self::Ambiguous {
-                    scope: *scope,
-                    candidates,
-                }
-            }
+            }) => Self::Ambiguous {
+                scope: *scope,
+                candidates: keys(candidates),
+            },
+            Err(ResolveError::AmbiguousInLibrary { candidates, .. }) => Self::AmbiguousInLibrary {
+                candidates: keys(candidates),
+            },
             Err(ResolveError::NotFound { .. }) => Self::NotFound,
             Err(ResolveError::Empty) => Self::Invalid,
         }
@@ -61,11 +68,18 @@ impl Outcome {
     pub fn reason(&self) -> &'static str {
         match self {
             Self::Resolved { .. } => "Resolved",
-            Self::Ambiguous { .. } => "Ambiguous",
+            Self::Ambiguous { .. } | Self::AmbiguousInLibrary { .. } => "Ambiguous",
             Self::NotFound => "NotFound",
             Self::Invalid => "Invalid",
         }
     }
+}
+
+/// Candidates by kind and object name, sorted: the same images compare equal.
+fn keys(candidates: &[Arc<crate::index::ImageEntry>]) -> Vec<(ImageKind, Arc<str>)> {
+    let mut keys: Vec<_> = candidates.iter().map(|c| (c.kind(), c.name.clone())).collect();
+    keys.sort();
+    keys
 }
 
 /// One namespace's answer, in full.
@@ -101,9 +115,11 @@ impl Group {
 
 /// Resolves `reference` from each of `namespaces` (duplicates count once) and groups the
 /// namespaces by outcome: resolved groups first, the one most namespaces share leading,
-/// then ambiguous ones, then not found.
+/// then ambiguous ones, then not found. `libraries` links the images a qualified
+/// reading may name to their libraries ([`crate::resolve::qualified::candidates`]).
 pub fn spread<'a>(
     index: &Index,
+    libraries: &Libraries,
     reference: &str,
     namespaces: impl IntoIterator<Item = &'a str>,
 ) -> Vec<Group> {
@@ -119,9 +135,9 @@ pub fn spread<'a>(
             .next()
             .is_some_and(|i| i.scope.namespace().is_some());
         let result = match own {
-            true => resolve(index, namespace, reference),
+            true => resolve_in(index, libraries, namespace, reference),
             false => imageless
-                .get_or_insert_with(|| resolve(index, namespace, reference))
+                .get_or_insert_with(|| resolve_in(index, libraries, namespace, reference))
                 .clone(),
         };
         groups.entry(Outcome::of(&result)).or_default().push(Member {
@@ -144,7 +160,7 @@ pub fn spread<'a>(
 fn rank(outcome: &Outcome) -> u8 {
     match outcome {
         Outcome::Resolved { .. } => 0,
-        Outcome::Ambiguous { .. } => 1,
+        Outcome::Ambiguous { .. } | Outcome::AmbiguousInLibrary { .. } => 1,
         Outcome::NotFound => 2,
         Outcome::Invalid => 3,
     }

@@ -15,6 +15,7 @@ use std::{io::Write, process::ExitCode};
 use vmimage_shared::{
     api::{GROUP, VIRTUAL_MACHINE, VmImageRefs},
     outdated::{self, Undetermined},
+    resolve::qualified,
 };
 
 /// One outdated VM, as `-o json` prints it.
@@ -138,7 +139,17 @@ pub async fn run(global: &Global, args: OutdatedArgs) -> Result<ExitCode> {
         ),
     };
     let images = source.images(&scope).await?;
-    let mut checker = outdated::Checker::new(&images.index);
+    // A qualified spec.imageName needs its candidates' libraries; a VM with spec.image
+    // (every VM the webhook admitted) needs none.
+    let mut wanted: Vec<_> = vms
+        .iter()
+        .filter(|vm| vm.refs.image.is_none())
+        .flat_map(|vm| qualified::candidates_for_vm(&images.index, &vm.refs))
+        .collect();
+    wanted.sort_by(|a, b| (&a.scope, &a.name).cmp(&(&b.scope, &b.name)));
+    wanted.dedup();
+    let libraries = source.libraries(&wanted).await?;
+    let mut checker = outdated::Checker::new(&images.index, &libraries);
     let mut rows = Vec::new();
     let mut undetermined = 0;
     for vm in &vms {

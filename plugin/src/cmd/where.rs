@@ -16,8 +16,10 @@ use kube::api::{Api, ListParams};
 use serde::Serialize;
 use std::{collections::BTreeMap, io::Write, process::ExitCode};
 use vmimage_shared::{
-    Index,
+    Index, ResolveError,
     api::ImageKind,
+    resolve,
+    resolve::qualified,
     spread::{Group, Outcome, spread},
 };
 
@@ -47,7 +49,8 @@ pub struct GroupOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<ImageSummary>,
     /// Where it lives (`Resolved`): `namespace` (each namespace's own copy) or `cluster`;
-    /// where the matches are (`Ambiguous`): `namespace`, `cluster` or `namespace and cluster`.
+    /// where the matches are (`Ambiguous`): `namespace`, `cluster`, `namespace and cluster`,
+    /// or `library` (a `<library>/<display name>` reading naming several images).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<&'static str>,
     /// The images to choose from (`Ambiguous`), as the first namespace sees them.
@@ -90,6 +93,7 @@ fn scope(outcome: &Outcome) -> Option<&'static str> {
             AmbiguousIn::Cluster => "cluster",
             AmbiguousIn::NamespaceAndCluster => "namespace and cluster",
         }),
+        Outcome::AmbiguousInLibrary { .. } => Some("library"),
         Outcome::NotFound | Outcome::Invalid => None,
     }
 }
@@ -103,7 +107,7 @@ pub fn report(reference: &str, groups: &[Group]) -> Report {
             image: g.image().map(|r| ImageSummary::from(&*r.image)),
             scope: scope(&g.outcome),
             candidates: match g.outcome {
-                Outcome::Ambiguous { .. } => g
+                Outcome::Ambiguous { .. } | Outcome::AmbiguousInLibrary { .. } => g
                     .error()
                     .map(|e| e.candidates().iter().map(|c| ImageSummary::from(&**c)).collect())
                     .unwrap_or_default(),
@@ -211,7 +215,7 @@ pub async fn run(global: &Global, args: WhereArgs) -> Result<ExitCode> {
         .as_deref()
         .map(Selector::parse)
         .transpose()
-        .map_err(Error::Usage)?;
+        .map_err(|e| Error::Usage(format!("-l: {e}")))?;
     let (source, _) = Source::open(global).await?;
     let images = source.images(&Scope::All).await?;
     let all = namespaces(&source, &images.index, global.namespace.as_deref()).await?;
@@ -230,7 +234,23 @@ pub async fn run(global: &Global, args: WhereArgs) -> Result<ExitCode> {
             }
         );
     }
-    let groups = spread(&images.index, &args.reference, chosen);
+    // A name VM Operator finds nothing for may be `<library>/<display name>`: the
+    // libraries of the images it could name are read (nothing for any other name).
+    let mut wanted: Vec<_> = chosen
+        .iter()
+        .filter(|ns| {
+            args.reference.contains('/')
+                && matches!(
+                    resolve(&images.index, ns, &args.reference),
+                    Err(ResolveError::NotFound { .. })
+                )
+        })
+        .flat_map(|ns| qualified::candidates(&images.index, ns, &args.reference))
+        .collect();
+    wanted.sort_by(|a, b| (&a.scope, &a.name).cmp(&(&b.scope, &b.name)));
+    wanted.dedup();
+    let libraries = source.libraries(&wanted).await?;
+    let groups = spread(&images.index, &libraries, &args.reference, chosen);
     let report = report(&args.reference, &groups);
     let mut out = output::stdout();
     match args.output {
@@ -285,7 +305,12 @@ mod tests {
             ImageEntry::test("vmi-copy", "ubuntu").in_ns("dev"),
             ImageEntry::test("vmi-own", "ubuntu-lts").in_ns("qa"),
         ]);
-        spread(&index, "ubuntu", ["team-a", "team-b", "dev", "qa"])
+        spread(
+            &index,
+            vmimage_shared::library::Libraries::none(),
+            "ubuntu",
+            ["team-a", "team-b", "dev", "qa"],
+        )
     }
 
     #[test]
@@ -346,7 +371,8 @@ mod tests {
 
     #[test]
     fn not_found_everywhere_says_so() {
-        let report = report("nope", &spread(&Index::new(), "nope", ["a", "b"]));
+        let none = vmimage_shared::library::Libraries::none();
+        let report = report("nope", &spread(&Index::new(), none, "nope", ["a", "b"]));
         assert_eq!(headline(&report), "\"nope\" from 2 namespaces: not found in 2");
         assert_eq!(report.groups[0].outcome, "NotFound");
         let message = report.groups[0].namespaces[1].message.as_deref().unwrap();

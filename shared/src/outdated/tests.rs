@@ -1,4 +1,5 @@
 use super::*;
+use crate::{index::Scope, library::Library};
 use serde_json::json;
 
 fn index() -> Index {
@@ -35,7 +36,7 @@ fn vm(ns: &str, spec: serde_json::Value) -> VmImageRefs {
 }
 
 fn newer(ns: &str, spec: serde_json::Value) -> Option<String> {
-    check(&index(), &vm(ns, spec))
+    check(&index(), Libraries::none(), &vm(ns, spec))
         .unwrap()
         .newer
         .map(|i| i.name.to_string())
@@ -57,6 +58,7 @@ fn an_older_version_of_the_os_family_is_outdated_by_the_newest_ready_one() {
 fn spec_image_wins_over_spec_image_name() {
     let report = check(
         &index(),
+        Libraries::none(),
         &vm(
             "dev",
             json!({"imageName": "ubuntu-24.04", "image": {"kind": "ClusterVirtualMachineImage", "name": "vmi-u22"}}),
@@ -73,7 +75,7 @@ fn a_namespaced_image_is_looked_up_in_the_vms_namespace_only() {
     let spec = json!({"image": {"kind": "VirtualMachineImage", "name": "vmi-d7"}});
     assert_eq!(newer("dev", spec.clone()).as_deref(), Some("vmi-d8"));
     assert_eq!(
-        check(&index(), &vm("prod", spec)).unwrap_err(),
+        check(&index(), Libraries::none(), &vm("prod", spec)).unwrap_err(),
         Undetermined::Missing {
             kind: ImageKind::VirtualMachineImage,
             name: "vmi-d7".into(),
@@ -103,14 +105,19 @@ fn an_equal_version_or_no_version_is_never_outdated() {
         ImageEntry::test("vmi-a", "x").with_version("1.0"),
         ImageEntry::test("vmi-b", "x").in_ns("dev").with_version("1.0"),
     ]);
-    let r = check(&same, &vm("dev", json!({"imageName": "vmi-a"}))).unwrap();
+    let r = check(
+        &same,
+        Libraries::none(),
+        &vm("dev", json!({"imageName": "vmi-a"})),
+    )
+    .unwrap();
     assert!(!r.is_outdated(), "{r:?}");
 }
 
 #[test]
 fn a_vm_whose_image_cannot_be_determined_says_why() {
     let index = index();
-    let err = |spec| check(&index, &vm("dev", spec)).unwrap_err();
+    let err = |spec| check(&index, Libraries::none(), &vm("dev", spec)).unwrap_err();
     assert_eq!(err(json!({})), Undetermined::NoImage);
     assert!(matches!(
         err(json!({"imageName": "debian-12"})),
@@ -138,7 +145,7 @@ fn a_cdrom_name_is_resolved_as_vm_operator_copies_it() {
 #[test]
 fn a_checker_answers_as_check_for_every_vm() {
     let index = index();
-    let mut checker = Checker::new(&index);
+    let mut checker = Checker::new(&index, Libraries::none());
     for (ns, spec) in [
         ("dev", json!({"imageName": "vmi-d7"})),
         (
@@ -151,6 +158,35 @@ fn a_checker_answers_as_check_for_every_vm() {
         ("dev", json!({"imageName": "debian-12"})),
     ] {
         let vm = vm(ns, spec);
-        assert_eq!(checker.check(&vm), check(&index, &vm), "{vm:?}");
+        assert_eq!(
+            checker.check(&vm),
+            check(&index, Libraries::none(), &vm),
+            "{vm:?}"
+        );
     }
+}
+
+#[test]
+fn a_qualified_image_name_is_read_as_the_webhook_pins_it() {
+    let index = index();
+    let mut libraries = Libraries::default();
+    let library = |name: &str| Library {
+        scope: Scope::Namespace("dev".into()),
+        name: name.into(),
+        display_name: None,
+    };
+    libraries.insert(index.get(Some("dev"), "vmi-d7").unwrap(), library("team-a"));
+    libraries.insert(index.get(Some("dev"), "vmi-d8").unwrap(), library("team-b"));
+    let vm = vm("dev", json!({"imageName": "team-a/debian-12"}));
+    let report = check(&index, &libraries, &vm).unwrap();
+    assert_eq!(&*report.current.name, "vmi-d7");
+    assert_eq!(
+        report.newer.map(|i| i.name.to_string()).as_deref(),
+        Some("vmi-d8")
+    );
+    // Without the libraries, VM Operator finds nothing by that name.
+    assert!(matches!(
+        check(&index, Libraries::none(), &vm),
+        Err(Undetermined::Unresolved(ResolveError::NotFound { .. }))
+    ));
 }

@@ -1,5 +1,8 @@
 use super::*;
-use crate::index::ImageEntry;
+use crate::{
+    index::{ImageEntry, Scope},
+    library::Library,
+};
 
 fn index() -> Index {
     Index::from_entries([
@@ -33,6 +36,7 @@ fn summary(groups: &[Group]) -> Vec<(String, Vec<&str>)> {
 fn namespaces_with_the_same_outcome_share_a_group_the_largest_first() {
     let groups = spread(
         &index(),
+        Libraries::none(),
         "ubuntu",
         ["team-b", "dev", "team-a", "qa", "lab", "team-c"],
     );
@@ -56,7 +60,7 @@ fn namespaces_with_the_same_outcome_share_a_group_the_largest_first() {
 
 #[test]
 fn copies_of_one_item_in_several_namespaces_are_one_outcome_and_the_rest_not_found() {
-    let groups = spread(&index(), "debian", ["z", "y", "x", "x"]);
+    let groups = spread(&index(), Libraries::none(), "debian", ["z", "y", "x", "x"]);
     assert_eq!(
         summary(&groups),
         [
@@ -80,7 +84,7 @@ fn ids_follow_vm_operators_namespace_first_rule() {
         ImageEntry::test("vmi-1", "a"),
         ImageEntry::test("vmi-1", "a").in_ns("dev"),
     ]);
-    let groups = spread(&index, "vmi-1", ["dev", "prod"]);
+    let groups = spread(&index, Libraries::none(), "vmi-1", ["dev", "prod"]);
     assert_eq!(
         summary(&groups),
         [
@@ -92,7 +96,39 @@ fn ids_follow_vm_operators_namespace_first_rule() {
 
 #[test]
 fn an_empty_name_is_invalid_everywhere_and_no_namespace_gives_no_group() {
-    let groups = spread(&index(), "", ["dev", "qa"]);
+    let groups = spread(&index(), Libraries::none(), "", ["dev", "qa"]);
     assert_eq!(summary(&groups), [("Invalid".to_string(), vec!["dev", "qa"])]);
-    assert!(spread(&index(), "ubuntu", []).is_empty());
+    assert!(spread(&index(), Libraries::none(), "ubuntu", []).is_empty());
+}
+
+#[test]
+fn a_qualified_name_groups_by_the_image_its_library_gives() {
+    let index = index();
+    let mut libraries = Libraries::default();
+    let library = |ns: &str, name: &str| Library {
+        scope: Scope::Namespace(ns.into()),
+        name: name.into(),
+        display_name: None,
+    };
+    // The item in dev and qa is in library "golden" in both; lab's in "scratch".
+    for ns in ["dev", "qa"] {
+        libraries.insert(index.get(Some(ns), "vmi-copy").unwrap(), library(ns, "golden"));
+    }
+    libraries.insert(
+        index.get(Some("lab"), "vmi-other").unwrap(),
+        library("lab", "scratch"),
+    );
+    let groups = spread(
+        &index,
+        &libraries,
+        "golden/ubuntu",
+        ["dev", "qa", "lab", "team-a"],
+    );
+    assert_eq!(
+        summary(&groups),
+        [
+            ("VirtualMachineImage vmi-copy".to_string(), vec!["dev", "qa"]),
+            ("NotFound".to_string(), vec!["lab", "team-a"]),
+        ]
+    );
 }
