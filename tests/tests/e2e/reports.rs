@@ -36,6 +36,45 @@ fn image(ns: &str, id: &str, display: &str, version: &str) -> Value {
     })
 }
 
+/// `image` made from the Content Library item `item` of its namespace.
+fn from_item(mut image: Value, item: &str) -> Value {
+    image["spec"] = json!({"providerRef": {"apiVersion": "imageregistry.vmware.com/v1alpha2",
+                                           "kind": "ContentLibraryItem", "name": item}});
+    image
+}
+
+/// Applies a namespaced imageregistry object (ContentLibrary or ContentLibraryItem) and
+/// its status, as VM Operator's image registry would.
+async fn apply_registry(
+    client: &kube::Client,
+    ns: &str,
+    kind: &str,
+    name: &str,
+    spec: Value,
+    status: Value,
+) -> Result<()> {
+    use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams};
+    let plural = match kind {
+        "ContentLibrary" => "contentlibraries",
+        _ => "contentlibraryitems",
+    };
+    let ar = ApiResource {
+        group: "imageregistry.vmware.com".into(),
+        version: "v1alpha2".into(),
+        api_version: "imageregistry.vmware.com/v1alpha2".into(),
+        kind: kind.into(),
+        plural: plural.into(),
+    };
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &ar);
+    let pp = PatchParams::apply("vmimage-e2e").force();
+    let object = json!({"apiVersion": ar.api_version, "kind": kind,
+                        "metadata": {"name": name, "namespace": ns}, "spec": spec});
+    api.patch(name, &pp, &Patch::Apply(&object)).await?;
+    let status = json!({"apiVersion": ar.api_version, "kind": kind, "status": status});
+    api.patch_status(name, &pp, &Patch::Apply(&status)).await?;
+    Ok(())
+}
+
 fn json_of(out: &std::process::Output) -> Result<Value> {
     serde_json::from_slice(&out.stdout).map_err(|e| {
         anyhow::anyhow!(
@@ -301,8 +340,8 @@ pub async fn where_groups_namespaces_by_outcome_live_and_offline(ctx: Ctx) -> Re
         vec![
             image(&ns[0], OLD, name, "1.0"),
             image(&ns[1], OLD, name, "1.0"),
-            image(&ns[2], OLD, name, "1.0"),
-            image(&ns[2], NEW, name, "2.0"),
+            from_item(image(&ns[2], OLD, name, "1.0"), "item-old"),
+            from_item(image(&ns[2], NEW, name, "2.0"), "item-new"),
             // The base namespace is not labelled: never looked from.
             image(base, NEW, name, "2.0"),
         ],
@@ -413,6 +452,38 @@ pub async fn where_groups_namespaces_by_outcome_live_and_offline(ctx: Ctx) -> Re
     expected["namespaceCount"] = json!(4);
     ensure!(offline == expected, "offline: {offline}\nexpected: {expected}");
     std::fs::remove_file(&file)?;
+
+    // `<library>/<display name>` settles the ambiguity where that library has the item.
+    for (item, lib) in [("item-old", "lib-old"), ("item-new", "lib-new")] {
+        apply_registry(
+            &client,
+            &ns[2],
+            "ContentLibrary",
+            lib,
+            json!({"id": format!("{lib}-uuid"), "libraryType": "ContentLibrary"}),
+            json!({"name": lib}),
+        )
+        .await?;
+        apply_registry(
+            &client,
+            &ns[2],
+            "ContentLibraryItem",
+            item,
+            json!({"id": format!("{item}-uuid"), "libraryName": lib}),
+            json!({"name": name}),
+        )
+        .await?;
+    }
+    let qualified =
+        json_of(&ctx.kubectl(&["vmimage", "where", "lib-new/where-os", "-l", &label, "-o", "json"])?)?;
+    ensure!(
+        qualified["groups"][0]["outcome"] == "Resolved"
+            && qualified["groups"][0]["image"]["name"] == NEW
+            && names(&qualified["groups"][0]) == ns[2..3]
+            && qualified["groups"][1]["outcome"] == "NotFound"
+            && qualified["groups"][1]["count"] == 4,
+        "{qualified}"
+    );
 
     for n in ns.iter().map(String::as_str).chain([base]) {
         ctx.kubectl_ok(&["delete", "vmi", "--all", "-n", n])?;
