@@ -41,9 +41,13 @@ struct Vm {
     origin: String,
 }
 
-/// The VirtualMachines of the manifests, a missing namespace filled in with `namespace`.
-/// Bad input is an error naming the file and the document.
-fn read_manifests(paths: &[String], namespace: &str) -> Result<Vec<Vm>> {
+/// What `--catalog` without `--vms` is told.
+const NO_VMS_IN_CATALOG: &str =
+    "--catalog holds images, not VirtualMachines: give the VMs with --vms FILE|DIR";
+
+/// The VirtualMachines of the manifests (a missing namespace left empty). Bad input is
+/// an error naming the file and the document.
+fn read_manifests(paths: &[String]) -> Result<Vec<Vm>> {
     let mut vms = Vec::new();
     for input in read_inputs(paths)? {
         let docs =
@@ -54,10 +58,7 @@ fn read_manifests(paths: &[String], namespace: &str) -> Result<Vec<Vm>> {
                     Some(item) => format!("{}: document {}, item {item}", input.name(), d + 1),
                     None => format!("{}: document {}", input.name(), d + 1),
                 };
-                let mut refs = VmImageRefs::from_json(vm).map_err(|e| Error::Usage(format!("{at}: {e}")))?;
-                if refs.namespace.is_empty() {
-                    refs.namespace = namespace.to_string();
-                }
+                let refs = VmImageRefs::from_json(vm).map_err(|e| Error::Usage(format!("{at}: {e}")))?;
                 vms.push(Vm { refs, origin: at });
             }
         }
@@ -75,9 +76,7 @@ fn read_manifests(paths: &[String], namespace: &str) -> Result<Vec<Vm>> {
 /// image fields cannot be read is warned about and left out.
 async fn read_live(source: &Source, namespace: Option<&str>) -> Result<Vec<Vm>> {
     let Some(cluster) = source.cluster() else {
-        return Err(Error::Usage(
-            "--catalog holds images, not VirtualMachines: give the VMs with --vms FILE|DIR".into(),
-        ));
+        return Err(Error::Usage(NO_VMS_IN_CATALOG.into()));
     };
     let objects = list_objects(cluster, VIRTUAL_MACHINE, namespace).await?;
     let mut vms = Vec::new();
@@ -112,9 +111,7 @@ fn warn(vm: &Vm, why: &Undetermined) {
 
 pub async fn run(global: &Global, args: OutdatedArgs) -> Result<ExitCode> {
     if global.catalog.is_some() && args.vms.is_empty() {
-        return Err(Error::Usage(
-            "--catalog holds images, not VirtualMachines: give the VMs with --vms FILE|DIR".into(),
-        ));
+        return Err(Error::Usage(NO_VMS_IN_CATALOG.into()));
     }
     if global.catalog.as_deref() == Some("-") && args.vms.iter().any(|v| v == "-") {
         return Err(Error::Usage(
@@ -124,14 +121,17 @@ pub async fn run(global: &Global, args: OutdatedArgs) -> Result<ExitCode> {
     // Manifests first: bad input is reported before any connection is made.
     let manifests = match args.vms.is_empty() {
         true => None,
-        false => {
-            let default_ns = global.namespace.clone().unwrap_or_else(|| "default".into());
-            Some(read_manifests(&args.vms, &default_ns)?)
-        }
+        false => Some(read_manifests(&args.vms)?),
     };
     let (source, namespace) = Source::open(global).await?;
     let (vms, scope) = match manifests {
-        Some(vms) => (vms, Scope::All),
+        // A manifest without a namespace is created in -n's (else the context's).
+        Some(mut vms) => {
+            for vm in vms.iter_mut().filter(|vm| vm.refs.namespace.is_empty()) {
+                vm.refs.namespace = namespace.clone();
+            }
+            (vms, Scope::All)
+        }
         None if args.all_namespaces => (read_live(&source, None).await?, Scope::All),
         None => (
             read_live(&source, Some(&namespace)).await?,
@@ -242,7 +242,7 @@ mod tests {
     const VM: &str = "apiVersion: vmoperator.vmware.com/v1alpha6\nkind: VirtualMachine\n";
 
     #[test]
-    fn manifests_give_their_vms_with_the_default_namespace_and_where_they_were_read() {
+    fn manifests_give_their_vms_and_where_they_were_read() {
         let dir = tempfile::tempdir().unwrap();
         let file = write(
             &dir,
@@ -253,7 +253,7 @@ mod tests {
                  metadata: {{name: b, namespace: prod}}}}\n"
             ),
         );
-        let vms = read_manifests(std::slice::from_ref(&file), "dev").unwrap();
+        let vms = read_manifests(std::slice::from_ref(&file)).unwrap();
         let got: Vec<(&str, &str, &str)> = vms
             .iter()
             .map(|v| (v.refs.namespace.as_str(), v.refs.name.as_str(), v.origin.as_str()))
@@ -261,7 +261,7 @@ mod tests {
         assert_eq!(
             got,
             [
-                ("dev", "a", format!("{file}: document 1").as_str()),
+                ("", "a", format!("{file}: document 1").as_str()),
                 ("prod", "b", format!("{file}: document 3, item 0").as_str()),
             ]
         );
@@ -275,7 +275,7 @@ mod tests {
             "typed.yaml",
             &format!("{VM}metadata: {{name: a}}\n---\n{VM}metadata: {{name: b}}\nspec: {{image: [x]}}\n"),
         );
-        let e = read_manifests(std::slice::from_ref(&typed), "dev")
+        let e = read_manifests(std::slice::from_ref(&typed))
             .err()
             .unwrap()
             .to_string();
@@ -284,13 +284,11 @@ mod tests {
             format!("{typed}: document 2: spec.image must be an object, not an array")
         );
         let broken = write(&dir, "broken.yaml", "kind: [\n");
-        let e = read_manifests(std::slice::from_ref(&broken), "dev")
-            .err()
-            .unwrap();
+        let e = read_manifests(std::slice::from_ref(&broken)).err().unwrap();
         assert!(e.to_string().starts_with(&format!("{broken}: ")), "{e}");
         assert_eq!(e.exit_code(), 2);
         let none = write(&dir, "none.yaml", "kind: ConfigMap\n");
-        let e = read_manifests(&[none], "dev").err().unwrap().to_string();
+        let e = read_manifests(&[none]).err().unwrap().to_string();
         assert!(
             e.contains("no VirtualMachine (vmoperator.vmware.com) found"),
             "{e}"
