@@ -320,7 +320,7 @@ pub struct OutdatedArgs {
 /// `where`.
 #[derive(Debug, Args)]
 pub struct WhereArgs {
-    /// A display name or VMI ID.
+    /// A display name, VMI ID or <library>/<display name>.
     #[arg(value_name = "NAME")]
     pub reference: String,
     /// Only namespaces whose labels match this selector (k=v, k!=v, k, !k, k in (a,b);
