@@ -155,6 +155,17 @@ pub enum Command {
     /// Every version of an image: same display name or same OS family, newest first.
     #[command(after_help = "Examples:\n  kubectl vmimage versions ubuntu-24.04 -n dev")]
     Versions(VersionsArgs),
+    /// VirtualMachines whose image has a newer Ready version in its family (for CI);
+    /// exit 1 if any.
+    #[command(
+        after_help = "Examples:\n  kubectl vmimage outdated -A\n  kubectl vmimage outdated -n dev -o json\n  kubectl vmimage outdated --catalog images.yaml --vms vms/\n  kubectl vmimage outdated -A -o name"
+    )]
+    Outdated(OutdatedArgs),
+    /// What a name resolves to in every namespace, namespaces with the same outcome grouped.
+    #[command(
+        after_help = "Examples:\n  kubectl vmimage where ubuntu-22.04\n  kubectl vmimage where ubuntu-22.04 -l team=payments -o yaml\n  kubectl vmimage where debian-12 --catalog images.yaml -n staging"
+    )]
+    Where(WhereArgs),
     /// Export images as a catalog snapshot usable by every --catalog flag.
     #[command(after_help = "Examples:\n  kubectl vmimage catalog export -A > images.yaml")]
     Catalog(CatalogArgs),
@@ -284,6 +295,41 @@ pub struct VersionsArgs {
     /// Print tables and custom columns without their header line.
     #[arg(long)]
     pub no_headers: bool,
+}
+
+/// `outdated`.
+#[derive(Debug, Args)]
+pub struct OutdatedArgs {
+    /// Check the VirtualMachines of every namespace (live), not only -n's.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Read VirtualMachines from manifests instead of the cluster: a file, a directory
+    /// (recursive, *.yaml/*.yml/*.json) or "-" for stdin; repeatable. A manifest without
+    /// a namespace is in -n's. With --catalog, works offline.
+    #[arg(long, value_name = "FILE|DIR", value_hint = ValueHint::AnyPath)]
+    pub vms: Vec<String>,
+    /// Output format: table, json, yaml, name, jsonpath=…, custom-columns=… or
+    /// go-template=… (templates see the List that -o json prints).
+    #[arg(short = 'o', long, default_value = "table", value_parser = outputs(&["table", "json", "yaml", "name"]))]
+    pub output: Output,
+    /// Print tables and custom columns without their header line.
+    #[arg(long)]
+    pub no_headers: bool,
+}
+
+/// `where`.
+#[derive(Debug, Args)]
+pub struct WhereArgs {
+    /// A display name, VMI ID or <library>/<display name>.
+    #[arg(value_name = "NAME")]
+    pub reference: String,
+    /// Only namespaces whose labels match this selector (k=v, k!=v, k, !k, k in (a,b);
+    /// comma-separated). Offline, a namespace has only its kubernetes.io/metadata.name label.
+    #[arg(short = 'l', long = "selector", value_name = "SELECTOR")]
+    pub namespace_selector: Option<String>,
+    /// Output format: a table, or the groups with each namespace's answer as data.
+    #[arg(short = 'o', long, default_value = "table", value_parser = formats(&["table", "json", "yaml"]))]
+    pub output: Format,
 }
 
 /// kubectl's flags that shape how objects are printed (`kubectl get`'s spelling).
@@ -627,6 +673,15 @@ mod tests {
                 true,
             ),
             (&["describe", "x", "-o", "yaml"][..], false),
+            (&["outdated", "-A", "-o", "name"][..], true),
+            (&["outdated", "-o", "id"][..], false),
+            (
+                &["outdated", "--vms", "a", "--vms", "b", "-o", "jsonpath={.items}"][..],
+                true,
+            ),
+            (&["where", "x", "-l", "team=a", "-o", "yaml"][..], true),
+            (&["where", "x", "-o", "name"][..], false),
+            (&["where", "-o", "json"][..], false),
             (&["publish", "list", "-o", "id"][..], false),
             (
                 &["publish", "status", "r", "-w", "-o", "jsonpath={.status}"][..],

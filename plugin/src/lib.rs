@@ -1,9 +1,10 @@
 //! The `kubectl vmimage` plugin: resolve, list, inspect, pin, check and publish VM
-//! Operator images. Every answer comes from `vmimage_shared`'s resolver, so it is the
-//! webhook's and VM Operator's answer.
+//! Operator images, and report outdated VMs and where a name resolves. Every answer
+//! comes from `vmimage_shared`'s resolver, so it is the webhook's and VM Operator's answer.
 //!
-//! Exit codes: 0 success, 1 a reference did not resolve (or a check failed), 2 usage
-//! error or bad input file, 3 the cluster could not be reached or refused access.
+//! Exit codes: 0 success, 1 a reference did not resolve (or a check failed, or a VM is
+//! outdated), 2 usage error or bad input file, 3 the cluster could not be reached or
+//! refused access.
 
 /// A line on stderr that never panics: with stderr closed (`2>&1 | head`) it is dropped.
 macro_rules! note {

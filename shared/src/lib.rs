@@ -11,6 +11,8 @@
 //!   every candidate.
 //! - [`select`]: image selectors (labels and a version range) for VMs that name no image.
 //! - [`version`]: version ordering, image families and opt-in newest selection.
+//! - [`outdated`]: the image a VM has and whether its family has a newer Ready version.
+//! - [`spread`]: what one name resolves to across namespaces, grouped by outcome.
 //! - [`catalog`]: reading images from YAML/JSON documents and Kubernetes Lists.
 //! - [`mutate`]: VM Operator's create-time image steps and vmimage's rewrite, as one plan.
 //! - [`policy`]: cluster image policies (VMImagePolicy) and their evaluation.
@@ -31,10 +33,12 @@ pub mod index;
 pub mod label_selector;
 pub mod library;
 pub mod mutate;
+pub mod outdated;
 pub mod policy;
 pub mod quote;
 pub mod resolve;
 pub mod select;
+pub mod spread;
 pub mod version;
 pub mod vmi_id;
 

@@ -38,7 +38,7 @@ pub struct Resolution {
 }
 
 /// Where an ambiguous display name has more than one match (VM Operator's wording).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AmbiguousIn {
     /// Two or more in the VM's namespace.
     Namespace,
@@ -49,7 +49,9 @@ pub enum AmbiguousIn {
 }
 
 impl AmbiguousIn {
-    fn words(self) -> &'static str {
+    /// VM Operator's words for it: `namespace scope`, `cluster scope` or `namespace and
+    /// cluster scope`.
+    pub fn words(self) -> &'static str {
         match self {
             Self::Namespace => "namespace scope",
             Self::Cluster => "cluster scope",

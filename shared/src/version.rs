@@ -108,17 +108,68 @@ pub fn family(index: &Index, namespace: &str, reference: &str) -> Vec<Arc<ImageE
         .chain(index.get(Some(namespace), reference))
         .chain(index.get(None, reference))
         .collect();
-    let os_ids: Vec<&str> = same_name.iter().filter_map(|i| i.os_id.as_deref()).collect();
-    let mut out: Vec<Arc<ImageEntry>> = index
-        .visible_from(namespace)
-        .filter(|i| {
-            same_name.iter().any(|s| Arc::ptr_eq(s, i))
-                || i.os_id.as_deref().is_some_and(|id| os_ids.contains(&id))
-        })
-        .cloned()
-        .collect();
+    family_around(index, namespace, same_name)
+}
+
+/// The family of one image, visible from `namespace`: the image itself, the images with
+/// its display name, and those with the same OS id as any of them. Sorted newest first.
+/// The image need not be visible from `namespace` (it is then left out).
+pub fn family_of(index: &Index, namespace: &str, image: &ImageEntry) -> Vec<Arc<ImageEntry>> {
+    let mut out: Vec<Arc<ImageEntry>> = family_members(index, namespace, image).cloned().collect();
     out.sort_by(|a, b| compare_images(b, a));
     out
+}
+
+/// [`family_of`] in no order: the newest of a family needs one pass, not a sort.
+pub fn newest_of_family<'a>(
+    index: &'a Index,
+    namespace: &'a str,
+    image: &'a ImageEntry,
+    keep: impl Fn(&ImageEntry) -> bool,
+) -> Option<Arc<ImageEntry>> {
+    family_members(index, namespace, image)
+        .filter(|i| keep(i))
+        .max_by(|a, b| compare_images(a, b))
+        .cloned()
+}
+
+fn family_members<'a>(
+    index: &'a Index,
+    namespace: &'a str,
+    image: &'a ImageEntry,
+) -> impl Iterator<Item = &'a Arc<ImageEntry>> + 'a {
+    let display = image.display_name.as_deref();
+    let same_name: Vec<&Arc<ImageEntry>> = display
+        .into_iter()
+        .flat_map(|d| {
+            index
+                .with_display_name(Some(namespace), d)
+                .chain(index.with_display_name(None, d))
+        })
+        .chain(index.get(image.scope.namespace(), &image.name))
+        .collect();
+    around(index, namespace, same_name)
+}
+
+/// The images visible from `namespace` that are among `same_name` or share an OS id
+/// with one of them, newest first.
+fn family_around(index: &Index, namespace: &str, same_name: Vec<&Arc<ImageEntry>>) -> Vec<Arc<ImageEntry>> {
+    let mut out: Vec<Arc<ImageEntry>> = around(index, namespace, same_name).cloned().collect();
+    out.sort_by(|a, b| compare_images(b, a));
+    out
+}
+
+/// [`family_around`] in no order.
+fn around<'a>(
+    index: &'a Index,
+    namespace: &'a str,
+    same_name: Vec<&'a Arc<ImageEntry>>,
+) -> impl Iterator<Item = &'a Arc<ImageEntry>> + 'a {
+    let os_ids: Vec<&str> = same_name.iter().filter_map(|i| i.os_id.as_deref()).collect();
+    index.visible_from(namespace).filter(move |i| {
+        same_name.iter().any(|s| Arc::ptr_eq(s, i))
+            || i.os_id.as_deref().is_some_and(|id| os_ids.contains(&id))
+    })
 }
 
 /// Why the newest version was chosen, for annotations and warnings.
@@ -282,5 +333,42 @@ mod tests {
             .map(|i| i.name.to_string())
             .collect();
         assert_eq!(names, ["vmi-2", "vmi-1"]);
+    }
+
+    #[test]
+    fn an_images_family_is_its_names_and_its_os_and_the_newest_is_its_first() {
+        let index = Index::from_entries([
+            ImageEntry {
+                os_id: Some("ubuntu64Guest".into()),
+                ..ImageEntry::test("vmi-1", "ubuntu-22.04").with_version("22.04")
+            },
+            ImageEntry::test("vmi-2", "ubuntu-22.04")
+                .in_ns("ns")
+                .with_version("22.04.5"),
+            ImageEntry {
+                os_id: Some("ubuntu64Guest".into()),
+                ..ImageEntry::test("vmi-3", "ubuntu-24.04").with_version("24.04")
+            }
+            .not_ready(),
+            ImageEntry::test("vmi-4", "ubuntu-22.04")
+                .in_ns("other")
+                .with_version("99"),
+            ImageEntry::test("vmi-5", "rhel").with_version("9"),
+        ]);
+        let image = index.get(None, "vmi-1").unwrap();
+        let names = |v: &[Arc<ImageEntry>]| v.iter().map(|i| i.name.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            names(&family_of(&index, "ns", image)),
+            ["vmi-3", "vmi-2", "vmi-1"]
+        );
+        // From a namespace image without an OS id: its display name brings in the rest.
+        let copy = index.get(Some("ns"), "vmi-2").unwrap();
+        assert_eq!(names(&family_of(&index, "ns", copy)), ["vmi-3", "vmi-2", "vmi-1"]);
+        let newest = |keep: fn(&ImageEntry) -> bool| {
+            newest_of_family(&index, "ns", image, keep).map(|i| i.name.to_string())
+        };
+        assert_eq!(newest(|_| true).as_deref(), Some("vmi-3"));
+        assert_eq!(newest(|i| i.ready).as_deref(), Some("vmi-2"));
+        assert_eq!(newest(|_| false), None);
     }
 }

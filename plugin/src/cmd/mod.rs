@@ -7,11 +7,13 @@ pub(crate) mod complete;
 mod get;
 mod id;
 mod list;
+mod outdated;
 mod pin;
 mod publish;
 mod resolve;
 mod versions;
 mod watch;
+mod r#where;
 
 use crate::{
     cli::{Cli, Command},
@@ -30,6 +32,8 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Pin(args) => pin::run(&global, args).await,
         Command::Check(args) => check::run(&global, args).await,
         Command::Versions(args) => versions::run(&global, args).await,
+        Command::Outdated(args) => outdated::run(&global, args).await,
+        Command::Where(args) => r#where::run(&global, args).await,
         Command::Catalog(args) => catalog::run(&global, args).await,
         Command::Compare(args) => compare::run(&global, args).await,
         Command::Id(args) => id::run(args),

@@ -6,6 +6,7 @@ mod data;
 mod format;
 pub mod jsonpath;
 pub mod printer;
+mod summary;
 mod table;
 mod template;
 
@@ -14,6 +15,7 @@ pub use data::{List, ShownImage, list, list_of, shown_meta, write_data};
 pub use format::{Output, OutputParser, outputs};
 pub use jsonpath::Template;
 pub use printer::{Kind, Options, Printer, print_templated};
+pub use summary::ImageSummary;
 pub use table::{Cell, Style, Table, Widths};
 pub use template::GoTemplate;
 

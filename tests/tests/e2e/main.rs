@@ -19,6 +19,7 @@ mod plugin;
 mod policy;
 mod printing;
 mod publish;
+mod reports;
 mod security;
 mod selection;
 mod slow_clients;
@@ -57,6 +58,7 @@ fn main() -> std::process::ExitCode {
     tests.extend(policy::all());
     tests.extend(versions::all());
     tests.extend(selection::all());
+    tests.extend(reports::all());
     tests.extend(security::all());
     tests.extend(faults::all());
     tests.extend(hostile::all());

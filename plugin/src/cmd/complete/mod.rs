@@ -235,6 +235,23 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_reports_complete_their_flags_files_and_names() {
+        let flags = offline(&["outdated", "--"]).await;
+        assert!(
+            names(&flags).contains(&"--vms") && names(&flags).contains(&"--all-namespaces"),
+            "{flags:?}"
+        );
+        let vms = offline(&["outdated", "--vms", ""]).await;
+        assert_eq!(vms.directive, directive::FILTER_FILE_EXT);
+        assert_eq!(names(&vms), ["yaml", "yml", "json"]);
+        assert!(names(&offline(&["where", "x", "--"]).await).contains(&"--selector"));
+        let catalog = concat!(env!("CARGO_MANIFEST_DIR"), "/../manifests/samples/catalog.yaml");
+        let refs = offline(&["where", "--catalog", catalog, "-n", "dev", "debian"]).await;
+        assert_eq!(names(&refs), ["debian-12"]);
+        assert_eq!(refs.candidates[0].1, "ambiguous: 2 images");
+    }
+
+    #[tokio::test]
     async fn shells_and_dry_run_modes_come_from_the_cli() {
         assert_eq!(
             names(&offline(&["completion", ""]).await),

@@ -57,7 +57,7 @@ pub async fn for_flag(global: &Global, arg: &Arg) -> Answer {
     match arg.get_id().as_str() {
         "namespace" => Answer::words(namespaces(global).await),
         "context" => Answer::words(contexts(global)),
-        "files" | "catalog" | "policy" => Answer {
+        "files" | "catalog" | "policy" | "vms" => Answer {
             candidates: MANIFEST_EXTENSIONS
                 .iter()
                 .map(|e| (e.to_string(), String::new()))
@@ -65,6 +65,7 @@ pub async fn for_flag(global: &Global, arg: &Arg) -> Answer {
             directive: directive::FILTER_FILE_EXT,
         },
         "library" => Answer::words(names_in_namespace(global, CONTENT_LIBRARY).await),
+        "namespace_selector" => Answer::words(namespace_labels(global).await),
         "display_name" => Answer::words(
             images(global)
                 .await
@@ -156,6 +157,28 @@ async fn namespaces(global: &Global) -> Vec<(String, String)> {
             .collect(),
         Err(_) => Vec::new(),
     }
+}
+
+/// Every `key=value` label of the cluster's namespaces, described by how many carry it
+/// (`where -l`).
+async fn namespace_labels(global: &Global) -> Vec<(String, String)> {
+    let Some(cluster) = connect(global).await else {
+        return Vec::new();
+    };
+    let api: Api<Namespace> = Api::all(cluster.client.clone());
+    let Ok(list) = api.list_metadata(&ListParams::default()).await else {
+        return Vec::new();
+    };
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for labels in list.items.into_iter().filter_map(|n| n.metadata.labels) {
+        for (k, v) in labels {
+            *counts.entry(format!("{k}={v}")).or_default() += 1;
+        }
+    }
+    counts
+        .into_iter()
+        .map(|(label, n)| (label, format!("{n} namespace{}", if n == 1 { "" } else { "s" })))
+        .collect()
 }
 
 /// Names of `kind` objects in the namespace the line points at.
