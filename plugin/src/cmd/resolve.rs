@@ -210,9 +210,10 @@ pub async fn run(global: &Global, args: ResolveArgs) -> Result<ExitCode> {
         .collect();
     let libraries = source.libraries(&wanted).await?;
     // Every image is read only when a name is missing, to say where it does exist.
+    // NB: a qualified name that resolves is not missing, so costs no read of every image.
     let missing = args.refs.iter().any(|r| {
         matches!(
-            resolve(&images.index, &namespace, r),
+            resolve_in(&images.index, &libraries, &namespace, r),
             Err(ResolveError::NotFound { .. })
         )
     });
