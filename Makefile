@@ -167,15 +167,26 @@ image: node-tools ## The pause and webhook images (no registry, no Docker), impo
 	@if [ -f $(NODE_DIR)/pids/containerd ]; then bash hack/node.sh import $(NODE_DIR) $(IMAGES_DIR)/pause.tar $(IMAGES_DIR)/webhook.tar; fi
 
 .PHONY: node-up
-node-up: node-tools node-assets build ## Control plane + one real node (kubelet, containerd, kube-proxy), CRDs and samples, no webhook
+node-up: node-tools node-assets ## Control plane + one real node (kubelet, containerd, kube-proxy), CRDs and samples, no webhook
+	cargo build -q -p vmimage-tests --bin vmimage-testenv
 	@bash hack/image.sh $(IMAGES_DIR) pause
 	@bash hack/node.sh link $(NODE_DIR)
 	@./target/debug/vmimage-testenv --state-dir $(NODE_DIR) up --node-address $(NODE_ADDR) --no-webhook >/dev/null
 	@bash hack/node.sh up $(NODE_DIR)
 	@echo "export KUBECONFIG=$(abspath $(NODE_DIR))/kubeconfig"
 
+.PHONY: cert-manager-up
+cert-manager-up: ## cert-manager (its controller and CA injector, built from the Go module) on the node cluster
+	@bash hack/cert-manager.sh up $(NODE_DIR)
+
+.PHONY: e2e-node
+e2e-node: node-up image cert-manager-up ## The README's install on a real node: rollouts, drain, renewal, failure policy (tests/tests/node)
+	@echo "== the install on a real node: cargo test -p vmimage-tests --test node"
+	VMIMAGE_NODE_STATE=$(abspath $(NODE_DIR)) cargo test -p vmimage-tests --test node
+
 .PHONY: node-down
 node-down: ## Stop the node and its control plane, remove their state, links and iptables rules
+	@bash hack/cert-manager.sh down $(NODE_DIR)
 	@bash hack/node.sh down $(NODE_DIR)
 	@if [ -x ./target/debug/vmimage-testenv ]; then ./target/debug/vmimage-testenv --state-dir $(NODE_DIR) down; fi
 

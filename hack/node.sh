@@ -285,6 +285,22 @@ import_images() {
   done
 }
 
+# kubelet's own chains (its canaries and KUBE-FIREWALL), which kube-proxy --cleanup leaves.
+kubelet_chains_down() {
+  local ipt table
+  for ipt in iptables ip6tables; do
+    command -v "$ipt" >/dev/null || continue
+    $ipt -D INPUT -j KUBE-FIREWALL 2>/dev/null || true
+    $ipt -D OUTPUT -j KUBE-FIREWALL 2>/dev/null || true
+    for table in filter nat mangle; do
+      for chain in KUBE-FIREWALL KUBE-KUBELET-CANARY KUBE-IPTABLES-HINT; do
+        $ipt -t "$table" -F "$chain" 2>/dev/null || true
+        $ipt -t "$table" -X "$chain" 2>/dev/null || true
+      done
+    done
+  done
+}
+
 down() {
   export KUBECONFIG="$STATE/kubeconfig"
   # Let kubelet tear pods down properly (CNI DEL frees addresses, volumes unmount).
@@ -295,17 +311,26 @@ down() {
   fi
   for p in kube-proxy kubelet kube-scheduler kube-controller-manager; do stop "$p"; done
   if [ -x "$BIN/kube-proxy" ]; then "$BIN/kube-proxy" --cleanup >/dev/null 2>&1 || true; fi
+  kubelet_chains_down
   if [ -S "$SOCK" ]; then
     local t
     for t in $(ctr_ tasks ls -q 2>/dev/null); do ctr_ tasks kill -s SIGKILL "$t" >/dev/null 2>&1 || true; done
   fi
   stop containerd
-  # runc's shims outlive containerd by design; ours are the ones started with our socket.
-  local pid
-  for pid in $(grep -lsaF -- "$SOCK" /proc/[0-9]*/cmdline | cut -d/ -f3); do kill -KILL "$pid" 2>/dev/null || true; done
+  # runc's shims outlive containerd by design; ours are the containerd-shim-runc-v2
+  # processes started with this node's socket.
+  local p args
+  for p in /proc/[0-9]*; do
+    args=$(tr '\0' ' ' < "$p/cmdline" 2>/dev/null) || continue
+    case $args in
+      *containerd-shim-runc-v2\ *"-address $SOCK "*) kill -KILL "${p#/proc/}" 2>/dev/null || true ;;
+    esac
+  done
   # Mounts under the node's state (pod volumes, container rootfs), deepest first.
-  grep -F " $N/" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-  grep -F " $RUN/" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+  local m
+  for m in $(awk -v n="$N/" -v r="$RUN/" 'index($5, n) == 1 || index($5, r) == 1 {print $5}' /proc/self/mountinfo | sort -r); do
+    umount -l "$m" 2>/dev/null || true
+  done
   ip link show "$BRIDGE" >/dev/null 2>&1 && ip link del "$BRIDGE"
   ip link show "$HOST_LINK" >/dev/null 2>&1 && ip link del "$HOST_LINK"
   rm -rf "$RUN" "$N"
