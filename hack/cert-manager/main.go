@@ -35,6 +35,7 @@ import (
 	cmscheme "github.com/cert-manager/cert-manager/pkg/api"
 	"github.com/cert-manager/cert-manager/pkg/controller"
 	"github.com/cert-manager/cert-manager/pkg/controller/cainjector"
+	"github.com/cert-manager/cert-manager/pkg/util"
 
 	// Each registers its control loop (controller.Known) or issuer type in init.
 	_ "github.com/cert-manager/cert-manager/pkg/controller/certificaterequests/approver"
@@ -156,6 +157,8 @@ func runCAInjector(ctx context.Context, kubeconfig string) error {
 	if err != nil {
 		return fmt.Errorf("loading the client configuration: %w", err)
 	}
+	// Its server-side apply patches take their field manager from the user agent.
+	cfg = util.RestConfigWithUserAgent(cfg, "cainjector")
 	scheme := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{
 		kscheme.AddToScheme, cmscheme.AddToScheme, admissionv1.AddToScheme, apiextv1.AddToScheme, apireg.AddToScheme,
