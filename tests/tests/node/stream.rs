@@ -29,6 +29,9 @@ pub struct Tally {
     pub examples: Vec<String>,
     /// How long it ran.
     pub elapsed: Duration,
+    /// Each create's outcome at the moment it was answered (true: rewritten), for
+    /// tests that look at a window of time.
+    pub outcomes: Vec<(Instant, bool)>,
 }
 
 impl Tally {
@@ -100,7 +103,9 @@ impl Stream {
                 let name = format!("{prefix}-{i}");
                 i += 1;
                 let at = started.elapsed().as_secs_f64();
-                match create_vm(&api, &ns, &name).await {
+                let outcome = create_vm(&api, &ns, &name).await;
+                tally.outcomes.push((Instant::now(), matches!(outcome, Ok(true))));
+                match outcome {
                     Ok(true) => tally.rewritten += 1,
                     Ok(false) => {
                         tally.unmodified += 1;
