@@ -141,6 +141,55 @@ endif
 cluster-down: ## Stop the local control plane and remove its state
 	@if [ -x ./target/debug/vmimage-testenv ]; then ./target/debug/vmimage-testenv --state-dir $(CLUSTER_DIR) down; fi
 
+# A real node on this machine (hack/node.sh): containerd, runc and the CNI plugins from
+# Debian, kubelet, kube-proxy, kube-scheduler and kube-controller-manager built like the
+# control plane. Root only. Pods 198.18.0.0/16, Services 198.19.0.0/24, host 198.19.255.1.
+NODE_DIR      := target/node
+NODE_ADDR     := 198.19.255.1
+IMAGES_DIR    := target/images
+NODE_PACKAGES := containerd runc containernetworking-plugins iptables conntrack musl-tools
+
+.PHONY: node-tools
+node-tools: ## Install containerd, runc, the CNI plugins, iptables and musl-tools if missing
+	@missing=""; for p in $(NODE_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing from Debian (a node's runtime, network and static builds)"; \
+	  apt-get install -y -q $$missing >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q $$missing >/dev/null; } || \
+	    { echo "install them: apt-get install$$missing"; exit 1; }; fi
+
+.PHONY: node-assets
+node-assets: assets ## Build kubelet, kube-proxy, kube-scheduler, kube-controller-manager (cached in ~/.cache/vmimage)
+	@bash hack/build-node.sh >/dev/null
+
+.PHONY: image
+image: node-tools ## The pause and webhook images (no registry, no Docker), imported into the node when it is up
+	@bash hack/image.sh $(IMAGES_DIR)
+	@if [ -f $(NODE_DIR)/pids/containerd ]; then bash hack/node.sh import $(NODE_DIR) $(IMAGES_DIR)/pause.tar $(IMAGES_DIR)/webhook.tar; fi
+
+.PHONY: node-up
+node-up: node-tools node-assets ## Control plane + one real node (kubelet, containerd, kube-proxy), CRDs and samples, no webhook
+	cargo build -q -p vmimage-tests --bin vmimage-testenv
+	@bash hack/image.sh $(IMAGES_DIR) pause
+	@bash hack/node.sh link $(NODE_DIR)
+	@./target/debug/vmimage-testenv --state-dir $(NODE_DIR) up --node-address $(NODE_ADDR) --no-webhook >/dev/null
+	@bash hack/node.sh up $(NODE_DIR)
+	@echo "export KUBECONFIG=$(abspath $(NODE_DIR))/kubeconfig"
+
+.PHONY: cert-manager-up
+cert-manager-up: ## cert-manager (its controller and CA injector, built from the Go module) on the node cluster
+	@bash hack/cert-manager.sh up $(NODE_DIR)
+
+.PHONY: e2e-node
+e2e-node: node-up image cert-manager-up ## The README's install on a real node: rollouts, drain, renewal, failure policy (tests/tests/node)
+	@echo "== the install on a real node: cargo test -p vmimage-tests --test node"
+	VMIMAGE_NODE_STATE=$(abspath $(NODE_DIR)) cargo test -p vmimage-tests --test node
+
+.PHONY: node-down
+node-down: ## Stop the node and its control plane, remove their state, links and iptables rules
+	@bash hack/cert-manager.sh down $(NODE_DIR)
+	@bash hack/node.sh down $(NODE_DIR)
+	@if [ -x ./target/debug/vmimage-testenv ]; then ./target/debug/vmimage-testenv --state-dir $(NODE_DIR) down; fi
+
 .PHONY: demo
 demo: assets build ## The tour: control plane, images, webhook rewrite, resolve, publish
 	@bash hack/demo.sh

@@ -11,7 +11,7 @@ use base64::{Engine, engine::general_purpose::STANDARD as B64};
 use serde::{Deserialize, Serialize};
 use std::{
     io::{Read, Write},
-    net::{TcpListener, TcpStream},
+    net::{IpAddr, Ipv4Addr, TcpListener, TcpStream},
     path::{Path, PathBuf},
     time::{Duration, Instant},
 };
@@ -30,7 +30,16 @@ pub struct Options {
     pub remove_state_dir: bool,
     /// Extra kube-apiserver flags (e.g. `--watch-cache=false` for the fault tests).
     pub apiserver_args: Vec<String>,
+    /// Serve nodes and pods (`make node-up`): listen and advertise on this host address
+    /// instead of 127.0.0.1, so pods reach the apiserver through the `kubernetes` Service.
+    pub node_address: Option<Ipv4Addr>,
 }
+
+/// The Service range of a control plane with nodes, inside 198.18.0.0/15 like the pod
+/// range (hack/node.sh): never a private range another network may use.
+pub const NODE_SERVICE_CIDR: &str = "198.19.0.0/24";
+/// The `kubernetes` Service's ClusterIP in [`NODE_SERVICE_CIDR`] (its first address).
+pub const NODE_KUBERNETES_SERVICE_IP: Ipv4Addr = Ipv4Addr::new(198, 19, 0, 1);
 
 impl Options {
     /// A fresh temporary state directory, CRDs installed.
@@ -42,6 +51,7 @@ impl Options {
             crds: crate::crds::dir(),
             remove_state_dir: true,
             apiserver_args: Vec::new(),
+            node_address: None,
         })
     }
 }
@@ -120,7 +130,20 @@ impl ControlPlane {
         let started = Instant::now();
 
         let ca = Ca::new("vmimage-local-ca")?;
-        let serving = ca.serving("kube-apiserver", &["kubernetes", "kubernetes.default"])?;
+        let mut ips = Vec::new();
+        if let Some(addr) = opts.node_address {
+            ips.extend([IpAddr::V4(addr), IpAddr::V4(NODE_KUBERNETES_SERVICE_IP)]);
+        }
+        let serving = ca.serving_with_ips(
+            "kube-apiserver",
+            &[
+                "kubernetes",
+                "kubernetes.default",
+                "kubernetes.default.svc",
+                "kubernetes.default.svc.cluster.local",
+            ],
+            &ips,
+        )?;
         let admin = ca.client("vmimage-admin", &["system:masters"])?;
         write(&dir.join("ca.crt"), &ca.pair.cert_pem)?;
         write(&dir.join("ca.key"), &ca.pair.key_pem)?;
@@ -156,8 +179,14 @@ impl ControlPlane {
             http_get_ok(client_port, "/health")
         })?;
 
-        let server = format!("https://127.0.0.1:{api_port}");
-        let api_args = apiserver_args(&dir, &client_url, &server, &opts.apiserver_args);
+        let host = opts.node_address.unwrap_or(Ipv4Addr::LOCALHOST);
+        let server = format!("https://{host}:{api_port}");
+        let mut extra = match opts.node_address {
+            Some(addr) => node_apiserver_args(&dir, addr),
+            None => local_apiserver_args(),
+        };
+        extra.extend(opts.apiserver_args.iter().cloned());
+        let api_args = apiserver_args(&dir, &client_url, &server, &extra);
         let mut apiserver = Proc::spawn(
             "kube-apiserver",
             &assets.kube_apiserver,
@@ -352,24 +381,51 @@ fn apiserver_args(dir: &Path, etcd_url: &str, server: &str, extra: &[String]) ->
     let d = |f: &str| dir.join(f).display().to_string();
     let mut args: Vec<String> = vec![
         format!("--etcd-servers={etcd_url}"),
-        "--bind-address=127.0.0.1".into(),
-        "--advertise-address=127.0.0.1".into(),
-        "--endpoint-reconciler-type=none".into(),
         format!("--cert-dir={}", d("certs")),
         format!("--tls-cert-file={}", d("apiserver.crt")),
         format!("--tls-private-key-file={}", d("apiserver.key")),
         format!("--client-ca-file={}", d("ca.crt")),
-        "--authorization-mode=RBAC".into(),
         format!("--service-account-issuer={server}"),
         format!("--service-account-key-file={}", d("sa.pub")),
         format!("--service-account-signing-key-file={}", d("sa.key")),
-        "--service-cluster-ip-range=10.0.0.0/24".into(),
-        "--disable-admission-plugins=ServiceAccount".into(),
         "--enable-priority-and-fairness=false".into(),
         "--profiling=false".into(),
     ];
     args.extend(extra.iter().cloned());
     args
+}
+
+/// The flags of an apiserver without nodes: loopback only, no pods, so no Service
+/// endpoints and no service-account tokens to mount.
+fn local_apiserver_args() -> Vec<String> {
+    vec![
+        "--bind-address=127.0.0.1".into(),
+        "--advertise-address=127.0.0.1".into(),
+        "--endpoint-reconciler-type=none".into(),
+        "--authorization-mode=RBAC".into(),
+        "--service-cluster-ip-range=10.0.0.0/24".into(),
+        "--disable-admission-plugins=ServiceAccount".into(),
+    ]
+}
+
+/// The flags of an apiserver that nodes join: it listens on the host address pods route
+/// to, publishes it as the `kubernetes` Service's endpoint, mounts service-account tokens
+/// into pods, and authorizes kubelets as nodes. It reaches kubelets (logs, exec) with
+/// the admin certificate.
+fn node_apiserver_args(dir: &Path, addr: Ipv4Addr) -> Vec<String> {
+    let d = |f: &str| dir.join(f).display().to_string();
+    vec![
+        format!("--bind-address={addr}"),
+        format!("--advertise-address={addr}"),
+        "--endpoint-reconciler-type=lease".into(),
+        format!("--service-cluster-ip-range={NODE_SERVICE_CIDR}"),
+        "--authorization-mode=Node,RBAC".into(),
+        "--enable-admission-plugins=NodeRestriction".into(),
+        format!("--kubelet-client-certificate={}", d("admin.crt")),
+        format!("--kubelet-client-key={}", d("admin.key")),
+        format!("--kubelet-certificate-authority={}", d("ca.crt")),
+        "--kubelet-preferred-address-types=InternalIP".into(),
+    ]
 }
 
 fn with_port(args: &[String], port: u16) -> Vec<String> {

@@ -41,6 +41,10 @@ enum Command {
         /// else manifests/crds). vmimage's VMImagePolicy CRD is added when it lacks it.
         #[arg(long, value_name = "DIR")]
         crds: Option<PathBuf>,
+        /// Listen on this host address and serve nodes and pods (hack/node.sh, `make
+        /// node-up`): the `kubernetes` Service, service-account tokens, Node authorization.
+        #[arg(long, value_name = "IPV4")]
+        node_address: Option<std::net::Ipv4Addr>,
     },
     /// Stop everything `up` started and remove its state.
     Down,
@@ -93,6 +97,7 @@ async fn main() -> Result<()> {
             no_webhook,
             release,
             crds,
+            node_address,
         } => {
             if let Some(state) = read_state(&dir) {
                 if let Ok(client) = cluster::client_for(&kubeconfig).await
@@ -118,6 +123,7 @@ async fn main() -> Result<()> {
                 },
                 remove_state_dir: false,
                 apiserver_args: Vec::new(),
+                node_address,
             })
             .await?;
             let client = cp.client().await?;

@@ -51,12 +51,20 @@ impl Ca {
 
     /// A serving certificate for `127.0.0.1` and `localhost` plus `dns_names`.
     pub fn serving(&self, cn: &str, dns_names: &[&str]) -> Result<CertPair> {
+        self.serving_with_ips(cn, dns_names, &[])
+    }
+
+    /// [`Self::serving`] valid for the addresses `ips` too.
+    pub fn serving_with_ips(&self, cn: &str, dns_names: &[&str], ips: &[IpAddr]) -> Result<CertPair> {
         let mut names = vec!["localhost".to_string()];
         names.extend(dns_names.iter().map(|s| s.to_string()));
         let mut params = CertificateParams::new(names)?;
         params
             .subject_alt_names
             .push(SanType::IpAddress(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        params
+            .subject_alt_names
+            .extend(ips.iter().map(|ip| SanType::IpAddress(*ip)));
         params.distinguished_name.push(DnType::CommonName, cn);
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         params.use_authority_key_identifier_extension = true;
