@@ -153,17 +153,13 @@ fn every_written_image_exists(original: &serde_json::Value, patched: &serde_json
             old.name == image.name && kind == image.kind
         })
     };
-    let images = after
-        .image
-        .iter()
-        .map(|i| (None, i))
-        .chain(
-            after
-                .cdroms
-                .iter()
-                .enumerate()
-                .filter_map(|(i, c)| c.image.as_ref().map(|image| (Some(i), image))),
-        );
+    let images = after.image.iter().map(|i| (None, i)).chain(
+        after
+            .cdroms
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.image.as_ref().map(|image| (Some(i), image))),
+    );
     for (index, image) in images {
         if as_written(index, image) {
             continue;

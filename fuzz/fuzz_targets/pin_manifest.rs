@@ -31,7 +31,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let options = PinOptions {
         newest: flags & 1 == 1,
-        libraries: if flags & 2 == 2 { libraries() } else { Libraries::none() },
+        libraries: if flags & 2 == 2 {
+            libraries()
+        } else {
+            Libraries::none()
+        },
         selector: (flags & 4 == 4).then(selector),
     };
     let index = vmimage_fuzz::index();
