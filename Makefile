@@ -99,7 +99,7 @@ unit: tools ## Unit tests only (no cluster)
 .PHONY: e2e
 e2e: assets build shell-tools krew-tools ## Integration and e2e tests against a real control plane (CRDS=dir picks the CRDs)
 	@echo "== e2e on the CRDs in $(VMIMAGE_CRDS)"
-	cargo test -p vmimage-tests -- --test-threads=2
+	cargo test -p vmimage-tests --lib --bins --test e2e -- --test-threads=2
 
 .PHONY: test
 test: lint deny unit e2e ## Everything: lint, dependency checks, unit, integration and e2e tests
