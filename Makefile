@@ -92,6 +92,19 @@ fuzz: tools ## Fuzz each target for FUZZ_SECONDS s (default 60; not part of make
 	    -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -timeout=10 -print_final_stats=1) || exit 1; \
 	done
 
+.PHONY: fuzz-corpus
+fuzz-corpus: ## Fold what make fuzz found (fuzz/work) into the committed seeds, minimized; named seeds (regressions) always stay
+	@for t in $(FUZZ_TARGETS); do \
+	  [ -d fuzz/work/$$t ] || continue; \
+	  keep=$$(mktemp -d); \
+	  ls fuzz/corpus/$$t | grep -v -E '^[0-9a-f]{40}$$' | while read -r f; do cp "fuzz/corpus/$$t/$$f" "$$keep/"; done; \
+	  cp -n fuzz/work/$$t/* fuzz/corpus/$$t/ 2>/dev/null || true; \
+	  echo "== minimizing fuzz/corpus/$$t with fuzz/work/$$t ($$(ls fuzz/corpus/$$t | wc -l) inputs)"; \
+	  (cd fuzz && cargo +nightly fuzz cmin -O -a $$t corpus/$$t >/dev/null 2>&1) || { rm -rf "$$keep"; exit 1; }; \
+	  cp -n "$$keep"/* fuzz/corpus/$$t/ 2>/dev/null || true; rm -rf "$$keep"; \
+	  echo "   $$(ls fuzz/corpus/$$t | wc -l) seeds"; \
+	done
+
 .PHONY: unit
 unit: tools ## Unit tests only (no cluster)
 	cargo test --workspace --exclude vmimage-tests
