@@ -22,15 +22,8 @@ if ! command -v go >/dev/null 2>&1; then
 fi
 export GOTOOLCHAIN=local GOFLAGS=-mod=mod CGO_ENABLED=0
 
-# Prints a dot every 10 s with the elapsed time, so a long cold build is visibly alive.
-progress() {
-  local what=$1 pid=$2 start=$SECONDS
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 10
-    kill -0 "$pid" 2>/dev/null && say "  ... still building $what ($((SECONDS - start)) s)"
-  done
-  wait "$pid"
-}
+# shellcheck source=hack/lib/k8s-build.sh
+. "$(dirname "$0")/lib/k8s-build.sh"
 
 build_etcd() {
   [ -x "$ETCD_DIR/etcd" ] && return 0
@@ -50,20 +43,13 @@ build_etcd() {
 build_k8s() {
   [ -x "$K8S_DIR/kube-apiserver" ] && [ -x "$K8S_DIR/kubectl" ] && return 0
   local minor; minor=$(echo "$K8S_VERSION" | cut -d. -f2)
-  local staging="v0.${K8S_VERSION#v1.}"
   say "building kube-apiserver and kubectl $K8S_VERSION into $K8S_DIR"
   say "  first time only: a cold build takes 10-25 min on 2 cores; later runs reuse the cache"
   local work; work=$(mktemp -d)
   (
     set -e
     cd "$work"
-    gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
-    {
-      echo "module vmimage.local/k8sbuild"
-      grep -E '^(go|godebug) ' "$gomod"
-      echo "require k8s.io/kubernetes $K8S_VERSION"
-      grep -E '=> \./staging/' "$gomod" | awk -v v="$staging" '{print "replace " $1 " => " $1 " " v}'
-    } > go.mod
+    k8s_wrapper_gomod vmimage.local/k8sbuild "$K8S_VERSION"
     cat > tools.go <<'GO'
 //go:build tools
 

@@ -20,17 +20,10 @@ missing=()
 for b in "${BINS[@]}"; do [ -x "$K8S_DIR/$b" ] || missing+=("$b"); done
 if [ ${#missing[@]} -eq 0 ]; then echo "$K8S_DIR"; exit 0; fi
 
-progress() {
-  local what=$1 pid=$2 start=$SECONDS
-  while kill -0 "$pid" 2>/dev/null; do
-    sleep 15
-    kill -0 "$pid" 2>/dev/null && say "  ... still building $what ($((SECONDS - start)) s)"
-  done
-  wait "$pid"
-}
+# shellcheck source=hack/lib/k8s-build.sh
+. "$(dirname "$0")/lib/k8s-build.sh"
 
 minor=$(echo "$K8S_VERSION" | cut -d. -f2)
-staging="v0.${K8S_VERSION#v1.}"
 say "building ${missing[*]} $K8S_VERSION into $K8S_DIR"
 say "  first time only: ~5-15 min on 2 cores when kube-apiserver's build cache is warm"
 work=$(mktemp -d)
@@ -38,13 +31,7 @@ start=$SECONDS
 (
   set -e
   cd "$work"
-  gomod=$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')
-  {
-    echo "module vmimage.local/k8snodebuild"
-    grep -E '^(go|godebug) ' "$gomod"
-    echo "require k8s.io/kubernetes $K8S_VERSION"
-    grep -E '=> \./staging/' "$gomod" | awk -v v="$staging" '{print "replace " $1 " => " $1 " " v}'
-  } > go.mod
+  k8s_wrapper_gomod vmimage.local/k8snodebuild "$K8S_VERSION"
   {
     printf '//go:build tools\n\npackage tools\n\nimport (\n'
     for b in "${missing[@]}"; do printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$b"; done

@@ -20,6 +20,17 @@ pub const TARGET: &str = "bench-ubuntu-24.04";
 /// Images in the cluster before any synthetic one: the sample catalog and the target.
 pub const BASE: usize = 10;
 
+/// `target/release`, after checking that `bins` were built there (`hint`: what builds them).
+pub fn release_dir(bins: &[&str], hint: &str) -> Result<std::path::PathBuf> {
+    let release = crate::workspace_root().join("target/release");
+    for bin in bins {
+        if !release.join(bin).is_file() {
+            bail!("{} missing: {hint}", release.join(bin).display());
+        }
+    }
+    Ok(release)
+}
+
 /// A fresh control plane with the sample catalog and the target image loaded.
 pub async fn start_cluster() -> Result<(ControlPlane, kube::Client)> {
     let cp = ControlPlane::start(crate::Options::temp()?).await?;

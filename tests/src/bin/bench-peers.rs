@@ -3,7 +3,7 @@
 //! comparison as vmimage and a do-nothing webhook, against one apiserver, at each catalog
 //! size; written to docs/benchmarks-peers.md.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use std::{path::PathBuf, time::Instant};
 use vmimage_testenv::{
     bench_setup::{self, TARGET, grow, machine, markdown, target_id},
@@ -63,15 +63,8 @@ async fn main() -> Result<()> {
     let kyverno_dir = std::env::var_os("KYVERNO_DIR").map(PathBuf::from).context(
         "KYVERNO_DIR (the directory hack/build-kyverno.sh fills) is not set; run make bench-peers",
     )?;
-    let release = workspace_root().join("target/release");
-    for bin in ["vmimage-webhook", "noop-webhook"] {
-        if !release.join(bin).is_file() {
-            bail!(
-                "{} missing: make bench-peers builds it",
-                release.join(bin).display()
-            );
-        }
-    }
+    let release =
+        bench_setup::release_dir(&["vmimage-webhook", "noop-webhook"], "make bench-peers builds it")?;
     let started = Instant::now();
     let (cp, client) = bench_setup::start_cluster().await?;
     let base = bench_setup::BASE;

@@ -242,15 +242,10 @@ async fn main() -> Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let release = workspace_root().join("target/release");
-    for bin in ["vmimage-webhook", "kubectl-vmimage"] {
-        if !release.join(bin).is_file() {
-            bail!(
-                "{} missing: run `cargo build --release -p vmimage-webhook -p vmimage-plugin` (make bench does)",
-                release.join(bin).display()
-            );
-        }
-    }
+    let release = bench_setup::release_dir(
+        &["vmimage-webhook", "kubectl-vmimage"],
+        "run `cargo build --release -p vmimage-webhook -p vmimage-plugin` (make bench does)",
+    )?;
     let started = Instant::now();
     // The plugin on catalog files first: no cluster needed, and nothing else runs meanwhile.
     // `VMIMAGE_BENCH_WORK=DIR` keeps the catalog files there, to try commands on by hand.
