@@ -25,7 +25,7 @@ use crate::{
     quote::go_quote,
     resolve::{MatchedBy, Resolution, ResolveError, resolve, resolve_in},
     select::{ImageSelector, SelectError},
-    version::resolve_newest,
+    version::resolve_newest_in,
     vmi_id::looks_like_id,
 };
 use std::sync::Arc;
@@ -77,19 +77,16 @@ impl Selection {
         };
         match self {
             Self::Exact => resolve_in(images.index, images.libraries, ns, reference).map(by_library),
-            Self::NewestReady => match resolve_newest(images.index, ns, reference) {
-                Ok(choice) => {
-                    let chose = choice.candidates > 1;
-                    if chose {
+            Self::NewestReady => {
+                resolve_newest_in(images.index, images.libraries, ns, reference).map(|choice| {
+                    if choice.candidates > 1 {
                         notes.push(choice.reason);
+                        (choice.resolution, Some(PinnedBy::Newest))
+                    } else {
+                        by_library(choice.resolution)
                     }
-                    Ok((choice.resolution, chose.then_some(PinnedBy::Newest)))
-                }
-                Err(ResolveError::NotFound { .. }) if reference.contains('/') => {
-                    resolve_in(images.index, images.libraries, ns, reference).map(by_library)
-                }
-                Err(e) => Err(e),
-            },
+                })
+            }
         }
     }
 }

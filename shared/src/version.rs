@@ -229,6 +229,61 @@ pub fn resolve_newest(index: &Index, namespace: &str, reference: &str) -> Result
     }
 }
 
+/// [`resolve_newest`], then, for a reference VM Operator finds nothing for, its reading
+/// as `<library>/<display name>` ([`crate::resolve::resolve_in`]), several images in the
+/// library settled the same way.
+pub fn resolve_newest_in(
+    index: &Index,
+    libraries: &crate::library::Libraries,
+    namespace: &str,
+    reference: &str,
+) -> Result<NewestChoice, ResolveError> {
+    match resolve_newest(index, namespace, reference) {
+        Err(ResolveError::NotFound { .. }) if reference.contains('/') => {}
+        other => return other,
+    }
+    match crate::resolve::resolve_in(index, libraries, namespace, reference) {
+        Ok(resolution) => Ok(NewestChoice {
+            resolution,
+            candidates: 1,
+            reason: "the name is unique in its content library".into(),
+        }),
+        Err(ResolveError::AmbiguousInLibrary {
+            reference,
+            libraries,
+            candidates,
+        }) => {
+            let Some(newest) = candidates
+                .iter()
+                .filter(|c| c.ready)
+                .max_by(|a, b| compare_images(a, b))
+                .cloned()
+            else {
+                return Err(ResolveError::AmbiguousInLibrary {
+                    reference,
+                    libraries,
+                    candidates,
+                });
+            };
+            Ok(NewestChoice {
+                reason: format!(
+                    "picked {} (version {}) as the newest Ready of {} images named {:?} through their content library",
+                    newest.name,
+                    newest.version().unwrap_or("unknown"),
+                    candidates.len(),
+                    reference
+                ),
+                resolution: Resolution {
+                    image: newest,
+                    matched_by: crate::resolve::MatchedBy::Library,
+                },
+                candidates: candidates.len(),
+            })
+        }
+        Err(e) => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

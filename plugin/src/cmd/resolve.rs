@@ -124,20 +124,14 @@ pub fn outcome(
         );
     }
     let result = if newest {
-        vmimage_shared::version::resolve_newest(index, namespace, reference).map(|choice| {
+        vmimage_shared::version::resolve_newest_in(index, libraries, namespace, reference).map(|choice| {
             if choice.candidates > 1 {
                 crate::note!("note: {}", choice.reason);
             }
             choice.resolution
         })
     } else {
-        resolve(index, namespace, reference)
-    };
-    let result = match result {
-        Err(ResolveError::NotFound { .. }) if reference.contains('/') => {
-            resolve_in(index, libraries, namespace, reference)
-        }
-        other => other,
+        resolve_in(index, libraries, namespace, reference)
     };
     match result {
         Ok(r) => Outcome::Ok(resolved(reference, namespace, &r.image)),

@@ -543,4 +543,53 @@ mod beyond_exact_names {
             "{err}"
         );
     }
+
+    #[test]
+    fn newest_selection_settles_an_ambiguity_inside_one_library() {
+        let from = |e: ImageEntry, item: &str| {
+            let mut e = e;
+            e.provider = Some(item.into());
+            e
+        };
+        let index = Index::from_entries([
+            from(
+                ImageEntry::test("vmi-old", "ubuntu").with_version("22.04"),
+                "item-old",
+            ),
+            from(
+                ImageEntry::test("vmi-new", "ubuntu").with_version("24.04"),
+                "item-new",
+            ),
+        ]);
+        let mut objects = LibraryObjects::new();
+        objects.add_item(Scope::Cluster, "item-old", "lib");
+        objects.add_item(Scope::Cluster, "item-new", "lib");
+        objects.add_library(Scope::Cluster, "lib", None);
+        let libraries = objects.link(index.iter());
+        let images = Images {
+            index: &index,
+            libraries: &libraries,
+        };
+        let exact = plan_in(&images, &vm(Some("lib/ubuntu"), None), Selection::Exact, None).unwrap_err();
+        assert_eq!(exact.reason(), "Ambiguous");
+        let plan = plan_in(
+            &images,
+            &vm(Some("lib/ubuntu"), None),
+            Selection::NewestReady,
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            plan.changes,
+            vec![
+                Change::Image(iref("ClusterVirtualMachineImage", "vmi-new")),
+                Change::ImageName("vmi-new".into())
+            ]
+        );
+        assert!(
+            plan.notes[0].contains("through their content library"),
+            "{:?}",
+            plan.notes
+        );
+    }
 }
