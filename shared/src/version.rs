@@ -198,24 +198,14 @@ pub fn resolve_newest(index: &Index, namespace: &str, reference: &str) -> Result
             scope,
             candidates,
         }) => {
-            let Some(newest) = candidates
-                .iter()
-                .filter(|c| c.ready)
-                .max_by(|a, b| compare_images(a, b))
-            else {
+            let Some(newest) = newest_ready(&candidates) else {
                 return Err(ResolveError::Ambiguous {
                     reference,
                     scope,
                     candidates,
                 });
             };
-            let reason = format!(
-                "picked {} (version {}) as the newest Ready of {} images named {:?}",
-                newest.name,
-                newest.version().unwrap_or("unknown"),
-                candidates.len(),
-                reference
-            );
+            let reason = picked(newest, candidates.len(), &reference, "");
             Ok(NewestChoice {
                 resolution: Resolution {
                     image: newest.clone(),
@@ -227,6 +217,23 @@ pub fn resolve_newest(index: &Index, namespace: &str, reference: &str) -> Result
         }
         Err(e) => Err(e),
     }
+}
+
+/// The newest Ready image of `candidates`, if any is Ready.
+fn newest_ready(candidates: &[Arc<ImageEntry>]) -> Option<&Arc<ImageEntry>> {
+    candidates
+        .iter()
+        .filter(|c| c.ready)
+        .max_by(|a, b| compare_images(a, b))
+}
+
+/// Why `newest` was picked among `of` candidates for `reference` (`how`: by what path).
+fn picked(newest: &ImageEntry, of: usize, reference: &str, how: &str) -> String {
+    format!(
+        "picked {} (version {}) as the newest Ready of {of} images named {reference:?}{how}",
+        newest.name,
+        newest.version().unwrap_or("unknown"),
+    )
 }
 
 /// [`resolve_newest`], then, for a reference VM Operator finds nothing for, its reading
@@ -253,12 +260,7 @@ pub fn resolve_newest_in(
             libraries,
             candidates,
         }) => {
-            let Some(newest) = candidates
-                .iter()
-                .filter(|c| c.ready)
-                .max_by(|a, b| compare_images(a, b))
-                .cloned()
-            else {
+            let Some(newest) = newest_ready(&candidates).cloned() else {
                 return Err(ResolveError::AmbiguousInLibrary {
                     reference,
                     libraries,
@@ -266,12 +268,11 @@ pub fn resolve_newest_in(
                 });
             };
             Ok(NewestChoice {
-                reason: format!(
-                    "picked {} (version {}) as the newest Ready of {} images named {:?} through their content library",
-                    newest.name,
-                    newest.version().unwrap_or("unknown"),
+                reason: picked(
+                    &newest,
                     candidates.len(),
-                    reference
+                    &reference,
+                    " through their content library",
                 ),
                 resolution: Resolution {
                     image: newest,

@@ -18,18 +18,6 @@ use vmimage_testenv::{
 const ROUNDS: usize = 3;
 const CREATES: usize = 40;
 
-fn added(f: &HopFigures, base: &HopFigures) -> String {
-    format!(
-        "{:+.2} / {:+.2} ms; {:+.2} / {:+.2} ms; {:.3} / {:.3}",
-        f.c1.p50_ms - base.c1.p50_ms,
-        f.c1.p99_ms - base.c1.p99_ms,
-        f.c8.p50_ms - base.c8.p50_ms,
-        f.c8.p99_ms - base.c8.p99_ms,
-        f.c1.per_s / base.c1.per_s,
-        f.c8.per_s / base.c8.per_s,
-    )
-}
-
 /// How many creates the apiserver refused through this hop, and the first reason.
 fn refused(f: &HopFigures) -> String {
     let failed = f.c1.failed + f.c8.failed;
@@ -114,12 +102,8 @@ async fn main() -> Result<()> {
                 _ => String::new(),
             };
             rows.push(Row {
-                figure: format!(
-                    "VM create through the apiserver, {} images, {}: added p50 / p99 at c=1; at c=8; creates/s vs no webhook (c=1 / c=8)",
-                    thousands(size),
-                    hop.label()
-                ),
-                value: added(f, base_f) + &rss + &refused(f),
+                figure: hop_bench::row_figure(&thousands(size), *hop),
+                value: f.added_over(base_f, 3) + &rss + &refused(f),
                 target: "".into(),
                 pass: None,
             });

@@ -29,19 +29,8 @@ fn hop_rows(size: &str, hops: &[(Hop, HopFigures)]) -> Vec<Row> {
     hops[1..]
         .iter()
         .map(|(hop, f)| Row {
-            figure: format!(
-                "VM create through the apiserver, {size} images, {}: added p50 / p99 at c=1; at c=8; creates/s vs no webhook (c=1 / c=8)",
-                hop.label()
-            ),
-            value: format!(
-                "{:+.2} / {:+.2} ms; {:+.2} / {:+.2} ms; {:.2} / {:.2}",
-                f.c1.p50_ms - base.c1.p50_ms,
-                f.c1.p99_ms - base.c1.p99_ms,
-                f.c8.p50_ms - base.c8.p50_ms,
-                f.c8.p99_ms - base.c8.p99_ms,
-                f.c1.per_s / base.c1.per_s,
-                f.c8.per_s / base.c8.per_s,
-            ),
+            figure: hop_bench::row_figure(size, *hop),
+            value: f.added_over(base, 2),
             target: "".into(),
             pass: None,
         })
