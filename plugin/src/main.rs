@@ -2,6 +2,11 @@
 
 use std::process::ExitCode;
 
+// Reading 100,000 images allocates millions of small strings and frees most of them at
+// once; mimalloc does both several times faster than the system allocator.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     // kube and rustls are built with ring only; install it before any TLS config exists.

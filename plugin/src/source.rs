@@ -6,83 +6,20 @@ use crate::{
     error::{Error, Result},
 };
 use kube::api::{DynamicObject, ListParams};
-use std::{collections::HashMap, io::Read, sync::Arc};
+use std::{io::Read, sync::Arc};
 use vmimage_shared::{
-    Index,
-    api::{CLUSTER_VIRTUAL_MACHINE_IMAGE, Image, ImageKind, KindInfo, VIRTUAL_MACHINE_IMAGE},
-    catalog::Catalog,
+    api::{CLUSTER_VIRTUAL_MACHINE_IMAGE, Image, KindInfo, VIRTUAL_MACHINE_IMAGE},
+    catalog::{self, Catalog},
     index::ImageEntry,
     library::{Libraries, LibraryObjects},
 };
 
+mod images;
+pub use images::{Details, Images, Loader, Objects, UNREADABLE};
+
 /// Page size for list calls: large catalogs arrive in pieces, never one huge response,
 /// while a 10,000-image cluster needs only a handful of round trips.
 const PAGE: u32 = 2000;
-
-/// A set of images with their index.
-pub struct Images {
-    /// Full objects (kind set), for output.
-    pub objects: Vec<Image>,
-    /// The index the resolver reads.
-    pub index: Index,
-    /// Position in `objects` by (kind, namespace, name): one lookup per output row, so
-    /// printing n images costs n, not n².
-    positions: HashMap<(ImageKind, Option<String>, String), usize>,
-}
-
-impl Images {
-    /// Indexes `objects`, warning on stderr about each one that is read only in part or
-    /// cannot be indexed: one odd object never costs the others.
-    fn new(objects: Vec<Image>, warn: bool) -> Self {
-        let index = Index::from_entries(objects.iter().filter_map(|o| {
-            if let Some(warning) = o.unread_warning().filter(|_| warn) {
-                eprintln!("warning: {warning}");
-            }
-            ImageEntry::from_image(o)
-                .map_err(|e| {
-                    if warn {
-                        eprintln!("warning: skipping {}: {e}", o.describe_ref())
-                    }
-                })
-                .ok()
-        }));
-        let positions = objects
-            .iter()
-            .enumerate()
-            .filter_map(|(i, o)| {
-                Some((
-                    key(
-                        o.image_kind(),
-                        o.metadata.namespace.as_deref(),
-                        o.metadata.name.as_deref()?,
-                    ),
-                    i,
-                ))
-            })
-            .collect();
-        Self {
-            objects,
-            index,
-            positions,
-        }
-    }
-
-    /// The full object behind an index entry.
-    pub fn object(&self, entry: &ImageEntry) -> Option<&Image> {
-        let at = self
-            .positions
-            .get(&key(entry.kind(), entry.scope.namespace(), &entry.name))?;
-        self.objects.get(*at)
-    }
-}
-
-fn key(kind: ImageKind, namespace: Option<&str>, name: &str) -> (ImageKind, Option<String>, String) {
-    let namespace = match kind {
-        ImageKind::VirtualMachineImage => namespace.map(str::to_string),
-        ImageKind::ClusterVirtualMachineImage => None,
-    };
-    (kind, namespace, name.to_string())
-}
 
 /// Which images to read.
 #[derive(Debug, Clone)]
@@ -97,8 +34,13 @@ pub enum Scope {
 pub enum Source {
     /// A connected cluster.
     Live(Cluster),
-    /// A parsed catalog file.
-    Catalog(Catalog),
+    /// A catalog file, read once: every image, and the content libraries it holds.
+    Catalog {
+        /// Every image of the file.
+        images: Images,
+        /// Its content library items and libraries.
+        libraries: LibraryObjects,
+    },
 }
 
 impl Source {
@@ -106,19 +48,9 @@ impl Source {
     pub async fn open(global: &crate::cli::Global) -> Result<(Self, String)> {
         match &global.catalog {
             Some(path) => {
-                let text = if path == "-" {
-                    let mut s = String::new();
-                    std::io::stdin()
-                        .read_to_string(&mut s)
-                        .map_err(|e| Error::Usage(format!("reading catalog from stdin: {e}")))?;
-                    s
-                } else {
-                    std::fs::read_to_string(path)
-                        .map_err(|e| Error::Usage(format!("reading catalog {path}: {e}")))?
-                };
-                let catalog = Catalog::parse(path, &text).map_err(|e| Error::Usage(e.to_string()))?;
+                let (images, libraries) = read_catalog(path)?;
                 let ns = global.namespace.clone().unwrap_or_else(|| "default".to_string());
-                Ok((Self::Catalog(catalog), ns))
+                Ok((Self::Catalog { images, libraries }, ns))
             }
             None => {
                 let cluster = client::connect(global).await?;
@@ -130,7 +62,8 @@ impl Source {
 
     /// Reads the images in `scope`, warning about objects read only in part.
     pub async fn images(&self, scope: &Scope) -> Result<Images> {
-        let images = self.read_images(scope, true).await?;
+        let images = self.read_images(scope).await?;
+        images.warn();
         if let (Self::Live(cluster), Scope::VisibleFrom(ns)) = (self, scope)
             && !images
                 .index
@@ -145,22 +78,14 @@ impl Source {
     /// Every image, for explaining a failed resolution: `None` when they cannot be read
     /// (say, no right to list all namespaces). No warnings: `images` gave them already.
     pub async fn all_images_for_hints(&self) -> Option<Images> {
-        self.read_images(&Scope::All, false).await.ok()
+        self.read_images(&Scope::All).await.ok()
     }
 
-    async fn read_images(&self, scope: &Scope, warn: bool) -> Result<Images> {
-        let in_scope = |i: &Image| match (scope, i.image_kind()) {
-            (Scope::All, _) | (_, ImageKind::ClusterVirtualMachineImage) => true,
-            (Scope::VisibleFrom(ns), ImageKind::VirtualMachineImage) => {
-                i.metadata.namespace.as_deref() == Some(ns)
-            }
-        };
-        match self {
-            Self::Catalog(c) => Ok(Images::new(
-                c.images.iter().filter(|i| in_scope(i)).cloned().collect(),
-                warn,
-            )),
-            Self::Live(cluster) => {
+    async fn read_images(&self, scope: &Scope) -> Result<Images> {
+        match (self, scope) {
+            (Self::Catalog { images, .. }, Scope::All) => Ok(images.share()),
+            (Self::Catalog { images, .. }, Scope::VisibleFrom(ns)) => Ok(images.visible_from(ns)),
+            (Self::Live(cluster), _) => {
                 let ns = match scope {
                     Scope::VisibleFrom(ns) => Some(ns.as_str()),
                     Scope::All => None,
@@ -169,10 +94,16 @@ impl Source {
                     list(cluster, VIRTUAL_MACHINE_IMAGE, ns),
                     list(cluster, CLUSTER_VIRTUAL_MACHINE_IMAGE, None)
                 )?;
-                Ok(Images::new(
-                    namespaced.into_iter().chain(clustered).collect(),
-                    warn,
-                ))
+                let mut loader = Loader::default();
+                for (kind, pages) in [
+                    (VIRTUAL_MACHINE_IMAGE, namespaced),
+                    (CLUSTER_VIRTUAL_MACHINE_IMAGE, clustered),
+                ] {
+                    for page in pages {
+                        add_page(&mut loader, kind, page, &listing(kind, ns))?;
+                    }
+                }
+                Ok(loader.finish())
             }
         }
     }
@@ -185,7 +116,7 @@ impl Source {
             return Ok(Libraries::default());
         }
         match self {
-            Self::Catalog(c) => Ok(c.libraries.link(images)),
+            Self::Catalog { libraries, .. } => Ok(libraries.link(images)),
             Self::Live(cluster) => {
                 let mut objects = LibraryObjects::new();
                 // The items, then their libraries.
@@ -211,9 +142,40 @@ impl Source {
     pub fn cluster(&self) -> Option<&Cluster> {
         match self {
             Self::Live(c) => Some(c),
-            Self::Catalog(_) => None,
+            Self::Catalog { .. } => None,
         }
     }
+}
+
+/// Reads the catalog at `path` (`-`: stdin). A file that is one List, as `kubectl get -o
+/// json` prints it, is read a window at a time and its objects read again from the file
+/// when printed; anything else is read whole and kept.
+fn read_catalog(path: &str) -> Result<(Images, LibraryObjects)> {
+    let failed = |e: std::io::Error| match path {
+        "-" => Error::Usage(format!("reading catalog from stdin: {e}")),
+        _ => Error::Usage(format!("reading catalog {path}: {e}")),
+    };
+    if path != "-" {
+        let file = std::fs::File::open(path).map_err(failed)?;
+        let mut loader = Loader::default();
+        let streamed =
+            Catalog::read_list(path, &file, |read| loader.add(read.image, read.json)).map_err(failed)?;
+        if let Some(others) = streamed {
+            loader.add_file(file);
+            return Ok((loader.finish(), others.libraries));
+        }
+    }
+    let mut text = String::new();
+    match path {
+        "-" => std::io::stdin().read_to_string(&mut text),
+        _ => std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text)),
+    }
+    .map_err(failed)?;
+    let mut loader = Loader::default();
+    let others = Catalog::read(path, &text, |read| loader.add(read.image, read.json))
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    loader.add_text(text);
+    Ok((loader.finish(), others.libraries))
 }
 
 fn add_library_object(objects: &mut LibraryObjects, object: &serde_json::Value) -> Result<()> {
@@ -273,17 +235,15 @@ fn listing(kind: KindInfo, ns: Option<&str>) -> String {
     }
 }
 
-/// Lists images of `kind`, each read straight into the typed model from the page's
-/// text ([`Image::from_json`]: one typed pass, the lenient reader only for an image with
-/// a field that does not fit). This is the plugin's hot path.
-async fn list(cluster: &Cluster, kind: KindInfo, ns: Option<&str>) -> Result<Vec<Image>> {
+/// Lists images of `kind`: the pages' texts, as they came (kept to read objects again
+/// from). This is the plugin's hot path.
+async fn list(cluster: &Cluster, kind: KindInfo, ns: Option<&str>) -> Result<Vec<String>> {
     use kube::core::Resource;
     let ar = client::resource(cluster, kind).await?;
     let ns = ns.filter(|_| kind.namespaced);
     let path = DynamicObject::url_path(&ar, ns);
     let what = listing(kind, ns);
-    let bad = |e| Error::cluster(what.clone())(kube::Error::SerdeError(e));
-    let mut out = Vec::new();
+    let mut pages = Vec::new();
     let mut params = ListParams::default().limit(PAGE);
     loop {
         let req = kube::core::Request::new(&path)
@@ -294,17 +254,32 @@ async fn list(cluster: &Cluster, kind: KindInfo, ns: Option<&str>) -> Result<Vec
             .request_text(req)
             .await
             .map_err(Error::cluster(what.clone()))?;
-        let page: Page<'_> = serde_json::from_str(&text).map_err(bad)?;
-        for item in page.items.unwrap_or_default() {
-            let mut image = Image::from_json(item.get()).map_err(bad)?;
-            image.kind = Some(kind.kind.to_string());
-            out.push(image);
-        }
-        match page.metadata.continue_.filter(|c| !c.is_empty()) {
+        let next = serde_json::from_str::<Page<'_>>(&text)
+            .map_err(|e| Error::cluster(what.clone())(kube::Error::SerdeError(e)))?
+            .metadata
+            .continue_
+            .filter(|c| !c.is_empty());
+        pages.push(text);
+        match next {
             Some(token) => params = params.continue_token(&token),
-            None => return Ok(out),
+            None => return Ok(pages),
         }
     }
+}
+
+/// Adds the images of one page of a list of `kind`, each read straight into the typed
+/// model from the page's text ([`Image::from_json`]: one typed pass, the lenient reader
+/// only for an image with a field that does not fit), then keeps the page.
+fn add_page(loader: &mut Loader, kind: KindInfo, text: String, what: &str) -> Result<()> {
+    let bad = |e| Error::cluster(what.to_string())(kube::Error::SerdeError(e));
+    let page: Page<'_> = serde_json::from_str(&text).map_err(bad)?;
+    for item in page.items.unwrap_or_default() {
+        let mut image = Image::from_json(item.get()).map_err(bad)?;
+        image.kind = Some(kind.kind.to_string());
+        loader.add(image, catalog::span(&text, item.get()));
+    }
+    loader.add_text(text);
+    Ok(())
 }
 
 /// Lists `kind` at its newest served version, page by page, as `T`.

@@ -14,6 +14,8 @@ use serde::{
 use serde_json::value::RawValue;
 use std::ops::Range;
 
+mod stream;
+
 const IMAGE_KINDS: [&str; 2] = ["VirtualMachineImage", "ClusterVirtualMachineImage"];
 
 /// Why a catalog could not be read. Every variant names the source and document.
@@ -290,19 +292,23 @@ fn read_json(
                 tally.lists += 1;
                 let items = items.ok_or_else(|| at(None).bad("items is not a list".to_string()))?;
                 for (n, item) in items.into_iter().enumerate() {
-                    read_object(at(Some(n)), text, item.get(), tally, each)?;
+                    read_object(at(Some(n)), item.get(), span(text, item.get()), tally, each)?;
                 }
             }
-            Head::Object => read_object(at(None), text, &text[start..end], tally, each)?,
+            Head::Object => {
+                let json = &text[start..end];
+                read_object(at(None), json, span(text, json), tally, each)?
+            }
         }
     }
     Ok(())
 }
 
+/// Reads one object of a document, `json`; `json_at` is where it lies in the input.
 fn read_object(
     at: At<'_>,
-    text: &str,
     json: &str,
+    json_at: Option<Range<usize>>,
     tally: &mut Tally,
     each: &mut dyn FnMut(Read),
 ) -> Result<(), Error> {
@@ -326,15 +332,12 @@ fn read_object(
             }
         }
     };
-    each(Read {
-        image,
-        json: span(text, json),
-    });
+    each(Read { image, json: json_at });
     Ok(())
 }
 
 /// Where `part` (a slice of `text`) lies in `text`.
-fn span(text: &str, part: &str) -> Option<Range<usize>> {
+pub fn span(text: &str, part: &str) -> Option<Range<usize>> {
     let start = (part.as_ptr() as usize).checked_sub(text.as_ptr() as usize)?;
     let range = start..start + part.len();
     text.get(range.clone())

@@ -22,30 +22,23 @@ pub async fn run(global: &Global, args: CatalogArgs) -> Result<ExitCode> {
         Scope::VisibleFrom(namespace)
     };
     let images = source.images(&scope).await?;
-    let mut objects: Vec<_> = images
-        .objects
-        .iter()
-        .map(|o| {
-            let mut o = o.clone();
-            o.api_version
-                .get_or_insert_with(|| format!("{}/v1alpha6", vmimage_shared::api::GROUP));
-            // Server bookkeeping is noise in a snapshot.
-            o.metadata.managed_fields = None;
-            o.metadata.resource_version = None;
-            o.metadata.uid = None;
-            o.metadata.generation = None;
-            o
-        })
-        .collect();
-    objects.sort_by(|a, b| {
-        (a.image_kind(), &a.metadata.namespace, &a.metadata.name).cmp(&(
-            b.image_kind(),
-            &b.metadata.namespace,
-            &b.metadata.name,
-        ))
-    });
     let mut out = output::stdout();
-    output::write_data(&mut out, format, &output::list_of(objects.iter().collect()))?;
+    output::write_data(
+        &mut out,
+        format,
+        &output::list_of(images.all_objects(for_snapshot)),
+    )?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A snapshot's form of an image: its apiVersion always set, without the server's
+/// bookkeeping (noise when two snapshots are compared).
+fn for_snapshot(o: &mut vmimage_shared::api::Image) {
+    o.api_version
+        .get_or_insert_with(|| format!("{}/v1alpha6", vmimage_shared::api::GROUP));
+    o.metadata.managed_fields = None;
+    o.metadata.resource_version = None;
+    o.metadata.uid = None;
+    o.metadata.generation = None;
 }

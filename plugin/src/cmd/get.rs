@@ -32,7 +32,7 @@ async fn find(source: &Source, namespace: &str, reference: &str) -> Result<(Imag
         }
         Err(e) => {
             let everywhere = source.all_images_for_hints().await;
-            let everywhere = everywhere.as_ref().map(|i| &i.index);
+            let everywhere = everywhere.as_ref().map(|i| &*i.index);
             return Err(Error::Failed(crate::not_found::explain(
                 &e, namespace, everywhere,
             )));
@@ -76,7 +76,7 @@ pub async fn describe_run(global: &Global, args: DescribeArgs) -> Result<ExitCod
             writeln!(out)?;
         }
         let users = vms.as_ref().map(|vms| users_of(vms, image));
-        out.write_all(describe(image, images.object(image), users.as_deref()).as_bytes())?;
+        out.write_all(describe(image, images.object(image).as_ref(), users.as_deref()).as_bytes())?;
     }
     Ok(ExitCode::SUCCESS)
 }

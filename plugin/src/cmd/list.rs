@@ -5,31 +5,71 @@ use crate::{
     error::{Error, Result},
     output::{self, Cell, Kind, Printer, ShownImage, Style, Table},
     selector::Selector,
-    source::{Images, Scope, Source},
+    source::{Details, Images, Scope, Source, UNREADABLE},
 };
 use serde::Serialize;
-use std::{borrow::Cow, collections::HashSet, io::Write, process::ExitCode, sync::Arc};
+use std::{
+    borrow::Cow,
+    collections::{HashMap, HashSet},
+    io::Write,
+    process::ExitCode,
+    sync::Arc,
+};
 use vmimage_shared::{ImageEntry, Index, ResolveError, api::Image, resolve};
 
-/// Whether `image`'s display name is ambiguous for a VM that could use it: from its own
-/// namespace (namespaced images), from `view_ns`, or, listing everything, from any
-/// namespace.
-fn ambiguous(
-    index: &Index,
-    image: &ImageEntry,
-    view_ns: Option<&str>,
-    namespaced_names: &HashSet<&str>,
-) -> bool {
-    let Some(display) = image.display_name.as_deref() else {
-        return false;
-    };
-    let is_ambiguous = |ns: &str| matches!(resolve(index, ns, display), Err(ResolveError::Ambiguous { .. }));
-    match (image.scope.namespace(), view_ns) {
-        (Some(ns), _) => is_ambiguous(ns),
-        (None, Some(ns)) => is_ambiguous(ns),
-        (None, None) => {
-            index.with_display_name(None, display).nth(1).is_some() || namespaced_names.contains(display)
+/// Whether images' display names are ambiguous for a VM that could use them: from the
+/// image's own namespace (namespaced images), from `view_ns`, or, listing everything, from
+/// any namespace. Each (namespace, display name) is decided once: a table asks for every
+/// row twice, and many rows share a name.
+struct Ambiguity<'a> {
+    index: &'a Index,
+    view_ns: Option<&'a str>,
+    /// Display names of namespaced images (listing everything, a cluster image is
+    /// ambiguous wherever a namespace has its name too), made when first needed.
+    namespaced_names: std::cell::OnceCell<HashSet<&'a str>>,
+    decided: std::cell::RefCell<HashMap<Asked, bool>>,
+}
+
+/// The namespace a display name is resolved from (none: any), and the name.
+type Asked = (Option<Arc<str>>, Arc<str>);
+
+impl<'a> Ambiguity<'a> {
+    fn new(index: &'a Index, view_ns: Option<&'a str>) -> Self {
+        Self {
+            index,
+            view_ns,
+            namespaced_names: Default::default(),
+            decided: Default::default(),
         }
+    }
+
+    fn of(&self, image: &ImageEntry) -> bool {
+        let Some(display) = &image.display_name else {
+            return false;
+        };
+        let from = image.scope.namespace().or(self.view_ns);
+        let key = (from.map(Arc::from), display.clone());
+        if let Some(&known) = self.decided.borrow().get(&key) {
+            return known;
+        }
+        let answer = match from {
+            Some(ns) => matches!(
+                resolve(self.index, ns, display),
+                Err(ResolveError::Ambiguous { .. })
+            ),
+            None => {
+                let names = self.namespaced_names.get_or_init(|| {
+                    self.index
+                        .iter()
+                        .filter(|i| i.scope.namespace().is_some())
+                        .filter_map(|i| i.display_name.as_deref())
+                        .collect()
+                });
+                self.index.with_display_name(None, display).nth(1).is_some() || names.contains(&**display)
+            }
+        };
+        self.decided.borrow_mut().insert(key, answer);
+        answer
     }
 }
 
@@ -102,32 +142,58 @@ pub fn filtered(images: &Images, args: &ListArgs) -> Result<Vec<Arc<ImageEntry>>
 }
 
 /// One printed image: its index entry (for the table) and the object (for the rest):
-/// borrowed from the listing, or owned when a watch brings it.
+/// read again from the listing when printed, or carried whole when a watch brings it.
 pub struct Row<'a> {
     /// The index entry.
     pub entry: Arc<ImageEntry>,
-    /// The full object.
-    pub image: Cow<'a, Image>,
+    /// Where the full object is.
+    pub image: Shown<'a>,
     /// Whether data output keeps metadata.managedFields.
     pub managed_fields: bool,
 }
 
-impl Serialize for Row<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
-        ShownImage::new(&self.image, self.managed_fields).serialize(s)
+/// Where a row's object is.
+pub enum Shown<'a> {
+    /// In the images listed, read again when printed.
+    Listed(&'a Images),
+    /// Brought by a watch, with its table details.
+    Watched(Box<Image>, Details),
+}
+
+impl Row<'_> {
+    /// What the table shows beyond the index entry.
+    fn details(&self) -> Cow<'_, Details> {
+        match &self.image {
+            Shown::Listed(images) => images
+                .details(&self.entry)
+                .map_or_else(Cow::default, Cow::Borrowed),
+            Shown::Watched(_, details) => Cow::Borrowed(details),
+        }
     }
 }
 
-/// The rows of `entries` (those with their object).
+impl Serialize for Row<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match &self.image {
+            Shown::Listed(images) => {
+                let image = images
+                    .object(&self.entry)
+                    .ok_or_else(|| serde::ser::Error::custom(UNREADABLE))?;
+                ShownImage::new(&image, self.managed_fields).serialize(s)
+            }
+            Shown::Watched(image, _) => ShownImage::new(image, self.managed_fields).serialize(s),
+        }
+    }
+}
+
+/// The rows of `entries`.
 pub fn rows<'a>(images: &'a Images, entries: &[Arc<ImageEntry>], managed_fields: bool) -> Vec<Row<'a>> {
     entries
         .iter()
-        .filter_map(|e| {
-            Some(Row {
-                entry: e.clone(),
-                image: Cow::Borrowed(images.object(e)?),
-                managed_fields,
-            })
+        .map(|e| Row {
+            entry: e.clone(),
+            image: Shown::Listed(images),
+            managed_fields,
         })
         .collect()
 }
@@ -153,48 +219,46 @@ pub const COLUMNS: &[&str] = &[
 pub const WIDE_COLUMNS: &[&str] = &["OS ID", "FIRMWARE", "PROVIDER"];
 
 /// The table of `rows`.
-pub fn table(images: &Images, rows: &[Row<'_>], view_ns: Option<&str>, wide: bool) -> Table {
+fn table(rows: &[Row<'_>], wide: bool, ambiguity: &Ambiguity<'_>) -> Table {
     let mut table = Table::new(COLUMNS);
     if wide {
         table.header.extend(WIDE_COLUMNS.iter().map(|c| c.to_string()));
     }
-    // Listing everything, a cluster image is ambiguous wherever a namespace has its name too.
-    let namespaced_names: HashSet<&str> = match view_ns {
-        Some(_) => HashSet::new(),
-        None => images
-            .index
-            .iter()
-            .filter(|i| i.scope.namespace().is_some())
-            .filter_map(|i| i.display_name.as_deref())
-            .collect(),
-    };
     for row in rows {
-        let (entry, st) = (&row.entry, &row.image.status);
+        let entry = &row.entry;
+        let details = row.details();
         let display = entry.display_name.as_deref().unwrap_or("<none>").to_string();
-        let display = if ambiguous(&images.index, entry, view_ns, &namespaced_names) {
+        let display = if ambiguity.of(entry) {
             Cell::styled(format!("{display} (ambiguous)"), Style::Warn)
         } else {
             display.into()
         };
         let text = |v: Option<&str>| Cell::from(v.unwrap_or(""));
-        let os = st.os_info.as_ref();
         let mut cells = vec![
             entry.name.to_string().into(),
             display,
             output::scope_cell(entry).into(),
             text(entry.image_type.as_deref()),
-            text(st.product_info.as_ref().and_then(|p| p.version.as_deref())),
-            text(os.and_then(|o| o.type_.as_deref())),
-            text(os.and_then(|o| o.version.as_deref())),
-            st.hardware_version
+            text(
+                entry
+                    .product_version
+                    .as_deref()
+                    .filter(|_| details.has_product_version),
+            ),
+            text(details.os_type.as_deref()),
+            text(entry.os_version.as_deref()),
+            details
+                .hardware_version
                 .map(|v| v.to_string())
                 .unwrap_or_default()
                 .into(),
             // As the apiserver renders VM Operator's array column: JSON.
-            if st.capabilities.is_empty() {
+            if details.capabilities.is_empty() {
                 Cell::from("")
             } else {
-                serde_json::to_string(&st.capabilities).unwrap_or_default().into()
+                serde_json::to_string(&details.capabilities.iter().map(|c| &**c).collect::<Vec<_>>())
+                    .unwrap_or_default()
+                    .into()
             },
             if entry.ready {
                 Cell::from("True")
@@ -206,7 +270,7 @@ pub fn table(images: &Images, rows: &[Row<'_>], view_ns: Option<&str>, wide: boo
         if wide {
             cells.extend([
                 text(entry.os_id.as_deref()),
-                text(st.firmware.as_deref()),
+                text(details.firmware.as_deref()),
                 text(entry.provider.as_deref()),
             ]);
         }
@@ -217,9 +281,10 @@ pub fn table(images: &Images, rows: &[Row<'_>], view_ns: Option<&str>, wide: boo
 
 /// How images print: the list table, their labels, `kind.group/name` and the VMI ID.
 pub fn kind<'a>(images: &'a Images, view_ns: Option<&'a str>) -> Kind<'a, Row<'a>> {
+    let ambiguity = Ambiguity::new(&images.index, view_ns);
     Kind {
-        table: Box::new(move |rows: &[Row<'a>], wide| table(images, rows, view_ns, wide)),
-        labels: Box::new(|r: &Row<'a>| r.image.metadata.labels.as_ref()),
+        table: Box::new(move |rows: &[Row<'a>], wide| table(rows, wide, &ambiguity)),
+        labels: Box::new(|r: &Row<'a>| Some(Cow::Owned(r.entry.labels.to_map()))),
         name: Box::new(|r: &Row<'a>| output::resource_name(&r.entry)),
         id: Box::new(|r: &Row<'a>| r.entry.name.to_string()),
     }

@@ -215,7 +215,7 @@ pub async fn run(global: &Global, args: ResolveArgs) -> Result<ExitCode> {
         true => source.all_images_for_hints().await,
         false => None,
     };
-    let everywhere = everywhere.as_ref().map(|i| &i.index);
+    let everywhere = everywhere.as_ref().map(|i| &*i.index);
     let outcomes: Vec<Outcome> = match &selector {
         Some(selector) => vec![selected(&images.index, &namespace, selector)],
         None => args

@@ -1,19 +1,19 @@
 //! `--watch`, as `kubectl get -w`: after the first listing, one more row (or object) per
 //! change, driven by Kubernetes watches (never polling). Ctrl-C ends the watch.
 
-use super::list::{Filter, Row};
+use super::list::{Filter, Row, Shown};
 use crate::{
     client::{self, Cluster},
     error::{Error, Result},
     output::Printer,
-    source::{Images, Scope},
+    source::{Details, Images, Scope},
 };
 use futures::{Stream, StreamExt};
 use kube::{
     api::{Api, DynamicObject},
     runtime::{WatchStreamExt, watcher},
 };
-use std::{borrow::Cow, collections::HashMap, io::Write, pin::pin, sync::Arc};
+use std::{collections::HashMap, io::Write, pin::pin, sync::Arc};
 use vmimage_shared::{
     ImageEntry,
     api::{CLUSTER_VIRTUAL_MACHINE_IMAGE, Image, KindInfo, VIRTUAL_MACHINE_IMAGE},
@@ -43,21 +43,7 @@ pub async fn images<'a>(
         Scope::All => Api::all_with(cluster.client.clone(), &namespaced),
     };
     let clustered = Api::all_with(cluster.client.clone(), &clustered);
-    let printed: Printed = listed
-        .objects
-        .iter()
-        .map(|o| {
-            let m = &o.metadata;
-            (
-                (
-                    o.image_kind().as_str().to_string(),
-                    m.namespace.clone(),
-                    m.name.clone().unwrap_or_default(),
-                ),
-                m.resource_version.clone(),
-            )
-        })
-        .collect();
+    let printed: Printed = listed.resource_versions();
     let changes = futures::stream::select(
         changes(VIRTUAL_MACHINE_IMAGE, namespaced, None, printed.clone()),
         changes(CLUSTER_VIRTUAL_MACHINE_IMAGE, clustered, None, printed),
@@ -73,11 +59,12 @@ pub async fn images<'a>(
         if !filter.matches(&entry) {
             return Ok(());
         }
+        let details = Details::of_image(&image);
         printer.print_event(
             out,
             Row {
                 entry: Arc::new(entry),
-                image: Cow::Owned(image),
+                image: Shown::Watched(Box::new(image), details),
                 managed_fields,
             },
         )

@@ -13,10 +13,8 @@ use vmimage_shared::api::{Image, ImageSpec, ImageStatus};
 /// Prints a value as JSON or YAML.
 pub fn write_data(out: &mut impl Write, format: Format, value: &impl Serialize) -> io::Result<()> {
     match format {
-        Format::Yaml => {
-            let text = serde_norway::to_string(value).map_err(io::Error::other)?;
-            out.write_all(text.as_bytes())
-        }
+        // Written as made: 100,000 images never become one string.
+        Format::Yaml => serde_norway::to_writer(&mut *out, value).map_err(io::Error::other),
         _ => {
             serde_json::to_writer_pretty(&mut *out, value)?;
             writeln!(out)
@@ -45,23 +43,23 @@ pub fn list<T>(items: &[T]) -> List<'_, T> {
     }
 }
 
-/// The List of `objects` (full images, as read).
-pub fn list_of(objects: Vec<&Image>) -> OwnedList<'_> {
+/// The List of `items` as a snapshot writes it (no `resourceVersion` in its metadata).
+pub fn list_of<T: Serialize>(items: T) -> OwnedList<T> {
     OwnedList {
         api_version: "v1",
         kind: "List",
-        items: objects,
+        items,
         metadata: serde_json::Map::new(),
     }
 }
 
-/// A List that owns its item references.
+/// A List of items serialized as one sequence.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct OwnedList<'a> {
+pub struct OwnedList<T> {
     api_version: &'static str,
     kind: &'static str,
-    items: Vec<&'a Image>,
+    items: T,
     metadata: serde_json::Map<String, serde_json::Value>,
 }
 

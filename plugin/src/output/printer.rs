@@ -15,7 +15,7 @@ use crate::{
 };
 use serde::Serialize;
 use serde_json::Value;
-use std::{cmp::Ordering, collections::BTreeMap, io::Write};
+use std::{borrow::Cow, cmp::Ordering, collections::BTreeMap, io::Write};
 
 /// kubectl's flags that shape printed objects.
 #[derive(Debug, Clone, Default)]
@@ -33,10 +33,12 @@ pub struct Options {
 /// The table of some objects; `true` for `-o wide`.
 pub type TableFn<'a, T> = Box<dyn Fn(&[T], bool) -> Table + 'a>;
 /// An object's labels.
-pub type LabelsFn<'a, T> = Box<dyn Fn(&T) -> Option<&BTreeMap<String, String>> + 'a>;
+pub type LabelsFn<'a, T> = Box<dyn Fn(&T) -> Option<Cow<'_, BTreeMap<String, String>>> + 'a>;
 
 /// How to print one kind of object: its table, labels and `-o name`/`-o id` forms. The
-/// object's `Serialize` form is what `-o json` shows and what templates see.
+/// object's `Serialize` form is what `-o json` shows and what templates see. The table is
+/// asked for one object at a time (and for none, for its header), so a table of 100,000
+/// objects is written without holding its cells.
 pub struct Kind<'a, T> {
     /// The default (`false`) or wide (`true`) table of some objects.
     pub table: TableFn<'a, T>,
@@ -127,16 +129,7 @@ impl<'a, T: Serialize> Printer<'a, T> {
                 }
             }
             Output::Format(Format::Table | Format::Wide) | Output::CustomColumns(_) => {
-                let table = self.table(items)?;
-                let headers = !self.options.no_headers && self.widths.is_none();
-                match &self.widths {
-                    Some(widths) => {
-                        for row in &table.rows {
-                            widths.write_row(out, row, self.color)?;
-                        }
-                    }
-                    None => self.widths = Some(table.write_with(out, self.color, headers)?),
-                }
+                self.write_table(out, items)?;
             }
             Output::JsonPath(template) => {
                 let data = self.data(items, single)?;
@@ -168,42 +161,73 @@ impl<'a, T: Serialize> Printer<'a, T> {
         }
     }
 
-    /// The table for `-o` table, wide or custom-columns, with the label columns.
-    fn table(&self, items: &[T]) -> Result<Table> {
-        if let Output::CustomColumns(columns) = self.output {
-            let mut table = Table {
-                header: columns.headers(),
-                rows: Vec::with_capacity(items.len()),
-            };
+    /// Writes the table of `items` (`-o` table, wide or custom-columns): the cells of
+    /// each row are made twice, once to size the columns and once to write them, so
+    /// only one row is held at a time. Rows after the first table line up with it.
+    fn write_table(&mut self, out: &mut impl Write, items: &[T]) -> Result<()> {
+        if let Some(widths) = &self.widths {
             for item in items {
-                let row = columns.row(&to_value(item)?).map_err(Error::Usage)?;
-                table.rows.push(row.into_iter().map(Cell::from).collect());
+                widths.write_row(out, &self.row(item)?, self.color)?;
             }
-            return Ok(table);
+            return Ok(());
+        }
+        let header = self.header();
+        let headers = !self.options.no_headers;
+        let mut widths = Widths::of_header(&header, headers);
+        for item in items {
+            widths.fit(&self.row(item)?);
+        }
+        if headers {
+            let header: Vec<Cell> = header.iter().map(|h| Cell::from(h.as_str())).collect();
+            widths.write_row(out, &header, self.color)?;
+        }
+        for item in items {
+            widths.write_row(out, &self.row(item)?, self.color)?;
+        }
+        self.widths = Some(widths);
+        Ok(())
+    }
+
+    /// The column titles, with the label columns.
+    fn header(&self) -> Vec<String> {
+        if let Output::CustomColumns(columns) = self.output {
+            return columns.headers();
         }
         let wide = self.output.format() == Some(Format::Wide);
-        let mut table = (self.kind.table)(items, wide);
+        let mut header = (self.kind.table)(&[], wide).header;
         let options = self.options;
+        header.extend(options.label_columns.iter().map(|key| label_header(key)));
+        if options.show_labels {
+            header.push("LABELS".into());
+        }
+        header
+    }
+
+    /// One object's row, with the label columns.
+    fn row(&self, item: &T) -> Result<Vec<Cell>> {
+        if let Output::CustomColumns(columns) = self.output {
+            let row = columns.row(&to_value(item)?).map_err(Error::Usage)?;
+            return Ok(row.into_iter().map(Cell::from).collect());
+        }
+        let wide = self.output.format() == Some(Format::Wide);
+        let mut row = (self.kind.table)(std::slice::from_ref(item), wide)
+            .rows
+            .pop()
+            .unwrap_or_default();
+        let options = self.options;
+        if options.label_columns.is_empty() && !options.show_labels {
+            return Ok(row);
+        }
+        let labels = (self.kind.labels)(item);
+        let labels = labels.as_deref();
         for key in &options.label_columns {
-            table.header.push(label_header(key));
+            let value = labels.and_then(|l| l.get(key)).cloned().unwrap_or_default();
+            row.push(value.into());
         }
         if options.show_labels {
-            table.header.push("LABELS".into());
+            row.push(labels_cell(labels).into());
         }
-        if options.label_columns.is_empty() && !options.show_labels {
-            return Ok(table);
-        }
-        for (row, item) in table.rows.iter_mut().zip(items) {
-            let labels = (self.kind.labels)(item);
-            for key in &options.label_columns {
-                let value = labels.and_then(|l| l.get(key)).cloned().unwrap_or_default();
-                row.push(value.into());
-            }
-            if options.show_labels {
-                row.push(labels_cell(labels).into());
-            }
-        }
-        Ok(table)
+        Ok(row)
     }
 }
 
@@ -371,7 +395,7 @@ mod tests {
                 }
                 t
             }),
-            labels: Box::new(|o: &Obj| Some(&o.metadata.labels)),
+            labels: Box::new(|o: &Obj| Some(Cow::Borrowed(&o.metadata.labels))),
             name: Box::new(|o: &Obj| format!("obj/{}", o.metadata.name)),
             id: Box::new(|o: &Obj| o.metadata.name.clone()),
         }

@@ -80,10 +80,7 @@ impl Table {
     /// Writes the rows, and the header unless `headers` is false (`--no-headers`, where, as
     /// with kubectl, only the rows set the widths).
     pub fn write_with(&self, out: &mut impl Write, color: bool, headers: bool) -> io::Result<Widths> {
-        let mut widths = Widths(match headers {
-            true => self.header.iter().map(|h| h.chars().count()).collect(),
-            false => vec![0; self.header.len()],
-        });
+        let mut widths = Widths::of_header(&self.header, headers);
         for row in &self.rows {
             widths.fit(row);
         }
@@ -99,7 +96,16 @@ impl Table {
 }
 
 impl Widths {
-    fn fit(&mut self, row: &[Cell]) {
+    /// The widths of `header` alone, or none (`--no-headers`: only the rows count).
+    pub fn of_header(header: &[String], headers: bool) -> Self {
+        Widths(match headers {
+            true => header.iter().map(|h| h.chars().count()).collect(),
+            false => vec![0; header.len()],
+        })
+    }
+
+    /// Widens the columns to fit `row`.
+    pub fn fit(&mut self, row: &[Cell]) {
         for (i, cell) in row.iter().enumerate() {
             let w = cell.text.chars().count();
             match self.0.get_mut(i) {

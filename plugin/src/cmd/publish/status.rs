@@ -84,7 +84,7 @@ fn table(requests: &[Request], _wide: bool) -> Table {
 fn kind<'a>() -> Kind<'a, Request> {
     Kind {
         table: Box::new(table),
-        labels: Box::new(|r: &Request| r.object.metadata.labels.as_ref()),
+        labels: Box::new(|r: &Request| r.object.metadata.labels.as_ref().map(std::borrow::Cow::Borrowed)),
         name: Box::new(|r: &Request| {
             format!(
                 "virtualmachinepublishrequest.{}/{}",
