@@ -27,7 +27,9 @@ struct Ambiguity<'a> {
     /// Display names of namespaced images (listing everything, a cluster image is
     /// ambiguous wherever a namespace has its name too), made when first needed.
     namespaced_names: std::cell::OnceCell<HashSet<&'a str>>,
-    decided: std::cell::RefCell<HashMap<Asked, bool>>,
+    decided: std::cell::RefCell<HashMap<Asked, bool, foldhash::fast::RandomState>>,
+    /// `view_ns`, shared by the keys of `decided`.
+    view_key: Option<Arc<str>>,
 }
 
 /// The namespace a display name is resolved from (none: any), and the name.
@@ -40,6 +42,7 @@ impl<'a> Ambiguity<'a> {
             view_ns,
             namespaced_names: Default::default(),
             decided: Default::default(),
+            view_key: view_ns.map(Arc::from),
         }
     }
 
@@ -48,7 +51,11 @@ impl<'a> Ambiguity<'a> {
             return false;
         };
         let from = image.scope.namespace().or(self.view_ns);
-        let key = (from.map(Arc::from), display.clone());
+        let namespace = match &image.scope {
+            vmimage_shared::index::Scope::Namespace(ns) => Some(ns.clone()),
+            vmimage_shared::index::Scope::Cluster => self.view_key.clone(),
+        };
+        let key = (namespace, display.clone());
         if let Some(&known) = self.decided.borrow().get(&key) {
             return known;
         }
@@ -154,8 +161,8 @@ pub struct Row<'a> {
 
 /// Where a row's object is.
 pub enum Shown<'a> {
-    /// In the images listed, read again when printed.
-    Listed(&'a Images),
+    /// In the images listed, read again when printed; its table details (looked up once).
+    Listed(&'a Images, Option<&'a Details>),
     /// Brought by a watch, with its table details.
     Watched(Box<Image>, Details),
 }
@@ -164,9 +171,7 @@ impl Row<'_> {
     /// What the table shows beyond the index entry.
     fn details(&self) -> Cow<'_, Details> {
         match &self.image {
-            Shown::Listed(images) => images
-                .details(&self.entry)
-                .map_or_else(Cow::default, Cow::Borrowed),
+            Shown::Listed(_, details) => details.map_or_else(Cow::default, Cow::Borrowed),
             Shown::Watched(_, details) => Cow::Borrowed(details),
         }
     }
@@ -175,7 +180,7 @@ impl Row<'_> {
 impl Serialize for Row<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
         match &self.image {
-            Shown::Listed(images) => {
+            Shown::Listed(images, _) => {
                 let image = images
                     .object(&self.entry)
                     .ok_or_else(|| serde::ser::Error::custom(UNREADABLE))?;
@@ -192,7 +197,7 @@ pub fn rows<'a>(images: &'a Images, entries: &[Arc<ImageEntry>], managed_fields:
         .iter()
         .map(|e| Row {
             entry: e.clone(),
-            image: Shown::Listed(images),
+            image: Shown::Listed(images, images.details(e)),
             managed_fields,
         })
         .collect()
@@ -218,11 +223,15 @@ pub const COLUMNS: &[&str] = &[
 /// What `-o wide` adds.
 pub const WIDE_COLUMNS: &[&str] = &["OS ID", "FIRMWARE", "PROVIDER"];
 
-/// The table of `rows`.
+/// The table of `rows`: the header when asked for no rows (the printer asks for a row at
+/// a time, and for the header once).
 fn table(rows: &[Row<'_>], wide: bool, ambiguity: &Ambiguity<'_>) -> Table {
-    let mut table = Table::new(COLUMNS);
-    if wide {
-        table.header.extend(WIDE_COLUMNS.iter().map(|c| c.to_string()));
+    let mut table = Table::default();
+    if rows.is_empty() {
+        table = Table::new(COLUMNS);
+        if wide {
+            table.header.extend(WIDE_COLUMNS.iter().map(|c| c.to_string()));
+        }
     }
     for row in rows {
         let entry = &row.entry;

@@ -37,8 +37,8 @@ pub type LabelsFn<'a, T> = Box<dyn Fn(&T) -> Option<Cow<'_, BTreeMap<String, Str
 
 /// How to print one kind of object: its table, labels and `-o name`/`-o id` forms. The
 /// object's `Serialize` form is what `-o json` shows and what templates see. The table is
-/// asked for one object at a time (and for none, for its header), so a table of 100,000
-/// objects is written without holding its cells.
+/// asked for one object at a time (and for none, for its header: only that call needs
+/// one), so a table of 100,000 objects is written without holding its cells.
 pub struct Kind<'a, T> {
     /// The default (`false`) or wide (`true`) table of some objects.
     pub table: TableFn<'a, T>,
