@@ -1,20 +1,21 @@
-//! `VMIMAGE_BENCH_ONLY=hops`: the hop comparison alone, at small catalogs, for working on
+//! `VMIMAGE_BENCH_ONLY=hops`: the hops compared alone, at small catalogs, for working on
 //! what the apiserver → webhook hop costs (minutes, not the hour of the whole bench).
 //!
 //! Besides the bench's hops it measures the do-nothing webhook answering with vmimage's
 //! whole response (so the answer's content and vmimage's server can be told apart) and,
-//! with `VMIMAGE_BENCH_VARIANT=PATH`, a second webhook binary (a change under test beside
-//! the release build). Every figure is a difference paired within a round (the hops
-//! take turns, so drift on a shared machine hits each alike), printed as the median over
-//! the rounds with the lowest and highest round, and each webhook's own one-at-a-time
-//! latency, without the apiserver. `VMIMAGE_BENCH_HOP_SIZES` (default `1000,20000`),
-//! `VMIMAGE_BENCH_HOP_ROUNDS` (default 10) and `VMIMAGE_BENCH_HOP_CREATES` (creates per
-//! hop and round, default 150) size it.
+//! with `VMIMAGE_BENCH_VARIANT=PATH[,PATH…]`, other webhook binaries or scripts starting
+//! one (a change under test beside the release build). The hops take turns create by
+//! create, each in a namespace of its own ([`crate::hop_lanes`]); every difference is
+//! given over all creates and as the median, lowest and highest of ten blocks of
+//! consecutive creates. Each webhook's own one-at-a-time latency, without the apiserver,
+//! comes first. `VMIMAGE_BENCH_HOP_SIZES` (default `1000,20000`) and
+//! `VMIMAGE_BENCH_HOP_CYCLES` (creates per hop and size, default 500) size it.
 
 use crate::{
     bench_setup::{self, TARGET, grow},
     cli_bench::{Row, thousands},
-    hop_bench::{self, Hop, NoopAnswer, Rounds},
+    hop_bench::{self, Hop, NoopAnswer},
+    hop_lanes::{self, Lanes},
     loadgen, say, webhook,
 };
 use anyhow::{Context, Result};
@@ -25,16 +26,14 @@ use std::{path::Path, time::Duration};
 pub struct Settings {
     /// Catalog sizes, ascending.
     pub sizes: Vec<usize>,
-    /// Rounds per size.
-    pub rounds: usize,
-    /// VM creates per hop and round.
-    pub creates: usize,
+    /// VM creates per hop and size.
+    pub cycles: usize,
     /// Other webhook binaries (or scripts starting one) to measure beside the release build.
     pub variants: Vec<std::path::PathBuf>,
 }
 
 impl Settings {
-    /// Reads `VMIMAGE_BENCH_HOP_SIZES`, `_ROUNDS`, `_CREATES` and `VMIMAGE_BENCH_VARIANT`.
+    /// Reads `VMIMAGE_BENCH_HOP_SIZES`, `VMIMAGE_BENCH_HOP_CYCLES` and `VMIMAGE_BENCH_VARIANT`.
     pub fn from_env() -> Result<Self> {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
         let number = |name: &str, default: usize| -> Result<usize> {
@@ -67,8 +66,7 @@ impl Settings {
         }
         Ok(Self {
             sizes,
-            rounds: number("VMIMAGE_BENCH_HOP_ROUNDS", 10)?,
-            creates: number("VMIMAGE_BENCH_HOP_CREATES", 150)?,
+            cycles: number("VMIMAGE_BENCH_HOP_CYCLES", 500)?,
             variants,
         })
     }
@@ -121,26 +119,6 @@ pub async fn run(release: &Path, settings: &Settings) -> Result<String> {
         answer.len(),
         String::from_utf8_lossy(&answer)
     ));
-    let ports = hop_bench::Ports {
-        noop: noop.port,
-        patching_noop: patching.port,
-        vmimage: wh.port,
-        replaying_noop: Some(replaying.port),
-        variants: labels,
-    };
-    let comparison = hop_bench::Comparison {
-        client: &client,
-        ca_pem: &ca,
-        ports,
-        probe: None,
-        kyverno: None,
-        skip_patching_noop: false,
-        namespace: ns,
-        image: TARGET,
-        rounds: settings.rounds,
-        creates: settings.creates,
-        c8: false,
-    };
     let mut direct_ports = vec![
         (Hop::Noop, noop.port),
         (Hop::PatchingNoop, patching.port),
@@ -148,6 +126,8 @@ pub async fn run(release: &Path, settings: &Settings) -> Result<String> {
         (Hop::Vmimage, wh.port),
     ];
     direct_ports.extend(labels.iter().map(|(label, port)| (Hop::Variant(label), *port)));
+    let mut lanes_of: Vec<(Hop, Option<u16>)> = vec![(Hop::Baseline, None)];
+    lanes_of.extend(direct_ports.iter().map(|(hop, port)| (*hop, Some(*port))));
     let mut rows = Vec::new();
     let mut loaded = 0;
     for &size in &settings.sizes {
@@ -162,11 +142,13 @@ pub async fn run(release: &Path, settings: &Settings) -> Result<String> {
         ));
         rows.extend(direct(&direct_ports, &ca, &at).await?);
         say(format!(
-            "{} rounds of {} VM creates per hop at {at} images",
-            settings.rounds, settings.creates
+            "{} VM creates per hop, taking turns, at {at} images",
+            settings.cycles
         ));
-        let rounds = comparison.measure_rounds().await?;
-        rows.extend(hop_rows(&rounds, &at));
+        let lanes = Lanes::install(&client, &ca, &lanes_of).await?;
+        let took = lanes.measure(&client, TARGET, settings.cycles).await?;
+        lanes.remove(&client).await?;
+        rows.extend(hop_rows(&took, &at));
     }
     drop((noop, patching, replaying, variants, wh, cp));
     Ok(bench_setup::markdown(&rows))
@@ -203,30 +185,37 @@ async fn direct(ports: &[(Hop, u16)], ca: &str, size: &str) -> Result<Vec<Row>> 
         .collect())
 }
 
-/// Each hop's added c=1 p50 and the paired differences of [`PAIRS`].
-fn hop_rows(rounds: &Rounds, size: &str) -> Vec<Row> {
-    let n = rounds.first().map_or(0, |(_, r)| r.len());
-    let row = |figure: String, (median, lo, hi): (f64, f64, f64)| Row {
+/// Each hop's added p50 and the paired differences of [`PAIRS`] (and each variant's
+/// against the release build).
+fn hop_rows(took: &[(Hop, Vec<f64>)], size: &str) -> Vec<Row> {
+    const BLOCKS: usize = 10;
+    let of = |hop: Hop| took.iter().find(|(h, _)| *h == hop).map(|(_, t)| t.as_slice());
+    let n = took.first().map_or(0, |(_, t)| t.len());
+    let row = |figure: String, (all, median, lo, hi): (f64, f64, f64, f64)| Row {
         figure,
-        value: format!("{median:+.2} ms [{lo:+.2}, {hi:+.2}]"),
+        value: format!("{all:+.3} ms (blocks {median:+.3} [{lo:+.3}, {hi:+.3}])"),
         target: String::new(),
         pass: None,
     };
-    let mut rows: Vec<Row> = rounds
-        .iter()
-        .filter(|(hop, _)| *hop != Hop::Baseline)
-        .filter_map(|(hop, _)| {
-            let added = hop_bench::paired_p50(rounds, *hop, Hop::Baseline)?;
-            Some(row(
+    let mut rows = Vec::new();
+    if let Some(base) = of(Hop::Baseline) {
+        rows.push(Row {
+            figure: format!("VM create, {size} images, no webhook: p50 of {n}"),
+            value: format!("{:.3} ms", hop_lanes::p50(base)),
+            target: String::new(),
+            pass: None,
+        });
+        for (hop, t) in took.iter().filter(|(h, _)| *h != Hop::Baseline) {
+            rows.push(row(
                 format!(
-                    "VM create, {size} images, {}: added p50 at c=1, median of {n} rounds [lowest, highest]",
+                    "VM create, {size} images, {}: added p50 over all {n} (median of {BLOCKS} blocks [lowest, highest])",
                     hop.label()
                 ),
-                added,
-            ))
-        })
-        .collect();
-    let variants = rounds
+                hop_lanes::paired(t, base, BLOCKS),
+            ));
+        }
+    }
+    let variants = took
         .iter()
         .filter(|(hop, _)| matches!(hop, Hop::Variant(_)))
         .map(|(hop, _)| (*hop, Hop::Vmimage, "the variant against release"));
@@ -235,14 +224,10 @@ fn hop_rows(rounds: &Rounds, size: &str) -> Vec<Row> {
         .filter(|(_, b, _)| *b != Hop::Baseline)
         .chain(variants)
     {
-        if let Some(diff) = hop_bench::paired_p50(rounds, a, b) {
+        if let (Some(ta), Some(tb)) = (of(a), of(b)) {
             rows.push(row(
-                format!(
-                    "{shows}, {size} images: {} minus {}, c=1 p50 per round",
-                    a.label(),
-                    b.label()
-                ),
-                diff,
+                format!("{shows}, {size} images: {} minus {}, p50", a.label(), b.label()),
+                hop_lanes::paired(ta, tb, BLOCKS),
             ));
         }
     }
