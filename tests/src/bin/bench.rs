@@ -216,19 +216,23 @@ async fn main() -> Result<()> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     let n = cli_bench::thousands;
-    let release = bench_setup::release_dir(
-        &["vmimage-webhook", "kubectl-vmimage", "noop-webhook"],
-        "run `cargo build --release -p vmimage-webhook -p vmimage-plugin -p vmimage-tests --bins` (make bench does)",
-    )?;
-    // `VMIMAGE_BENCH_ONLY=hops`: the hop comparison alone at small catalogs, every
-    // difference paired round by round (tests/src/hop_quick.rs); docs/ are left alone.
+    // `VMIMAGE_BENCH_ONLY=hops` (make bench-hops): the hops compared alone at small
+    // catalogs, create by create (tests/src/hop_quick.rs); docs/ are left alone.
     if std::env::var("VMIMAGE_BENCH_ONLY").as_deref() == Ok("hops") {
+        let release = bench_setup::release_dir(
+            &["vmimage-webhook", "noop-webhook"],
+            "run `cargo build --release -p vmimage-webhook -p vmimage-tests --bins` (make bench-hops does)",
+        )?;
         let settings = hop_quick::Settings::from_env()?;
-        say(format!("the hop comparison alone: {settings:?}"));
+        say(format!("the hops compared alone: {settings:?}"));
         let table = hop_quick::run(&release, &settings).await?;
         println!("\n{table}");
         return Ok(());
     }
+    let release = bench_setup::release_dir(
+        &["vmimage-webhook", "kubectl-vmimage", "noop-webhook"],
+        "run `cargo build --release -p vmimage-webhook -p vmimage-plugin -p vmimage-tests --bins` (make bench does)",
+    )?;
     let started = Instant::now();
     // The plugin on catalog files first: no cluster needed, and nothing else runs meanwhile.
     // `VMIMAGE_BENCH_WORK=DIR` keeps the catalog files there, to try commands on by hand.
