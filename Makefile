@@ -125,6 +125,11 @@ bench: assets ## Benchmarks on a real control plane (release builds); writes doc
 	cargo bench -p vmimage-shared --bench resolve -- --quick --noplot
 	./target/release/vmimage-bench
 
+.PHONY: bench-hops
+bench-hops: assets ## The admission hops alone, create by create, at 1,000 and 20,000 images (minutes; see README, Benchmarks)
+	cargo build --release -p vmimage-webhook -p vmimage-tests --bins
+	VMIMAGE_BENCH_ONLY=hops ./target/release/vmimage-bench
+
 .PHONY: bench-peers
 bench-peers: assets ## Kyverno's two lookups beside vmimage in the hop comparison (heavy: builds Kyverno once, ~17 min); writes docs/benchmarks-peers.md
 	cargo build --release -p vmimage-webhook -p vmimage-tests --bins

@@ -25,8 +25,14 @@ pub enum Hop {
     Noop,
     /// The do-nothing webhook answering with vmimage's patch (a mutation, no lookup).
     PatchingNoop,
+    /// The do-nothing webhook answering with vmimage's whole response, byte for byte but
+    /// the uid (`VMIMAGE_BENCH_ONLY=hops`): what the answer's content costs the apiserver.
+    ReplayingNoop,
     /// vmimage's webhook.
     Vmimage,
+    /// Another build of vmimage's webhook (`VMIMAGE_BENCH_VARIANT`, hops mode), to compare
+    /// a change with the release build, paired; named by its label.
+    Variant(&'static str),
     /// A MutatingAdmissionPolicy with a name→ID ConfigMap param.
     Policy,
     /// Kyverno with a GlobalContextEntry queried by JMESPath (`make bench-peers`).
@@ -42,7 +48,9 @@ impl Hop {
             Self::Baseline => "no webhook",
             Self::Noop => "do-nothing webhook",
             Self::PatchingNoop => "do-nothing webhook returning vmimage's patch",
+            Self::ReplayingNoop => "do-nothing webhook returning vmimage's whole answer",
             Self::Vmimage => "vmimage (release)",
+            Self::Variant(label) => label,
             Self::Policy => "MutatingAdmissionPolicy + name→ID ConfigMap",
             Self::KyvernoGlobal => "Kyverno, GlobalContextEntry + JMESPath",
             Self::KyvernoApiCall => "Kyverno, apiCall per admission",
@@ -247,14 +255,26 @@ pub struct Noop {
     pub port: u16,
 }
 
+/// What a do-nothing webhook answers reviews with (besides denying the probe VM).
+#[derive(Debug, Clone, Copy)]
+pub enum NoopAnswer<'a> {
+    /// Allowed, unchanged.
+    Allow,
+    /// Allowed with this JSON patch.
+    Patch(&'a [u8]),
+    /// This AdmissionResponse (JSON), its uid replaced by the request's.
+    Replay(&'a [u8]),
+}
+
 /// Starts `bin` (the `noop-webhook` binary) with a serving certificate of the control
-/// plane's CA, answering with `patch` when given, and waits until it accepts connections.
-pub async fn start_noop(cp: &ControlPlane, bin: &Path, patch: Option<&[u8]>) -> Result<Noop> {
-    let dir = cp.dir.join(if patch.is_some() {
-        "patching-noop-webhook"
-    } else {
-        "noop-webhook"
-    });
+/// plane's CA, answering as `answer` says, and waits until it accepts connections.
+pub async fn start_noop(cp: &ControlPlane, bin: &Path, answer: NoopAnswer<'_>) -> Result<Noop> {
+    let (dir, flag) = match answer {
+        NoopAnswer::Allow => ("noop-webhook", None),
+        NoopAnswer::Patch(patch) => ("patching-noop-webhook", Some(("--patch", patch))),
+        NoopAnswer::Replay(response) => ("replaying-noop-webhook", Some(("--answer", response))),
+    };
+    let dir = cp.dir.join(dir);
     std::fs::create_dir_all(&dir)?;
     let pair = cp
         .ca
@@ -271,10 +291,10 @@ pub async fn start_noop(cp: &ControlPlane, bin: &Path, patch: Option<&[u8]>) -> 
         "--tls-key".into(),
         key.display().to_string(),
     ];
-    if let Some(patch) = patch {
-        let file = dir.join("patch.json");
-        std::fs::write(&file, patch)?;
-        args.extend(["--patch".to_string(), file.display().to_string()]);
+    if let Some((flag, content)) = flag {
+        let file = dir.join("answer.json");
+        std::fs::write(&file, content)?;
+        args.extend([flag.to_string(), file.display().to_string()]);
     }
     let proc = Proc::spawn("noop-webhook", bin, &args, &dir.join("log"))?;
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -296,6 +316,10 @@ pub struct Ports {
     pub patching_noop: u16,
     /// vmimage.
     pub vmimage: u16,
+    /// The do-nothing webhook answering with vmimage's whole response, when running.
+    pub replaying_noop: Option<u16>,
+    /// Other builds of vmimage's webhook: each one's label and port.
+    pub variants: &'static [(&'static str, u16)],
 }
 
 /// Points admission at `hop` alone (and waits until the apiserver uses it). `probe` is
@@ -320,6 +344,16 @@ async fn route(
         Hop::Noop => webhook::register(client, ca_pem, ports.noop).await,
         Hop::PatchingNoop => webhook::register(client, ca_pem, ports.patching_noop).await,
         Hop::Vmimage => webhook::register(client, ca_pem, ports.vmimage).await,
+        Hop::ReplayingNoop | Hop::Variant(_) => {
+            let port = match hop {
+                Hop::Variant(label) => ports.variants.iter().find(|(l, _)| *l == label).map(|(_, p)| *p),
+                _ => ports.replaying_noop,
+            };
+            match port {
+                Some(port) => webhook::register(client, ca_pem, port).await,
+                None => bail!("{} is not running", hop.label()),
+            }
+        }
         Hop::Baseline | Hop::Policy | Hop::KyvernoGlobal | Hop::KyvernoApiCall => {
             let api: Api<MutatingWebhookConfiguration> = Api::all(client.clone());
             match api
@@ -415,7 +449,7 @@ pub struct Comparison<'a> {
     pub client: &'a Client,
     /// The CA the webhooks' certificates are signed by.
     pub ca_pem: &'a str,
-    /// The webhooks' ports.
+    /// The webhooks' ports (the replaying noop and the variant are measured when running).
     pub ports: Ports,
     /// The name and ID the policy's param maps, when the policy is installed.
     pub probe: Option<(&'a str, &'a str)>,
@@ -432,25 +466,46 @@ pub struct Comparison<'a> {
     pub rounds: usize,
     /// VMs created per hop, concurrency and round.
     pub creates: usize,
+    /// Creates at concurrency 8 too (else [`HopFigures::c8`] stays empty).
+    pub c8: bool,
 }
 
+/// Every round's figures of one hop.
+pub type Rounds = Vec<(Hop, Vec<HopFigures>)>;
+
 impl Comparison<'_> {
+    /// The hops measured, in the order each round visits them.
+    fn hops(&self) -> Vec<Hop> {
+        let mut hops = vec![Hop::Baseline, Hop::Noop, Hop::PatchingNoop];
+        if self.skip_patching_noop {
+            hops.retain(|h| *h != Hop::PatchingNoop);
+        }
+        if self.ports.replaying_noop.is_some() {
+            hops.push(Hop::ReplayingNoop);
+        }
+        hops.push(Hop::Vmimage);
+        hops.extend(self.ports.variants.iter().map(|(label, _)| Hop::Variant(label)));
+        if self.probe.is_some() {
+            hops.push(Hop::Policy);
+        }
+        if self.kyverno.is_some() {
+            hops.extend([Hop::KyvernoGlobal, Hop::KyvernoApiCall]);
+        }
+        hops
+    }
+
     /// Every hop's figures (the policy only when installed): each round creates
     /// `creates` VMs at concurrency 1 and as many at 8 per hop; the median round's
     /// figures are kept. Leaves vmimage registered.
     pub async fn measure(&self) -> Result<Vec<(Hop, HopFigures)>> {
+        Ok(median_rounds(&self.measure_rounds().await?))
+    }
+
+    /// Every hop's figures in every round, as [`Self::measure`] takes them.
+    pub async fn measure_rounds(&self) -> Result<Rounds> {
         let (client, ca_pem, ports, probe, kyverno) =
             (self.client, self.ca_pem, self.ports, self.probe, self.kyverno);
-        let mut hops = vec![Hop::Baseline, Hop::Noop, Hop::PatchingNoop, Hop::Vmimage];
-        if self.skip_patching_noop {
-            hops.retain(|h| *h != Hop::PatchingNoop);
-        }
-        if probe.is_some() {
-            hops.push(Hop::Policy);
-        }
-        if kyverno.is_some() {
-            hops.extend([Hop::KyvernoGlobal, Hop::KyvernoApiCall]);
-        }
+        let hops = self.hops();
         let mut seen: Vec<Vec<HopFigures>> = vec![Vec::new(); hops.len()];
         let tag = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -462,34 +517,79 @@ impl Comparison<'_> {
                 let (ns, image, n) = (self.namespace, self.image, self.creates);
                 let peer = hop.kyverno().is_some();
                 let c1 = creates(client, ns, &format!("{prefix}-a"), image, n, 1, peer).await?;
-                let c8 = creates(client, ns, &format!("{prefix}-b"), image, n, 8, peer).await?;
+                let c8 = if self.c8 {
+                    creates(client, ns, &format!("{prefix}-b"), image, n, 8, peer).await?
+                } else {
+                    Creates::default()
+                };
                 seen[h].push(HopFigures { c1, c8 });
             }
         }
         route(client, ca_pem, Hop::Vmimage, ports, probe, kyverno).await?;
-        let median = |mut v: Vec<f64>| {
-            v.sort_by(f64::total_cmp);
-            v[v.len() / 2]
-        };
-        let combine = |runs: &[HopFigures], pick: fn(&HopFigures) -> &Creates| Creates {
-            p50_ms: median(runs.iter().map(|r| pick(r).p50_ms).collect()),
-            p99_ms: median(runs.iter().map(|r| pick(r).p99_ms).collect()),
-            per_s: median(runs.iter().map(|r| pick(r).per_s).collect()),
-            failed: runs.iter().map(|r| pick(r).failed).sum(),
-            first_error: runs.iter().find_map(|r| pick(r).first_error.clone()),
-        };
-        Ok(hops
-            .iter()
-            .zip(&seen)
-            .map(|(hop, runs)| {
-                (
-                    *hop,
-                    HopFigures {
-                        c1: combine(runs, |r| &r.c1),
-                        c8: combine(runs, |r| &r.c8),
-                    },
-                )
-            })
-            .collect())
+        Ok(hops.into_iter().zip(seen).collect())
     }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// Each hop's median round (per figure).
+pub fn median_rounds(rounds: &Rounds) -> Vec<(Hop, HopFigures)> {
+    let combine = |runs: &[HopFigures], pick: fn(&HopFigures) -> &Creates| Creates {
+        p50_ms: median(runs.iter().map(|r| pick(r).p50_ms).collect()),
+        p99_ms: median(runs.iter().map(|r| pick(r).p99_ms).collect()),
+        per_s: median(runs.iter().map(|r| pick(r).per_s).collect()),
+        failed: runs.iter().map(|r| pick(r).failed).sum(),
+        first_error: runs.iter().find_map(|r| pick(r).first_error.clone()),
+    };
+    rounds
+        .iter()
+        .map(|(hop, runs)| {
+            (
+                *hop,
+                HopFigures {
+                    c1: combine(runs, |r| &r.c1),
+                    c8: combine(runs, |r| &r.c8),
+                },
+            )
+        })
+        .collect()
+}
+
+/// `hop`'s c=1 p50 minus `other`'s, round by round (both measured in each round, minutes
+/// apart at most): the median and the lowest and highest of those paired differences.
+pub fn paired_p50(rounds: &Rounds, hop: Hop, other: Hop) -> Option<(f64, f64, f64)> {
+    let of = |h: Hop| rounds.iter().find(|(x, _)| *x == h).map(|(_, r)| r);
+    let diffs: Vec<f64> = of(hop)?
+        .iter()
+        .zip(of(other)?)
+        .map(|(a, b)| a.c1.p50_ms - b.c1.p50_ms)
+        .collect();
+    let lo = diffs.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = diffs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (!diffs.is_empty()).then(|| (median(diffs), lo, hi))
+}
+
+/// vmimage's AdmissionResponse (JSON) for a VM in `ns` naming `image`, as it answers the
+/// apiserver, and the JSON patch in it (decoded).
+pub async fn vmimage_answer(port: u16, ca: &str, ns: &str, image: &str) -> Result<(Vec<u8>, Vec<u8>)> {
+    use base64::Engine as _;
+    let url = format!("https://127.0.0.1:{port}/mutate");
+    let (status, body) = crate::loadgen::post(
+        &url,
+        ca,
+        crate::loadgen::create_review(ns, image),
+        Duration::from_secs(10),
+    )
+    .await?;
+    let review: serde_json::Value = serde_json::from_slice(&body)?;
+    let response = &review["response"];
+    let patch = response["patch"].as_str().unwrap_or_default();
+    if status != 200 || patch.is_empty() {
+        bail!("vmimage did not patch the bench's VM: {status} {review}");
+    }
+    let patch = base64::engine::general_purpose::STANDARD.decode(patch)?;
+    Ok((serde_json::to_vec(response)?, patch))
 }

@@ -17,6 +17,8 @@ pub mod cli_bench;
 pub mod cluster;
 pub mod crds;
 pub mod hop_bench;
+pub mod hop_lanes;
+pub mod hop_quick;
 pub mod kyverno;
 pub mod loadgen;
 pub mod miss_bench;

@@ -29,7 +29,7 @@ pub const CONFIGURATION_NAME: &str = "vmimage-mutating-webhook-configuration";
 pub const WEBHOOK_NAME: &str = "mutate.virtualmachine.vmimage.io";
 /// The display name the probe VM names: no catalog has it, so a called webhook denies the
 /// probe with its not-found message, whatever images are loaded (or none).
-const PROBE_IMAGE: &str = "vmimage-webhook-probe: no such image";
+pub const PROBE_IMAGE: &str = "vmimage-webhook-probe: no such image";
 
 /// A webhook process serving on loopback. Dropping it stops the process.
 #[derive(Debug)]

@@ -58,7 +58,8 @@ async fn main() -> Result<()> {
     let base = bench_setup::BASE;
     let target = target_id();
     let wh = webhook::start(&cp.dir, &cp.ca, &cp.kubeconfig, &release.join("vmimage-webhook")).await?;
-    let noop = hop_bench::start_noop(&cp, &release.join("noop-webhook"), None).await?;
+    let noop =
+        hop_bench::start_noop(&cp, &release.join("noop-webhook"), hop_bench::NoopAnswer::Allow).await?;
     say("starting Kyverno's admission controller against the local apiserver");
     let ky = kyverno::start(&cp, &client, &kyverno_dir).await?;
     catalog::ensure_namespaces(&client, ["bench-peers".into()]).await?;
@@ -70,6 +71,8 @@ async fn main() -> Result<()> {
             noop: noop.port,
             patching_noop: noop.port,
             vmimage: wh.port,
+            replaying_noop: None,
+            variants: &[],
         },
         probe: None,
         kyverno: Some((TARGET, &target)),
@@ -78,6 +81,7 @@ async fn main() -> Result<()> {
         image: TARGET,
         rounds: ROUNDS,
         creates: CREATES,
+        c8: true,
     };
     let mut rows = Vec::new();
     let mut loaded = 0;

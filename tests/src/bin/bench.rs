@@ -16,11 +16,14 @@ use vmimage_testenv::{ControlPlane, loadgen, say, webhook, workspace_root};
 /// need many creates on a shared 2-core machine.
 const HOP_ROUNDS: usize = 5;
 const HOP_CREATES: usize = 150;
+/// The catalog sizes of the hop comparison before the large one (issue 21).
+const HOP_SIZES: [usize; 2] = [1_000, 20_000];
 
 use vmimage_testenv::{
     bench_setup::{self, TARGET, admin_get, grow, machine, markdown, rss_mb, target_id},
     cli_bench::{self, Row},
     hop_bench::{self, Hop, HopFigures},
+    hop_quick,
 };
 
 /// Rows for one catalog size: each hop's added latency and throughput against no webhook.
@@ -166,25 +169,6 @@ async fn misses(port: u16, ca: &str, n: usize) -> Result<Misses> {
     })
 }
 
-/// The JSON patch vmimage answers for the bench's VM in `ns` (decoded from the review).
-async fn vmimage_patch(port: u16, ca: &str, ns: &str) -> Result<Vec<u8>> {
-    use base64::Engine as _;
-    let url = format!("https://127.0.0.1:{port}/mutate");
-    let (status, body) = loadgen::post(
-        &url,
-        ca,
-        loadgen::create_review(ns, TARGET),
-        Duration::from_secs(10),
-    )
-    .await?;
-    let review: serde_json::Value = serde_json::from_slice(&body)?;
-    let patch = review["response"]["patch"].as_str().unwrap_or_default();
-    if status != 200 || patch.is_empty() {
-        bail!("vmimage did not patch the bench's VM: {status} {review}");
-    }
-    Ok(base64::engine::general_purpose::STANDARD.decode(patch)?)
-}
-
 /// p50 of `n` sequential VM creates through the apiserver, in ms.
 async fn create_p50(cp: &ControlPlane, ns: &str, prefix: &str, n: usize) -> Result<f64> {
     let client = cp.client().await?;
@@ -231,9 +215,23 @@ async fn main() -> Result<()> {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
+    let n = cli_bench::thousands;
+    // `VMIMAGE_BENCH_ONLY=hops` (make bench-hops): the hops compared alone at small
+    // catalogs, create by create (tests/src/hop_quick.rs); docs/ are left alone.
+    if std::env::var("VMIMAGE_BENCH_ONLY").as_deref() == Ok("hops") {
+        let release = bench_setup::release_dir(
+            &["vmimage-webhook", "noop-webhook"],
+            "run `cargo build --release -p vmimage-webhook -p vmimage-tests --bins` (make bench-hops does)",
+        )?;
+        let settings = hop_quick::Settings::from_env()?;
+        say(format!("the hops compared alone: {settings:?}"));
+        let table = hop_quick::run(&release, &settings).await?;
+        println!("\n{table}");
+        return Ok(());
+    }
     let release = bench_setup::release_dir(
-        &["vmimage-webhook", "kubectl-vmimage"],
-        "run `cargo build --release -p vmimage-webhook -p vmimage-plugin` (make bench does)",
+        &["vmimage-webhook", "kubectl-vmimage", "noop-webhook"],
+        "run `cargo build --release -p vmimage-webhook -p vmimage-plugin -p vmimage-tests --bins` (make bench does)",
     )?;
     let started = Instant::now();
     // The plugin on catalog files first: no cluster needed, and nothing else runs meanwhile.
@@ -279,18 +277,26 @@ async fn main() -> Result<()> {
         .await
         .context("creates with webhook")?;
 
-    // The hop itself: no webhook, a do-nothing webhook and vmimage, interleaved.
-    say("measuring VM creates with no webhook, a do-nothing webhook and vmimage at 100 images");
+    // The hop itself: no webhook, a do-nothing webhook and vmimage, interleaved, at
+    // HOP_SIZES[0], HOP_SIZES[1] and the large catalog (each at most the large one).
+    let (small_n, mid_n) = (HOP_SIZES[0].min(large), HOP_SIZES[1].min(large));
+    grow(&cp, 100, small_n, wh.admin_port, base).await?;
+    say(format!(
+        "measuring VM creates with no webhook, a do-nothing webhook and vmimage at {} images",
+        n(small_n)
+    ));
     let noop_bin = release.join("noop-webhook");
-    let noop = hop_bench::start_noop(&cp, &noop_bin, None).await?;
+    let noop = hop_bench::start_noop(&cp, &noop_bin, hop_bench::NoopAnswer::Allow).await?;
     // vmimage's own answer for the VMs measured, replayed by a webhook that looks nothing up.
-    let patch = vmimage_patch(wh.port, &ca, "bench-hops").await?;
-    let patching_noop = hop_bench::start_noop(&cp, &noop_bin, Some(&patch)).await?;
     vmimage_testenv::catalog::ensure_namespaces(&client, ["bench-hops".into()]).await?;
+    let (_, patch) = hop_bench::vmimage_answer(wh.port, &ca, "bench-hops", TARGET).await?;
+    let patching_noop = hop_bench::start_noop(&cp, &noop_bin, hop_bench::NoopAnswer::Patch(&patch)).await?;
     let ports = hop_bench::Ports {
         noop: noop.port,
         patching_noop: patching_noop.port,
         vmimage: wh.port,
+        replaying_noop: None,
+        variants: &[],
     };
     // The policy's param holds as many names as a ConfigMap can (about 30,000).
     let fillers: Vec<(String, String)> = (0..40_000)
@@ -311,14 +317,25 @@ async fn main() -> Result<()> {
         image: TARGET,
         rounds: HOP_ROUNDS,
         creates: HOP_CREATES,
+        c8: true,
     };
     let small_hops = hops.measure().await?;
 
-    // 3. 10,000 images: kubectl vmimage resolve vs kubectl get | jq.
-    grow(&cp, 100, 10_000, wh.admin_port, base).await?;
-    say("measuring VM creates with no webhook, a do-nothing webhook and vmimage at 10,000 images");
+    // 3. The middle size: the hops again, and kubectl vmimage resolve vs kubectl get | jq.
+    let mut loading = (
+        small_n,
+        mid_n,
+        grow(&cp, small_n, mid_n, wh.admin_port, base).await?,
+    );
+    say(format!(
+        "measuring VM creates with no webhook, a do-nothing webhook and vmimage at {} images",
+        n(mid_n)
+    ));
     let mid_hops = hops.measure().await?;
-    say("timing kubectl vmimage resolve against kubectl get | jq at 10,000 images");
+    say(format!(
+        "timing kubectl vmimage resolve against kubectl get | jq at {} images",
+        n(mid_n)
+    ));
     let kubectl_dir = cp.assets.kubectl.parent().map(PathBuf::from).unwrap_or_default();
     let env = [
         ("KUBECONFIG", cp.kubeconfig.display().to_string()),
@@ -346,7 +363,9 @@ async fn main() -> Result<()> {
     )?;
 
     // 4. The large catalog: memory and latency.
-    let loading = grow(&cp, 10_000, large, wh.admin_port, base).await?;
+    if large > mid_n {
+        loading = (mid_n, large, grow(&cp, mid_n, large, wh.admin_port, base).await?);
+    }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let rss = rss_mb(wh.proc.pid())?;
     say(format!("timing the plugin against kubectl get at {large} images"));
@@ -361,13 +380,17 @@ async fn main() -> Result<()> {
         "creating VMs 0-100 ms after their images at {large} images"
     ));
     let fresh = vmimage_testenv::miss_bench::fresh_images(&client, "bench-hooked", 50).await?;
-    say(format!(
-        "measuring VM creates with no webhook, a do-nothing webhook and vmimage at {large} images"
-    ));
-    let big_hops = hops.measure().await?;
+    let big_hops = if large > mid_n {
+        say(format!(
+            "measuring VM creates with no webhook, a do-nothing webhook and vmimage at {} images",
+            n(large)
+        ));
+        hops.measure().await?
+    } else {
+        mid_hops.clone()
+    };
     let noop_rss = rss_mb(noop.proc.pid())?;
 
-    let n = cli_bench::thousands;
     let big_n = n(large);
     let best = big.h1.throughput.max(big.h2.throughput);
     rows.push(Row {
@@ -458,12 +481,10 @@ async fn main() -> Result<()> {
         target: "≤ +2 ms".into(),
         pass: Some(with - without <= 2.0),
     });
-    for (size, hops) in [
-        ("100".to_string(), &small_hops),
-        ("10,000".to_string(), &mid_hops),
-        (big_n.clone(), &big_hops),
-    ] {
-        rows.extend(hop_rows(&size, hops));
+    let mut sizes = vec![(small_n, &small_hops), (mid_n, &mid_hops), (large, &big_hops)];
+    sizes.dedup_by_key(|(size, _)| *size);
+    for (size, hops) in &sizes {
+        rows.extend(hop_rows(&n(*size), hops));
     }
     if probe.is_none() {
         rows.push(Row {
@@ -505,21 +526,26 @@ async fn main() -> Result<()> {
         pass: Some(rss <= 100.0),
     });
     rows.push(Row {
-        figure: "`kubectl vmimage resolve` vs `kubectl get vmi,cvmi -A -o json | jq`, 10,000 images".into(),
+        figure: format!(
+            "`kubectl vmimage resolve` vs `kubectl get vmi,cvmi -A -o json | jq`, {} images",
+            n(mid_n)
+        ),
         value: format!("{ours:.0} ms vs {theirs:.0} ms ({:.1}× faster)", theirs / ours),
         target: "≥ 5×".into(),
         pass: Some(theirs / ours >= 5.0),
     });
 
+    let (from, to, took) = loading;
     rows.push(Row {
         figure: format!(
-            "loading images {} to {big_n} into the apiserver (create, then status; 128 at once)",
-            n(10_000)
+            "loading images {} to {} into the apiserver (create, then status; 128 at once)",
+            n(from),
+            n(to)
         ),
         value: format!(
             "{:.0} s ({:.0} images/s)",
-            loading.as_secs_f64(),
-            (large.saturating_sub(10_000)) as f64 / loading.as_secs_f64()
+            took.as_secs_f64(),
+            (to - from) as f64 / took.as_secs_f64()
         ),
         target: String::new(),
         pass: None,
@@ -537,7 +563,11 @@ async fn main() -> Result<()> {
         machine(),
         started.elapsed().as_secs_f64()
     );
-    let chart = vmimage_testenv::plot::series(&[(100, small_hops), (10_000, mid_hops), (large, big_hops)]);
+    let measured: Vec<(usize, Vec<(Hop, HopFigures)>)> = sizes
+        .into_iter()
+        .map(|(size, hops)| (size, hops.clone()))
+        .collect();
+    let chart = vmimage_testenv::plot::series(&measured);
     vmimage_testenv::plot::draw(&chart, &workspace_root().join("docs/bench-latency.svg"))?;
     std::fs::write(workspace_root().join("docs/benchmarks.md"), doc)?;
     say("wrote docs/benchmarks.md");

@@ -63,6 +63,9 @@ pub async fn webhook_log_holds_no_secrets_objects_or_forged_lines(ctx: Ctx) -> R
     let mut forged = loadgen::review_of(&ns, vm("x", json!({"imageName": "x".repeat(10_000)})));
     forged["request"]["object"]["metadata"]["name"] = json!("evil\nFORGED level=ERROR msg=\"owned\"");
     post(&ctx, &url, forged).await?;
+    // The log writer takes queued lines every 10 ms (webhook/src/log_sink.rs): let it
+    // write the last ones before they are read.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
 
     let path = ctx.state_dir.join("webhook.log");
     let log = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
