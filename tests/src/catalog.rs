@@ -180,7 +180,7 @@ async fn create_image(client: &Client, mut obj: Value) -> Result<()> {
     for attempt in 0..5 {
         match api.create(&PostParams::default(), &object).await {
             Ok(o) => created = Some(o),
-            Err(kube::Error::Api(e)) if e.code == 409 && attempt > 0 => created = api.get_opt(&name).await?,
+            Err(kube::Error::Api(e)) if e.code == 409 && attempt > 0 => created = get_again(&api, &name).await?,
             Err(e) if attempt < 4 && !matches!(e, kube::Error::Api(_)) => continue,
             Err(e) => return Err(anyhow::Error::new(e).context(format!("creating {kind} {name}"))),
         }
@@ -196,7 +196,9 @@ async fn create_image(client: &Client, mut obj: Value) -> Result<()> {
                 Ok(_) => break,
                 Err(e) if attempt < 4 => {
                     tracing::debug!("writing status of {kind} {name} again: {e}");
-                    created = api.get(&name).await?;
+                    created = get_again(&api, &name)
+                        .await?
+                        .with_context(|| format!("writing status of {kind} {name}: it is gone"))?;
                 }
                 Err(e) => {
                     return Err(anyhow::Error::new(e).context(format!("writing status of {kind} {name}")));
@@ -205,6 +207,22 @@ async fn create_image(client: &Client, mut obj: Value) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// `name` as the apiserver holds it, read again after a failed write: a dropped
+/// connection (a loaded apiserver resets some) is retried a few times, as the writes are.
+async fn get_again(api: &Api<DynamicObject>, name: &str) -> Result<Option<DynamicObject>> {
+    let mut attempt = 0;
+    loop {
+        match api.get_opt(name).await {
+            Ok(found) => return Ok(found),
+            Err(e) if attempt < 4 && !matches!(e, kube::Error::Api(_)) => {
+                attempt += 1;
+                tokio::time::sleep(std::time::Duration::from_millis(100 << attempt)).await;
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("reading {name} again"))),
+        }
+    }
 }
 
 /// `n` synthetic images: spread over `namespaces` namespaced scopes plus the cluster,
