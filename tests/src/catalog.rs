@@ -180,7 +180,9 @@ async fn create_image(client: &Client, mut obj: Value) -> Result<()> {
     for attempt in 0..5 {
         match api.create(&PostParams::default(), &object).await {
             Ok(o) => created = Some(o),
-            Err(kube::Error::Api(e)) if e.code == 409 && attempt > 0 => created = get_again(&api, &name).await?,
+            Err(kube::Error::Api(e)) if e.code == 409 && attempt > 0 => {
+                created = get_again(&api, &name).await?
+            }
             Err(e) if attempt < 4 && !matches!(e, kube::Error::Api(_)) => continue,
             Err(e) => return Err(anyhow::Error::new(e).context(format!("creating {kind} {name}"))),
         }
