@@ -155,8 +155,11 @@ fn read_catalog(path: &str) -> Result<(Images, LibraryObjects)> {
         "-" => Error::Usage(format!("reading catalog from stdin: {e}")),
         _ => Error::Usage(format!("reading catalog {path}: {e}")),
     };
-    if path != "-" {
-        let file = std::fs::File::open(path).map_err(failed)?;
+    let mut text = String::new();
+    if path == "-" {
+        std::io::stdin().read_to_string(&mut text).map_err(failed)?;
+    } else {
+        let mut file = std::fs::File::open(path).map_err(failed)?;
         let mut loader = Loader::default();
         let streamed =
             Catalog::read_list(path, &file, |read| loader.add(read.image, read.json)).map_err(failed)?;
@@ -164,13 +167,11 @@ fn read_catalog(path: &str) -> Result<(Images, LibraryObjects)> {
             loader.add_file(file);
             return Ok((loader.finish(), others.libraries));
         }
+        // The same file from its start, whole.
+        std::io::Seek::rewind(&mut file)
+            .and_then(|_| file.read_to_string(&mut text))
+            .map_err(failed)?;
     }
-    let mut text = String::new();
-    match path {
-        "-" => std::io::stdin().read_to_string(&mut text),
-        _ => std::fs::File::open(path).and_then(|mut f| f.read_to_string(&mut text)),
-    }
-    .map_err(failed)?;
     let mut loader = Loader::default();
     let others = Catalog::read(path, &text, |read| loader.add(read.image, read.json))
         .map_err(|e| Error::Usage(e.to_string()))?;

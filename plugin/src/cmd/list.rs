@@ -23,13 +23,12 @@ use vmimage_shared::{ImageEntry, Index, ResolveError, api::Image, resolve};
 /// row twice, and many rows share a name.
 struct Ambiguity<'a> {
     index: &'a Index,
-    view_ns: Option<&'a str>,
     /// Display names of namespaced images (listing everything, a cluster image is
     /// ambiguous wherever a namespace has its name too), made when first needed.
     namespaced_names: std::cell::OnceCell<HashSet<&'a str>>,
     decided: std::cell::RefCell<HashMap<Asked, bool, foldhash::fast::RandomState>>,
-    /// `view_ns`, shared by the keys of `decided`.
-    view_key: Option<Arc<str>>,
+    /// The namespace viewed from, if any, shared by the keys of `decided`.
+    view_ns: Option<Arc<str>>,
 }
 
 /// The namespace a display name is resolved from (none: any), and the name.
@@ -39,10 +38,9 @@ impl<'a> Ambiguity<'a> {
     fn new(index: &'a Index, view_ns: Option<&'a str>) -> Self {
         Self {
             index,
-            view_ns,
             namespaced_names: Default::default(),
             decided: Default::default(),
-            view_key: view_ns.map(Arc::from),
+            view_ns: view_ns.map(Arc::from),
         }
     }
 
@@ -50,16 +48,15 @@ impl<'a> Ambiguity<'a> {
         let Some(display) = &image.display_name else {
             return false;
         };
-        let from = image.scope.namespace().or(self.view_ns);
         let namespace = match &image.scope {
             vmimage_shared::index::Scope::Namespace(ns) => Some(ns.clone()),
-            vmimage_shared::index::Scope::Cluster => self.view_key.clone(),
+            vmimage_shared::index::Scope::Cluster => self.view_ns.clone(),
         };
         let key = (namespace, display.clone());
         if let Some(&known) = self.decided.borrow().get(&key) {
             return known;
         }
-        let answer = match from {
+        let answer = match key.0.as_deref() {
             Some(ns) => matches!(
                 resolve(self.index, ns, display),
                 Err(ResolveError::Ambiguous { .. })

@@ -100,6 +100,22 @@ impl<R: io::Read> Window<R> {
         }
     }
 
+    /// After a member or element: `true` past a `,` (another follows), `false` past
+    /// `close` (the object or array ends).
+    fn next_or(&mut self, close: u8) -> Result<bool, Stop> {
+        match self.peek()? {
+            Some(b',') => {
+                self.start += 1;
+                Ok(true)
+            }
+            Some(b) if b == close => {
+                self.start += 1;
+                Ok(false)
+            }
+            _ => Err(Stop::Unsure),
+        }
+    }
+
     /// Reads the next JSON value and hands `f` its text and where it lies in the input.
     /// A value is taken only with a byte after it in the window (a number cut by the
     /// window's end would read as a shorter one).
@@ -185,13 +201,8 @@ fn list<R: io::Read>(
             // Read as a value, so valid JSON; nothing in it matters.
             Some(_) => window.value(|_, _| ())?,
         }
-        match window.peek()? {
-            Some(b',') => window.start += 1,
-            Some(b'}') => {
-                window.start += 1;
-                break;
-            }
-            _ => return Err(Stop::Unsure),
+        if !window.next_or(b'}')? {
+            break;
         }
     }
     let is_list = kind.as_deref().is_some_and(|k| k.ends_with("List"));
@@ -225,13 +236,8 @@ fn read_items<R: io::Read>(
             .value(|json, span| read_object(at, json, Some(span), tally, each))?
             .map_err(|_: Error| Stop::Unsure)?;
         n += 1;
-        match window.peek()? {
-            Some(b',') => window.start += 1,
-            Some(b']') => {
-                window.start += 1;
-                return Ok(());
-            }
-            _ => return Err(Stop::Unsure),
+        if !window.next_or(b']')? {
+            return Ok(());
         }
     }
 }
