@@ -45,6 +45,10 @@ enum Command {
         /// node-up`): the `kubernetes` Service, service-account tokens, Node authorization.
         #[arg(long, value_name = "IPV4")]
         node_address: Option<std::net::Ipv4Addr>,
+        /// An extra kube-apiserver flag (repeatable), e.g.
+        /// `--apiserver-arg=--watch-cache-sizes=clustervirtualmachineimages.vmoperator.vmware.com#0`.
+        #[arg(long = "apiserver-arg", value_name = "FLAG", allow_hyphen_values = true)]
+        apiserver_args: Vec<String>,
     },
     /// Stop everything `up` started and remove its state.
     Down,
@@ -98,6 +102,7 @@ async fn main() -> Result<()> {
             release,
             crds,
             node_address,
+            apiserver_args,
         } => {
             if let Some(state) = read_state(&dir) {
                 if let Ok(client) = cluster::client_for(&kubeconfig).await
@@ -122,7 +127,7 @@ async fn main() -> Result<()> {
                     None => vmimage_testenv::crds::dir(),
                 },
                 remove_state_dir: false,
-                apiserver_args: Vec::new(),
+                apiserver_args,
                 node_address,
             })
             .await?;

@@ -97,6 +97,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     state.misses = state::MissPolicy {
         grace: args.miss_grace,
         live_max_images: args.live_confirm_max_images,
+        relist_wait: args.live_read_timeout,
     };
 
     let watch_config = kube::runtime::watcher::Config::default()

@@ -272,7 +272,7 @@ impl Metrics {
         self.live_reads.inc();
     }
 
-    /// Counts one index miss settled `by` the watch, a live read or the grace.
+    /// Counts one index miss settled `by` the watch, a live read, the grace or a re-list.
     pub fn miss_settled(&self, by: &'static str) {
         self.misses_settled.get_or_create(&SettledLabel { by }).inc();
     }

@@ -15,13 +15,17 @@ use std::{sync::Arc, time::Duration};
 /// How a miss of the index (a name it cannot resolve, or a warning) is confirmed: the
 /// watch is given `grace` to deliver, and a live LIST is made only while the index
 /// holds at most `live_max_images` (beyond that a LIST takes seconds; the synced watch
-/// and the grace are the guarantee instead).
+/// and the grace are the guarantee instead). An index that large which is re-listing
+/// (a watch that could not resume) is waited for, up to `relist_wait`, instead of read
+/// live: the re-list is the same LIST, already under way.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MissPolicy {
     /// How long a miss waits for the watch to deliver.
     pub grace: Duration,
     /// The largest index a miss is confirmed by a live LIST for.
     pub live_max_images: usize,
+    /// How long a request waits for a large index's re-list (`--live-read-timeout`).
+    pub relist_wait: Duration,
 }
 
 impl Default for MissPolicy {
@@ -29,6 +33,7 @@ impl Default for MissPolicy {
         Self {
             grace: Duration::from_millis(200),
             live_max_images: 10_000,
+            relist_wait: Duration::from_secs(3),
         }
     }
 }

@@ -126,9 +126,28 @@ pub(super) async fn decide(
     if synced && trusted(&cached) {
         return settle(cached);
     }
-    if !synced {
+    if !synced && images <= state.misses.live_max_images {
         return confirm_live(state, refs, cached, false, &with).await;
     }
+    let (cached, images) = if synced {
+        (cached, images)
+    } else {
+        // A large index re-listing: a live LIST would be the same read, slower than
+        // the one under way. Its answer is as fresh as a live one.
+        if !until_synced(state, &mut changes).await {
+            return Err(Refusal::Relisting {
+                images,
+                waited: state.misses.relist_wait,
+            });
+        }
+        state.metrics.miss_settled("relist");
+        let index = state.index.read();
+        let decision = with(&index);
+        if trusted(&decision) {
+            return settle(decision);
+        }
+        (decision, index.len())
+    };
     let from_watch = until_trusted(state, &mut changes, &with);
     if images <= state.misses.live_max_images {
         tokio::select! {
@@ -155,6 +174,20 @@ pub(super) async fn decide(
             other => settle(other),
         }
     }
+}
+
+/// Whether the image index completes its re-list within `relist_wait`.
+async fn until_synced(state: &AppState, changes: &mut tokio::sync::watch::Receiver<u64>) -> bool {
+    let deadline = tokio::time::Instant::now() + state.misses.relist_wait;
+    while !state.readiness.images_ready() {
+        if !matches!(
+            tokio::time::timeout_at(deadline, changes.changed()).await,
+            Ok(Ok(()))
+        ) {
+            return state.readiness.images_ready();
+        }
+    }
+    true
 }
 
 /// The index's answer once it needs no confirmation, re-decided on every change the

@@ -29,6 +29,13 @@ pub enum Refusal {
     },
     /// The index is not synced, and the API server could not be read instead.
     Syncing(LiveError),
+    /// The index, too large to read live instead, is re-listing and did not finish in time.
+    Relisting {
+        /// How many images the index held before the re-list.
+        images: usize,
+        /// How long the request waited (`--live-read-timeout`).
+        waited: std::time::Duration,
+    },
     /// The policies are not loaded, and could not be listed.
     Policies(LiveError),
     /// A policy selects namespaces by label, and the VM's namespace could not be read.
@@ -56,7 +63,7 @@ impl Refusal {
             Self::Denied(d) => d.reason(),
             Self::Unconfirmed { .. } => "Unconfirmed",
             Self::FromWatch { denial, .. } => denial.reason(),
-            Self::Syncing(_) => "Syncing",
+            Self::Syncing(_) | Self::Relisting { .. } => "Syncing",
             Self::Policies(_) => "PoliciesUnavailable",
             Self::Labels { .. } => "LabelsUnavailable",
             Self::Libraries(_) => "LibrariesUnavailable",
@@ -99,6 +106,11 @@ impl fmt::Display for Refusal {
             Self::Syncing(error) => write!(
                 f,
                 "vmimage's image index is still syncing and the API server could not be read ({error}); retry shortly"
+            ),
+            Self::Relisting { images, waited } => write!(
+                f,
+                "vmimage's image index of {images} images is re-listing from the API server (its \
+                 watch could not resume) and did not finish within {waited:?}; retry shortly"
             ),
             Self::Policies(error) => write!(
                 f,

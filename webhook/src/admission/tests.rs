@@ -219,8 +219,68 @@ fn without_live_confirmation(cached: Vec<ImageEntry>) -> (AppState, Arc<crate::l
     s.misses = crate::state::MissPolicy {
         grace: std::time::Duration::from_millis(300),
         live_max_images: 0,
+        relist_wait: std::time::Duration::from_millis(500),
     };
     (s, reader)
+}
+
+/// Starts a re-list of the cluster images in `s` (as a watch that could not resume
+/// does): the old entries stay, the kind is not synced.
+fn relisting(s: &AppState) {
+    s.readiness
+        .set(vmimage_shared::api::ImageKind::ClusterVirtualMachineImage, false);
+}
+
+#[tokio::test]
+async fn a_large_index_re_listing_is_waited_for_instead_of_read_live() {
+    let (s, reader) = without_live_confirmation(catalog());
+    relisting(&s);
+    let relist = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            s.index
+                .write()
+                .apply(ImageEntry::test("vmi-bbbbbbbbbbbbbbbbb", "listed").in_ns("ns1"));
+            s.readiness
+                .set(vmimage_shared::api::ImageKind::ClusterVirtualMachineImage, true);
+            s.changes.bump();
+        })
+    };
+    let a = post(&s, create(json!({"imageName": "listed"}))).await;
+    relist.await.unwrap();
+    assert!(a.allowed, "{}", a.message);
+    assert!(
+        a.patch
+            .expect("a patch")
+            .to_string()
+            .contains("vmi-bbbbbbbbbbbbbbbbb")
+    );
+    assert_eq!(reader.image_reads.load(std::sync::atomic::Ordering::SeqCst), 0);
+    assert!(
+        s.metrics
+            .render()
+            .contains(r#"vmimage_misses_settled_total{by="relist"} 1"#),
+        "{}",
+        s.metrics.render()
+    );
+}
+
+#[tokio::test]
+async fn a_re_list_that_outlasts_the_wait_refuses_without_reading_live() {
+    let (s, reader) = without_live_confirmation(catalog());
+    relisting(&s);
+    // NB: even a name the old index resolves is not admitted from it.
+    let a = post(&s, create(json!({"imageName": "ubuntu-24.04"}))).await;
+    assert!(!a.allowed);
+    assert!(
+        a.message
+            .contains("image index of 3 images is re-listing from the API server")
+            && a.message.contains("did not finish within 500ms; retry shortly"),
+        "{}",
+        a.message
+    );
+    assert_eq!(reader.image_reads.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
 
 #[tokio::test]
