@@ -20,13 +20,13 @@ use vmimage_shared::{ImageEntry, Index, ResolveError, api::Image, resolve};
 /// Whether images' display names are ambiguous for a VM that could use them: from the
 /// image's own namespace (namespaced images), from `view_ns`, or, listing everything, from
 /// any namespace. Each (namespace, display name) is decided once: a table asks for every
-/// row twice, and many rows share a name.
+/// row twice (on two threads), and many rows share a name.
 struct Ambiguity<'a> {
     index: &'a Index,
     /// Display names of namespaced images (listing everything, a cluster image is
     /// ambiguous wherever a namespace has its name too), made when first needed.
-    namespaced_names: std::cell::OnceCell<HashSet<&'a str>>,
-    decided: std::cell::RefCell<HashMap<Asked, bool, foldhash::fast::RandomState>>,
+    namespaced_names: std::sync::OnceLock<HashSet<&'a str>>,
+    decided: std::sync::Mutex<HashMap<Asked, bool, foldhash::fast::RandomState>>,
     /// The namespace viewed from, if any, shared by the keys of `decided`.
     view_ns: Option<Arc<str>>,
 }
@@ -53,7 +53,8 @@ impl<'a> Ambiguity<'a> {
             vmimage_shared::index::Scope::Cluster => self.view_ns.clone(),
         };
         let key = (namespace, display.clone());
-        if let Some(&known) = self.decided.borrow().get(&key) {
+        let decided = || self.decided.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&known) = decided().get(&key) {
             return known;
         }
         let answer = match key.0.as_deref() {
@@ -72,7 +73,7 @@ impl<'a> Ambiguity<'a> {
                 self.index.with_display_name(None, display).nth(1).is_some() || names.contains(&**display)
             }
         };
-        self.decided.borrow_mut().insert(key, answer);
+        decided().insert(key, answer);
         answer
     }
 }

@@ -30,10 +30,14 @@ pub struct Options {
     pub label_columns: Vec<String>,
 }
 
-/// The table of some objects; `true` for `-o wide`.
-pub type TableFn<'a, T> = Box<dyn Fn(&[T], bool) -> Table + 'a>;
+/// The table of some objects; `true` for `-o wide`. `Sync`: large tables are made on
+/// two threads.
+pub type TableFn<'a, T> = Box<dyn Fn(&[T], bool) -> Table + Sync + 'a>;
 /// An object's labels.
-pub type LabelsFn<'a, T> = Box<dyn Fn(&T) -> Option<Cow<'_, BTreeMap<String, String>>> + 'a>;
+pub type LabelsFn<'a, T> = Box<dyn Fn(&T) -> Option<Cow<'_, BTreeMap<String, String>>> + Sync + 'a>;
+
+/// Rows a table thread makes at a time; a table of fewer than two chunks is made on one.
+const CHUNK: usize = 2048;
 
 /// How to print one kind of object: its table, labels and `-o name`/`-o id` forms. The
 /// object's `Serialize` form is what `-o json` shows and what templates see. The table is
@@ -45,9 +49,9 @@ pub struct Kind<'a, T> {
     /// The object's labels.
     pub labels: LabelsFn<'a, T>,
     /// `kind.group/name`.
-    pub name: Box<dyn Fn(&T) -> String + 'a>,
+    pub name: Box<dyn Fn(&T) -> String + Sync + 'a>,
     /// The bare ID (`-o id`), where the command prints one.
-    pub id: Box<dyn Fn(&T) -> String + 'a>,
+    pub id: Box<dyn Fn(&T) -> String + Sync + 'a>,
 }
 
 /// Prints objects of one kind in one output format.
@@ -60,7 +64,7 @@ pub struct Printer<'a, T> {
     widths: Option<Widths>,
 }
 
-impl<'a, T: Serialize> Printer<'a, T> {
+impl<'a, T: Serialize + Sync> Printer<'a, T> {
     /// A printer of `kind` for `-o output` and the other flags.
     pub fn new(kind: Kind<'a, T>, output: &'a Output, options: &'a Options) -> Self {
         Self {
@@ -163,29 +167,83 @@ impl<'a, T: Serialize> Printer<'a, T> {
 
     /// Writes the table of `items` (`-o` table, wide or custom-columns): the cells of
     /// each row are made twice, once to size the columns and once to write them, so
-    /// only one row is held at a time. Rows after the first table line up with it.
+    /// only one row is held at a time (per thread: a large table is made on two).
+    /// Rows after the first table line up with it.
     fn write_table(&mut self, out: &mut impl Write, items: &[T]) -> Result<()> {
         if let Some(widths) = &self.widths {
-            for item in items {
-                widths.write_row(out, &self.row(item)?, self.color)?;
-            }
-            return Ok(());
+            return self.write_rows(out, items, widths);
         }
         let header = self.header();
         let headers = !self.options.no_headers;
-        let mut widths = Widths::of_header(&header, headers);
-        for item in items {
-            widths.fit(&self.row(item)?);
-        }
+        let widths = self.fit(Widths::of_header(&header, headers), items)?;
         if headers {
             let header: Vec<Cell> = header.iter().map(|h| Cell::from(h.as_str())).collect();
             widths.write_row(out, &header, self.color)?;
         }
-        for item in items {
-            widths.write_row(out, &self.row(item)?, self.color)?;
-        }
+        self.write_rows(out, items, &widths)?;
         self.widths = Some(widths);
         Ok(())
+    }
+
+    /// `widths` widened to fit the rows of `items`, half of them on another thread.
+    fn fit(&self, mut widths: Widths, items: &[T]) -> Result<Widths> {
+        let fit = |mut widths: Widths, items: &[T]| -> Result<Widths> {
+            for item in items {
+                widths.fit(&self.row(item)?);
+            }
+            Ok(widths)
+        };
+        if items.len() < 2 * CHUNK {
+            return fit(widths, items);
+        }
+        let (first, second) = items.split_at(items.len() / 2);
+        let (a, b) = std::thread::scope(|s| {
+            let other = s.spawn(|| fit(widths.clone(), second));
+            let mine = fit(widths.clone(), first);
+            (mine, other.join())
+        });
+        let b = b.map_err(|_| Error::Failed("the table thread panicked".into()))?;
+        widths.merge(&a?);
+        widths.merge(&b?);
+        Ok(widths)
+    }
+
+    /// Writes the rows of `items` padded to `widths`: on two threads, each making every
+    /// other chunk of rows into a buffer, written here in order (a chunk ahead at most).
+    fn write_rows(&self, out: &mut impl Write, items: &[T], widths: &Widths) -> Result<()> {
+        let make = |chunk: &[T]| -> Result<Vec<u8>> {
+            let mut buf = Vec::new();
+            for item in chunk {
+                widths.write_row(&mut buf, &self.row(item)?, self.color)?;
+            }
+            Ok(buf)
+        };
+        if items.len() < 2 * CHUNK {
+            out.write_all(&make(items)?)?;
+            return Ok(());
+        }
+        std::thread::scope(|s| {
+            let mut made = Vec::new();
+            for turn in 0..2 {
+                let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Vec<u8>>>(1);
+                s.spawn(move || {
+                    for chunk in items.chunks(CHUNK).skip(turn).step_by(2) {
+                        // NB: a closed channel means the writer stopped on an error.
+                        if tx.send(make(chunk)).is_err() {
+                            return;
+                        }
+                    }
+                });
+                made.push(rx);
+            }
+            for i in 0..items.len().div_ceil(CHUNK) {
+                let buf = made[i % 2]
+                    .recv()
+                    .map_err(|_| Error::Failed("the table thread stopped".into()))??;
+                out.write_all(&buf)?;
+            }
+            Ok(())
+        })
     }
 
     /// The column titles, with the label columns.
@@ -416,6 +474,32 @@ mod tests {
             obj("b9", Some(9), &[]),
             obj("a", None, &[("app", "db")]),
         ]
+    }
+
+    #[test]
+    fn a_table_made_on_two_threads_is_the_table_made_on_one() {
+        // Widths that only a late row sets, rows in chunks, an odd count.
+        let n = 5 * CHUNK + 7;
+        let objs = || -> Vec<Obj> {
+            (0..n)
+                .map(|i| {
+                    obj(
+                        &"x".repeat(1 + i % 13 + usize::from(i == n - 1) * 40),
+                        Some(i as i64),
+                        &[],
+                    )
+                })
+                .collect()
+        };
+        let got = print(Output::Format(Format::Wide), Options::default(), objs(), false);
+        let mut table = Table::new(&["NAME", "N"]);
+        table.rows = objs()
+            .iter()
+            .map(|o| vec![o.metadata.name.clone().into(), format!("{:?}", o.n).into()])
+            .collect();
+        let mut want = Vec::new();
+        table.write(&mut want, false).unwrap();
+        assert_eq!(got, String::from_utf8(want).unwrap());
     }
 
     #[test]
