@@ -249,20 +249,18 @@ async fn a_large_index_re_listing_is_waited_for_instead_of_read_live() {
     };
     let a = post(&s, create(json!({"imageName": "listed"}))).await;
     relist.await.unwrap();
+    admitted_without_a_list(&a, &s, &reader, "vmi-bbbbbbbbbbbbbbbbb", "relist");
+}
+
+/// `a` admitted as `id` with no live read, the miss settled `by` that.
+fn admitted_without_a_list(a: &Answer, s: &AppState, reader: &crate::live::FakeReader, id: &str, by: &str) {
     assert!(a.allowed, "{}", a.message);
-    assert!(
-        a.patch
-            .expect("a patch")
-            .to_string()
-            .contains("vmi-bbbbbbbbbbbbbbbbb")
-    );
+    assert!(a.patch.as_ref().expect("a patch").to_string().contains(id));
     assert_eq!(reader.image_reads.load(std::sync::atomic::Ordering::SeqCst), 0);
+    let metrics = s.metrics.render();
     assert!(
-        s.metrics
-            .render()
-            .contains(r#"vmimage_misses_settled_total{by="relist"} 1"#),
-        "{}",
-        s.metrics.render()
+        metrics.contains(&format!(r#"vmimage_misses_settled_total{{by="{by}"}} 1"#)),
+        "{metrics}"
     );
 }
 
@@ -298,21 +296,7 @@ async fn an_image_the_watch_delivers_within_the_grace_is_admitted_without_a_list
     };
     let a = post(&s, create(json!({"imageName": "fresh"}))).await;
     watch.await.unwrap();
-    assert!(a.allowed, "{}", a.message);
-    assert!(
-        a.patch
-            .expect("a patch")
-            .to_string()
-            .contains("vmi-bbbbbbbbbbbbbbbbb")
-    );
-    assert_eq!(reader.image_reads.load(std::sync::atomic::Ordering::SeqCst), 0);
-    assert!(
-        s.metrics
-            .render()
-            .contains(r#"vmimage_misses_settled_total{by="watch"} 1"#),
-        "{}",
-        s.metrics.render()
-    );
+    admitted_without_a_list(&a, &s, &reader, "vmi-bbbbbbbbbbbbbbbbb", "watch");
 }
 
 #[tokio::test]
