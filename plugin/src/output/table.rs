@@ -106,18 +106,17 @@ impl Widths {
 
     /// Widens the columns to fit `row`.
     pub fn fit(&mut self, row: &[Cell]) {
-        for (i, cell) in row.iter().enumerate() {
-            let w = cell.text.chars().count();
-            match self.0.get_mut(i) {
-                Some(have) => *have = (*have).max(w),
-                None => self.0.push(w),
-            }
-        }
+        self.widen(row.iter().map(|cell| cell.text.chars().count()));
     }
 
     /// Widens the columns to fit `other`'s.
     pub fn merge(&mut self, other: &Widths) {
-        for (i, &w) in other.0.iter().enumerate() {
+        self.widen(other.0.iter().copied());
+    }
+
+    /// Widens column `i` to the `i`th of `widths`, adding columns past the last.
+    fn widen(&mut self, widths: impl Iterator<Item = usize>) {
+        for (i, w) in widths.enumerate() {
             match self.0.get_mut(i) {
                 Some(have) => *have = (*have).max(w),
                 None => self.0.push(w),
