@@ -28,8 +28,19 @@ pub struct Proc {
 impl Proc {
     /// Starts `program` with `args`, logging to `log` (truncated first).
     pub fn spawn(name: &str, program: &Path, args: &[String], log: &Path) -> Result<Self> {
+        Self::spawn_env(name, program, args, &[], log)
+    }
+
+    /// [`Proc::spawn`] with `env` added to the inherited environment.
+    pub fn spawn_env(
+        name: &str,
+        program: &Path,
+        args: &[String],
+        env: &[(&str, &str)],
+        log: &Path,
+    ) -> Result<Self> {
         let out = File::create(log).with_context(|| format!("creating {}", log.display()))?;
-        Self::spawn_into(name, program, args, log, out)
+        Self::spawn_into(name, program, args, env, log, out)
     }
 
     /// Starts `program` again with `args`, appending to `log` (a restart keeps the
@@ -40,12 +51,20 @@ impl Proc {
             .append(true)
             .open(log)
             .with_context(|| format!("opening {}", log.display()))?;
-        Self::spawn_into(name, program, args, log, out)
+        Self::spawn_into(name, program, args, &[], log, out)
     }
 
-    fn spawn_into(name: &str, program: &Path, args: &[String], log: &Path, out: File) -> Result<Self> {
+    fn spawn_into(
+        name: &str,
+        program: &Path,
+        args: &[String],
+        env: &[(&str, &str)],
+        log: &Path,
+        out: File,
+    ) -> Result<Self> {
         let child = Command::new(program)
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(out.try_clone()?)
             .stderr(out)

@@ -62,6 +62,18 @@ pub async fn start_with(
     bin: &Path,
     extra: &[String],
 ) -> Result<RunningWebhook> {
+    start_with_env(cp_dir, ca, kubeconfig, bin, extra, &[]).await
+}
+
+/// [`start_with`], the webhook's environment given `env` too (e.g. `RUST_LOG`).
+pub async fn start_with_env(
+    cp_dir: &Path,
+    ca: &Ca,
+    kubeconfig: &Path,
+    bin: &Path,
+    extra: &[String],
+    env: &[(&str, &str)],
+) -> Result<RunningWebhook> {
     if !bin.is_file() {
         bail!(
             "{} does not exist: run `cargo build -p vmimage-webhook` first",
@@ -91,7 +103,7 @@ pub async fn start_with(
     args.extend(extra.iter().cloned());
     // Tests find the admin port (for /metrics) next to the certificate.
     std::fs::write(cert_dir.join(ADMIN_PORT_FILE), admin_port.to_string())?;
-    let mut proc = Proc::spawn("vmimage-webhook", bin, &args, &cp_dir.join("webhook.log"))?;
+    let mut proc = Proc::spawn_env("vmimage-webhook", bin, &args, env, &cp_dir.join("webhook.log"))?;
     let started = Instant::now();
     let deadline = started + Duration::from_secs(30);
     loop {

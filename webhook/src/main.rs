@@ -1,6 +1,7 @@
 //! `vmimage-webhook`: see the library for what it does.
 
 use clap::Parser;
+use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 use vmimage_webhook::log_sink::LossyWriter;
 
@@ -20,6 +21,8 @@ fn main() {
     let (writer, flush) = LossyWriter::stderr();
     tracing_subscriber::fmt()
         .with_writer(writer)
+        // Colour codes only for a person at a terminal, never in `kubectl logs` or a file.
+        .with_ansi(std::io::stderr().is_terminal())
         .log_internal_errors(false)
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
         .init();

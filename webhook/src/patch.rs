@@ -47,9 +47,9 @@ impl Ops<'_> {
     }
 
     fn is_map(&self, path: &[&str]) -> bool {
-        // The object comes from a DynamicObject, which always has `metadata`; the request
-        // may have none (found by fuzzing). An empty one is added again: `{}` over `{}`
-        // changes nothing, and over nothing makes the next `add` valid.
+        // A request's object may have no `metadata` or an empty one (found by fuzzing). An
+        // empty one is added again: `{}` over `{}` changes nothing, and over nothing makes
+        // the next `add` valid.
         if path == ["metadata"]
             && self
                 .object
@@ -137,23 +137,24 @@ mod tests {
     }
 
     #[test]
-    fn applies_to_a_request_object_without_metadata() {
+    fn applies_to_a_request_object_without_metadata_or_with_an_empty_one() {
         let raw = json!({"apiVersion": "vmoperator.vmware.com/v1alpha6", "spec": {"imageName": "ubuntu"}});
-        // What the webhook plans from: the object read as a DynamicObject.
-        let seen: kube::core::DynamicObject = serde_json::from_value(raw.clone()).unwrap();
-        let seen = serde_json::to_value(&seen).unwrap();
-        assert_eq!(seen["metadata"], json!({}));
         let plan = Plan {
             changes: vec![Change::ImageName("vmi-1".into())],
             requested: Some("ubuntu".into()),
             ..Default::default()
         };
-        let mut patched = raw.clone();
-        json_patch::patch(&mut patched, &build(&seen, &plan)).unwrap();
-        assert_eq!(
-            patched["metadata"]["annotations"]["vmimage.io/requested-image"],
-            "ubuntu"
-        );
+        let mut empty = raw.clone();
+        empty["metadata"] = json!({});
+        for object in [&raw, &empty] {
+            let mut patched = object.clone();
+            json_patch::patch(&mut patched, &build(object, &plan)).unwrap();
+            assert_eq!(
+                patched["metadata"]["annotations"]["vmimage.io/requested-image"], "ubuntu",
+                "{object}"
+            );
+        }
+        let seen = empty;
         let (with_meta, _) = apply(&seen, &plan);
         assert_eq!(with_meta["spec"]["imageName"], "vmi-1");
     }

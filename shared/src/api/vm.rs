@@ -140,12 +140,16 @@ impl VmImageRefs {
                 .unwrap_or_default(),
         );
         check_objects(vm, layout)?;
-        // The error names the field (`spec.imageName: invalid type: integer …`).
-        let raw: Raw = serde_path_to_error::deserialize(vm).map_err(|e| {
-            use serde::de::Error;
-            let path = e.path().to_string();
-            serde_json::Error::custom(format!("{path}: {}", e.into_inner()))
-        })?;
+        // The error names the field (`spec.imageName: invalid type: integer …`). Tracking
+        // the path costs on every field, so it is done only to word an error.
+        let raw = match Raw::deserialize(vm) {
+            Ok(raw) => raw,
+            Err(_) => serde_path_to_error::deserialize::<_, Raw>(vm).map_err(|e| {
+                use serde::de::Error;
+                let path = e.path().to_string();
+                serde_json::Error::custom(format!("{path}: {}", e.into_inner()))
+            })?,
+        };
         let spec = raw.spec.unwrap_or_default();
         let (image, cdroms) = match layout {
             // Fields the version does not have are pruned by the API server: never read.

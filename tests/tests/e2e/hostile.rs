@@ -68,6 +68,8 @@ async fn start_bare(ctx: &Ctx, stderr: Stdio, extra: &[&str]) -> Result<Bare> {
         .args(["--tls-key", &key.display().to_string()])
         .args(["--kubeconfig", &ctx.kubeconfig.display().to_string()])
         .args(extra)
+        // Each admitted VM logs a line at debug: the stderr tests need lines to fail.
+        .env("RUST_LOG", "info,vmimage_webhook::admission=debug")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(stderr)
@@ -152,7 +154,7 @@ async fn admissions_survive_a_failing_stderr(ctx: &Ctx, mut hook: Bare) -> Resul
         webhook::http_status(hook.admin_port, "/healthz").await == Some(200),
         "/healthz did not answer"
     );
-    // The log writer takes queued lines every few milliseconds (webhook/src/log_sink.rs):
+    // The log writer gathers queued lines for a few milliseconds (webhook/src/log_sink.rs):
     // the last lines are counted once it has tried them.
     let deadline = Instant::now() + Duration::from_secs(2);
     let dropped = loop {

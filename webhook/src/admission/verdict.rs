@@ -15,10 +15,7 @@
 //! images checked here are the images the VM gets.
 
 use crate::{log_text::Untrusted, state::AppState};
-use kube::core::{
-    DynamicObject,
-    admission::{AdmissionRequest, AdmissionResponse},
-};
+use kube::core::admission::{AdmissionRequest, AdmissionResponse};
 use vmimage_shared::policy::{Mode, Verdict};
 
 /// Audit annotation keys are `policy-<name>`; the API server prefixes them with the
@@ -31,7 +28,7 @@ const QUALIFIED_NAME_MAX: usize = 63;
 /// nothing) and folds the Audit ones into `res` as audit annotations.
 pub(super) fn record(
     state: &AppState,
-    req: &AdmissionRequest<DynamicObject>,
+    req: &AdmissionRequest<super::Reviewed>,
     verdict: &Verdict,
     res: AdmissionResponse,
 ) -> AdmissionResponse {
