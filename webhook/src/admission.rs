@@ -31,7 +31,7 @@ use kube::core::{
     response::StatusSummary,
 };
 pub use refusal::Refusal;
-pub use reviewed::Reviewed;
+use reviewed::Reviewed;
 use std::time::Instant;
 use vmimage_shared::{
     api::{GROUP, VIRTUAL_MACHINE, VmImageRefs},
