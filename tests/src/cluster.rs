@@ -3,6 +3,7 @@
 use crate::{
     assets::{self, Assets},
     pki::{self, Ca},
+    ports::{free_port, free_ports},
     process::{self, Proc},
     say,
 };
@@ -11,7 +12,7 @@ use base64::{Engine, engine::general_purpose::STANDARD as B64};
 use serde::{Deserialize, Serialize};
 use std::{
     io::{Read, Write},
-    net::{IpAddr, Ipv4Addr, TcpListener, TcpStream},
+    net::{IpAddr, Ipv4Addr, TcpStream},
     path::{Path, PathBuf},
     time::{Duration, Instant},
 };
@@ -110,10 +111,6 @@ impl Drop for PeerApiserver {
     }
 }
 
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 fn write(path: &Path, text: &str) -> Result<()> {
     std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
 }
@@ -160,7 +157,7 @@ impl ControlPlane {
             std::env::temp_dir()
         };
         let etcd_data = base.join(format!("vmimage-etcd-{}", uuid::Uuid::new_v4().simple()));
-        let (client_port, peer_port, api_port) = (free_port()?, free_port()?, free_port()?);
+        let [client_port, peer_port, api_port] = free_ports()?;
         let client_url = format!("http://127.0.0.1:{client_port}");
         let peer_url = format!("http://127.0.0.1:{peer_port}");
         let etcd_args: Vec<String> = vec![

@@ -282,7 +282,7 @@ pub async fn start_noop(cp: &ControlPlane, bin: &Path, answer: NoopAnswer<'_>) -
     let (cert, key) = (dir.join("tls.crt"), dir.join("tls.key"));
     std::fs::write(&cert, &pair.cert_pem)?;
     std::fs::write(&key, &pair.key_pem)?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = crate::ports::free_port()?;
     let mut args = vec![
         "--listen".to_string(),
         format!("127.0.0.1:{port}"),

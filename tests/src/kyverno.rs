@@ -82,8 +82,7 @@ pub async fn start(cp: &ControlPlane, client: &Client, dir: &Path) -> Result<Kyv
             .await
             .with_context(|| format!("writing Kyverno's config map {name}"))?;
     }
-    let free = || -> Result<u16> { Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port()) };
-    let (port, metrics, profile) = (free()?, free()?, free()?);
+    let [port, metrics, profile] = crate::ports::free_ports()?;
     let state = cp.dir.join("kyverno");
     std::fs::create_dir_all(&state)?;
     // Out of the cluster it still wants to know "its" Deployment, Service and pod.

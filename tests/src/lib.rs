@@ -5,6 +5,7 @@
 //! - [`assets`]: finds (envtest conventions, then the project cache) or builds the binaries.
 //! - [`pki`]: the certificates, made with rcgen in milliseconds.
 //! - [`process`]: child processes in their own process groups, stopped gracefully.
+//! - [`ports`]: free loopback ports, distinct when asked for together.
 //! - [`cluster`]: starting, readiness, kubeconfig, stopping.
 //! - [`crds`]: applying CRDs and waiting until they are served.
 //! - [`catalog`]: loading a catalog file or N synthetic images, status included.
@@ -24,6 +25,7 @@ pub mod loadgen;
 pub mod miss_bench;
 pub mod pki;
 pub mod plot;
+pub mod ports;
 pub mod process;
 pub mod publisher;
 pub mod suite;

@@ -16,7 +16,6 @@ use kube::{
 };
 use serde_json::json;
 use std::{
-    net::TcpListener,
     path::{Path, PathBuf},
     time::{Duration, Instant},
 };
@@ -42,10 +41,6 @@ pub struct RunningWebhook {
     pub admin_port: u16,
     /// Directory holding `tls.crt` and `tls.key`.
     pub cert_dir: PathBuf,
-}
-
-fn free_port() -> Result<u16> {
-    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// Starts the webhook binary `bin` against the control plane in `cp_dir` and waits until
@@ -87,7 +82,7 @@ pub async fn start_with_env(
     std::fs::write(&cert, &pair.cert_pem)?;
     std::fs::write(&key, &pair.key_pem)?;
 
-    let (port, admin_port) = (free_port()?, free_port()?);
+    let [port, admin_port] = crate::ports::free_ports()?;
     let mut args: Vec<String> = vec![
         "--listen".into(),
         format!("127.0.0.1:{port}"),

@@ -115,10 +115,11 @@ fn kubeconfig_for(dir: &std::path::Path, server: &str) -> Result<String> {
 }
 
 pub async fn unreachable_and_silent_servers_are_named_and_timeouts_said(ctx: Ctx) -> Result<()> {
-    // Nothing listens on a port just released; a listener that never answers is silent.
-    let free = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
+    // Nothing listens on a port just released (chosen while the silent one is held, so
+    // the two differ); a listener that never answers is silent.
     let silent = std::net::TcpListener::bind("127.0.0.1:0")?;
     let silent_addr = silent.local_addr()?;
+    let free = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
     let cases = [
         (
             format!("https://{free}"),

@@ -44,10 +44,6 @@ impl Drop for Bare {
     }
 }
 
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
 /// Starts the built webhook with `stderr`, stdout discarded, and waits for `/readyz`.
 async fn start_bare(ctx: &Ctx, stderr: Stdio, extra: &[&str]) -> Result<Bare> {
     let dir = ctx.state_dir.join("private").join(&ctx.namespace);
@@ -58,7 +54,7 @@ async fn start_bare(ctx: &Ctx, stderr: Stdio, extra: &[&str]) -> Result<Bare> {
     let (cert, key) = (cert_dir.join("tls.crt"), cert_dir.join("tls.key"));
     std::fs::write(&cert, &pair.cert_pem)?;
     std::fs::write(&key, &pair.key_pem)?;
-    let (port, admin_port) = (free_port()?, free_port()?);
+    let [port, admin_port] = vmimage_testenv::ports::free_ports()?;
     std::fs::write(cert_dir.join("admin-port"), admin_port.to_string())?;
     let bin = ctx.bin_dir.join("vmimage-webhook");
     let mut child = Command::new(&bin)
