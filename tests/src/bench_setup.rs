@@ -85,12 +85,10 @@ pub fn admin_get(port: u16, path: &str) -> Result<String> {
 }
 
 pub fn indexed(port: u16) -> usize {
-    admin_get(port, "/metrics")
-        .unwrap_or_default()
-        .lines()
-        .filter(|l| l.starts_with("vmimage_index_images{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as usize
+    crate::webhook::metric_sum(
+        &admin_get(port, "/metrics").unwrap_or_default(),
+        "vmimage_index_images{",
+    ) as usize
 }
 
 pub fn rss_mb(pid: u32) -> Result<f64> {

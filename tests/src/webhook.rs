@@ -60,6 +60,19 @@ pub async fn start_with(
     start_with_env(cp_dir, ca, kubeconfig, bin, extra, &[]).await
 }
 
+/// The `RUST_LOG` under which the webhook logs a line per admitted VM too (that line is
+/// at debug), for tests that count or break those lines.
+pub const LOG_EACH_ADMISSION: (&str, &str) = ("RUST_LOG", "info,vmimage_webhook::admission=debug");
+
+/// The sum of every sample in the metrics `text` whose line starts with `prefix` (a name,
+/// or a name and the start of its labels): a counter across its label values.
+pub fn metric_sum(text: &str, prefix: &str) -> f64 {
+    text.lines()
+        .filter(|l| l.starts_with(prefix))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 /// [`start_with`], the webhook's environment given `env` too (e.g. `RUST_LOG`).
 pub async fn start_with_env(
     cp_dir: &Path,

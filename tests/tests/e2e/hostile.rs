@@ -65,7 +65,7 @@ async fn start_bare(ctx: &Ctx, stderr: Stdio, extra: &[&str]) -> Result<Bare> {
         .args(["--kubeconfig", &ctx.kubeconfig.display().to_string()])
         .args(extra)
         // Each admitted VM logs a line at debug: the stderr tests need lines to fail.
-        .env("RUST_LOG", "info,vmimage_webhook::admission=debug")
+        .env(webhook::LOG_EACH_ADMISSION.0, webhook::LOG_EACH_ADMISSION.1)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(stderr)

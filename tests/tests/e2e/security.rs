@@ -379,8 +379,7 @@ fn check_rbac(ctx: &Ctx) -> Result<()> {
 /// group 1.5 s in and checks that every request that was accepted got a complete 200.
 async fn sigterm_under_load(ctx: Ctx, http2: bool) -> Result<()> {
     // Debug level: the webhook logs each admitted VM there, and the count is checked below.
-    let env = [("RUST_LOG", "info,vmimage_webhook::admission=debug")];
-    let mut p = start_private_env(&ctx, private_dir(&ctx)?, &env).await?;
+    let mut p = start_private_env(&ctx, private_dir(&ctx)?, &[webhook::LOG_EACH_ADMISSION]).await?;
     let url = format!("https://127.0.0.1:{}/mutate", p.hook.port);
     let (ca_pem, body) = (
         p.ca.pair.cert_pem.clone(),

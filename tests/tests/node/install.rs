@@ -231,11 +231,8 @@ async fn a_vm_named_by_display_name_is_rewritten_by_a_pod_behind_the_service(n: 
             "--raw",
             &format!("/api/v1/namespaces/{NS}/pods/{pod}:8080/proxy/metrics"),
         ])?;
-        let count: f64 = metrics
-            .lines()
-            .filter(|l| l.starts_with(r#"vmimage_admissions_total{result="mutated""#))
-            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum();
+        let count =
+            vmimage_testenv::webhook::metric_sum(&metrics, r#"vmimage_admissions_total{result="mutated""#);
         seen.push(format!("{pod}: {count}"));
         mutated += count;
     }
