@@ -8,18 +8,27 @@ use crate::{
 use kube::api::{DynamicObject, ListParams};
 use std::{io::Read, sync::Arc};
 use vmimage_shared::{
-    api::{CLUSTER_VIRTUAL_MACHINE_IMAGE, Image, KindInfo, VIRTUAL_MACHINE_IMAGE},
+    Index,
+    api::{CLUSTER_VIRTUAL_MACHINE_IMAGE, Image, ImageKind, KindInfo, VIRTUAL_MACHINE_IMAGE},
     catalog::{self, Catalog},
-    index::ImageEntry,
+    index::{ImageEntry, Scope as IndexScope},
     library::{Libraries, LibraryObjects},
 };
 
 mod images;
+mod sketch;
 pub use images::{Details, Images, Loader, Objects, UNREADABLE};
 
 /// Page size for list calls: large catalogs arrive in pieces, never one huge response,
 /// while a 10,000-image cluster needs only a handful of round trips.
 const PAGE: u32 = 2000;
+
+/// At most this many images are read one by one for the references of one `resolve`;
+/// references that name more are answered from a read of the whole scope.
+const NAMED_AT_MOST: usize = 64;
+
+/// GETs in flight at once when reading named images one by one.
+const GETS_AT_ONCE: usize = 8;
 
 /// Which images to read.
 #[derive(Debug, Clone)]
@@ -73,6 +82,96 @@ impl Source {
             crate::namespace::warn_if_missing(cluster, ns).await;
         }
         Ok(images)
+    }
+
+    /// The images visible from `namespace` that decide what `refs` resolve to, each read
+    /// whole: the one a ref resolves to, the candidates of an ambiguous one, the near
+    /// misses of a missing one, and every image a `<library>/<display name>` reading can
+    /// name. The scope itself is read as a Table of names and display names, about an
+    /// eighth of the bytes of whole objects, and resolved once to learn which images
+    /// those are; the resolver gives the same answer on them as on the whole scope.
+    ///
+    /// `None` where this cannot stand in for [`Source::images`]: a catalog (in memory
+    /// already), more than [`NAMED_AT_MOST`] images to read, or a server whose tables lack
+    /// the display name. Warnings about the images read are left to the caller
+    /// ([`Images::warn`]).
+    pub async fn images_deciding(&self, namespace: &str, refs: &[String]) -> Result<Option<Images>> {
+        let Self::Live(cluster) = self else {
+            return Ok(None);
+        };
+        let (namespaced, clustered) = futures::try_join!(
+            list_names(cluster, VIRTUAL_MACHINE_IMAGE, Some(namespace)),
+            list_names(cluster, CLUSTER_VIRTUAL_MACHINE_IMAGE, None)
+        )?;
+        let (Some(namespaced), Some(clustered)) = (namespaced, clustered) else {
+            return Ok(None);
+        };
+        if namespaced.is_empty() {
+            crate::namespace::warn_if_missing(cluster, namespace).await;
+        }
+        let scope_of = IndexScope::Namespace(namespace.into());
+        let sketch = Index::from_entries(
+            namespaced
+                .into_iter()
+                .map(|row| row.entry(scope_of.clone()))
+                .chain(clustered.into_iter().map(|row| row.entry(IndexScope::Cluster))),
+        );
+        let mut deciding: Vec<Arc<ImageEntry>> = Vec::new();
+        for reference in refs {
+            match vmimage_shared::resolve(&sketch, namespace, reference) {
+                Ok(found) => deciding.push(found.image),
+                Err(e) => deciding.extend_from_slice(e.candidates()),
+            }
+            deciding.extend(vmimage_shared::resolve::qualified::candidates(
+                &sketch, namespace, reference,
+            ));
+        }
+        deciding.sort_by(|a, b| (&a.scope, &a.name).cmp(&(&b.scope, &b.name)));
+        deciding.dedup_by(|a, b| (&a.scope, &a.name) == (&b.scope, &b.name));
+        if deciding.len() > NAMED_AT_MOST {
+            tracing::debug!(
+                images = deciding.len(),
+                "the references name too many images to read one by one; reading the scope whole"
+            );
+            return Ok(None);
+        }
+        tracing::debug!(
+            "{} of {} visible images decide the references; reading those whole",
+            deciding.len(),
+            sketch.len()
+        );
+        use futures::{StreamExt as _, TryStreamExt as _};
+        let texts: std::result::Result<Vec<_>, GetError> = futures::stream::iter(&deciding)
+            .map(|entry| async move {
+                let kind = match entry.kind() {
+                    ImageKind::VirtualMachineImage => VIRTUAL_MACHINE_IMAGE,
+                    ImageKind::ClusterVirtualMachineImage => CLUSTER_VIRTUAL_MACHINE_IMAGE,
+                };
+                let text = get_text(cluster, kind, entry.scope.namespace(), &entry.name).await?;
+                Ok(text.map(|t| (kind, t)))
+            })
+            .buffered(GETS_AT_ONCE)
+            .try_collect()
+            .await;
+        let texts: Vec<_> = match texts {
+            Ok(texts) => texts,
+            Err(GetError::Forbidden) => {
+                tracing::debug!("not allowed to get images one by one; reading the scope whole");
+                return Ok(None);
+            }
+            Err(GetError::Other(e)) => return Err(e),
+        };
+        let mut loader = Loader::default();
+        // An image deleted since the names were read is gone, as in a later list.
+        for (kind, text) in texts.into_iter().flatten() {
+            let what = format!("get {}", kind.kind);
+            let mut image =
+                Image::from_json(&text).map_err(|e| Error::cluster(what)(kube::Error::SerdeError(e)))?;
+            image.kind = Some(kind.kind.to_string());
+            loader.add(image, Some(0..text.len()));
+            loader.add_text(text);
+        }
+        Ok(Some(loader.finish().visible_from(namespace)))
     }
 
     /// Every image, for explaining a failed resolution: `None` when they cannot be read
@@ -212,6 +311,73 @@ async fn get_object(
     let mut json = serde_json::to_value(object).map_err(|e| Error::Failed(e.to_string()))?;
     json["kind"] = serde_json::Value::from(kind.kind);
     Ok(Some(json))
+}
+
+/// One object of `kind` as the server sent it; `None` when it does not exist.
+async fn get_text(cluster: &Cluster, kind: KindInfo, ns: Option<&str>, name: &str) -> Got {
+    use kube::core::Resource;
+    let ar = client::resource(cluster, kind).await.map_err(GetError::Other)?;
+    let ns = ns.filter(|_| kind.namespaced);
+    let what = match ns {
+        Some(ns) => format!("get {} {ns}/{name}", kind.kind),
+        None => format!("get {} {name}", kind.kind),
+    };
+    let req = kube::core::Request::new(DynamicObject::url_path(&ar, ns))
+        .get(name, &Default::default())
+        .map_err(|e| GetError::Other(Error::Failed(e.to_string())))?;
+    match cluster.client.request_text(req).await {
+        Ok(text) => Ok(Some(text)),
+        Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
+        // Some roles may list images without getting one: then the list it is.
+        Err(kube::Error::Api(status)) if status.code == 403 => Err(GetError::Forbidden),
+        Err(e) => Err(GetError::Other(Error::cluster(what)(e))),
+    }
+}
+
+type Got = std::result::Result<Option<String>, GetError>;
+
+enum GetError {
+    Forbidden,
+    Other(Error),
+}
+
+/// The names and display names of every image of `kind` (in `ns`, or everywhere), read
+/// as Table pages; `None` when the server's tables do not show them.
+async fn list_names(cluster: &Cluster, kind: KindInfo, ns: Option<&str>) -> Result<Option<Vec<sketch::Row>>> {
+    use kube::core::Resource;
+    let ar = client::resource(cluster, kind).await?;
+    let ns = ns.filter(|_| kind.namespaced);
+    let path = DynamicObject::url_path(&ar, ns);
+    let what = listing(kind, ns);
+    let mut rows = Vec::new();
+    let mut params = ListParams::default().limit(PAGE);
+    loop {
+        let mut req = kube::core::Request::new(&path)
+            .list(&params)
+            .map_err(|e| Error::Failed(e.to_string()))?;
+        let uri = format!("{}&{}", req.uri(), sketch::NO_OBJECTS);
+        *req.uri_mut() = uri
+            .parse()
+            .map_err(|e: http::uri::InvalidUri| Error::Failed(e.to_string()))?;
+        req.headers_mut().insert(http::header::ACCEPT, sketch::accept());
+        let text = cluster
+            .client
+            .request_text(req)
+            .await
+            .map_err(Error::cluster(what.clone()))?;
+        let page = match sketch::read_page(&text) {
+            Ok(page) => page,
+            Err(why) => {
+                tracing::debug!(%why, "{what}: reading whole objects instead of a table");
+                return Ok(None);
+            }
+        };
+        rows.extend(page.rows);
+        match page.next {
+            Some(token) => params = params.continue_token(&token),
+            None => return Ok(Some(rows)),
+        }
+    }
 }
 
 /// Lists every object of `kind` (in `ns`, or everywhere), page by page.

@@ -43,6 +43,14 @@ impl Ctx {
         self.kubectl_stdin(args, None)
     }
 
+    /// Like [`Ctx::kubectl`] with `env` set for kubectl and so for the plugin.
+    pub fn kubectl_env(&self, args: &[&str], env: &[(&str, &str)]) -> Result<Output> {
+        let mut cmd = self.kubectl_command(args);
+        cmd.envs(env.iter().copied()).stdin(std::process::Stdio::null());
+        cmd.output()
+            .with_context(|| format!("running {}", self.kubectl.display()))
+    }
+
     /// Like [`Ctx::kubectl`] with `stdin` fed to the process.
     pub fn kubectl_stdin(&self, args: &[&str], stdin: Option<&str>) -> Result<Output> {
         use std::io::Write;

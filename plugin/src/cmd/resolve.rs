@@ -4,7 +4,7 @@ use crate::{
     cli::{Format, Global, ResolveArgs},
     error::{Error, Result},
     output::{self, Table},
-    source::{Scope, Source},
+    source::{Images, Scope, Source},
 };
 use serde::Serialize;
 use std::{io::Write, process::ExitCode, sync::Arc};
@@ -167,6 +167,37 @@ fn failure<'a>(
     }
 }
 
+/// The content libraries `refs` may need (for `<library>/<display name>`), read for the
+/// images a ref VM Operator finds nothing for could name; and whether a ref is still
+/// missing then.
+async fn decide(
+    source: &Source,
+    images: &Images,
+    namespace: &str,
+    refs: &[String],
+) -> Result<(Libraries, bool)> {
+    let not_found = |r: &&String| {
+        matches!(
+            resolve(&images.index, namespace, r),
+            Err(ResolveError::NotFound { .. })
+        )
+    };
+    let wanted: Vec<Arc<ImageEntry>> = refs
+        .iter()
+        .filter(not_found)
+        .flat_map(|r| qualified::candidates(&images.index, namespace, r))
+        .collect();
+    let libraries = source.libraries(&wanted).await?;
+    // NB: a qualified name that resolves is not missing, so costs no read of every image.
+    let missing = refs.iter().any(|r| {
+        matches!(
+            resolve_in(&images.index, &libraries, namespace, r),
+            Err(ResolveError::NotFound { .. })
+        )
+    });
+    Ok((libraries, missing))
+}
+
 /// What `--selector` (and `--version`) pick from `namespace`, as an outcome whose `ref`
 /// is the selector as shown; the reason goes to stderr.
 fn selected(index: &vmimage_shared::Index, namespace: &str, selector: &ImageSelector) -> Outcome {
@@ -190,27 +221,21 @@ fn selected(index: &vmimage_shared::Index, namespace: &str, selector: &ImageSele
 pub async fn run(global: &Global, args: ResolveArgs) -> Result<ExitCode> {
     let selector = crate::selector::image_selector(args.selector.as_deref(), args.version.as_deref())?;
     let (source, namespace) = Source::open(global).await?;
-    let images = source.images(&Scope::VisibleFrom(namespace.clone())).await?;
-    let wanted: Vec<Arc<ImageEntry>> = args
-        .refs
-        .iter()
-        .filter(|r| {
-            matches!(
-                resolve(&images.index, &namespace, r),
-                Err(ResolveError::NotFound { .. })
-            )
-        })
-        .flat_map(|r| qualified::candidates(&images.index, &namespace, r))
-        .collect();
-    let libraries = source.libraries(&wanted).await?;
+    let scope = Scope::VisibleFrom(namespace.clone());
+    // A selector weighs every image; refs need only the images that decide them.
+    let deciding = match selector {
+        None => source.images_deciding(&namespace, &args.refs).await?,
+        Some(_) => None,
+    };
+    let images = match deciding {
+        Some(images) => {
+            images.warn();
+            images
+        }
+        None => source.images(&scope).await?,
+    };
+    let (libraries, missing) = decide(&source, &images, &namespace, &args.refs).await?;
     // Every image is read only when a name is missing, to say where it does exist.
-    // NB: a qualified name that resolves is not missing, so costs no read of every image.
-    let missing = args.refs.iter().any(|r| {
-        matches!(
-            resolve_in(&images.index, &libraries, &namespace, r),
-            Err(ResolveError::NotFound { .. })
-        )
-    });
     let everywhere = match missing {
         true => source.all_images_for_hints().await,
         false => None,

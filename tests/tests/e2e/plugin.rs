@@ -270,6 +270,97 @@ pub async fn catalog_answers_equal_live_answers(ctx: Ctx) -> Result<()> {
     Ok(())
 }
 
+/// Live `resolve` reads the scope as a Table of names and only the images that decide the
+/// answer whole, and answers as a full read would: one image, a crowd of more than it
+/// reads one by one (then it reads the scope whole), a typo with near misses.
+pub async fn resolve_reads_whole_only_the_images_that_decide(ctx: Ctx) -> Result<()> {
+    let ns = ctx.namespace.as_str();
+    let image = |i: usize, display: String| {
+        let item = format!("0000dec1-de00-4000-8000-{i:012x}");
+        let id = vmimage_shared::VmiId::for_item(&item).expect("a valid item UUID");
+        json!({
+            "kind": "VirtualMachineImage",
+            "metadata": {"name": id.as_str(), "namespace": ns},
+            "status": {"name": display, "type": "OVF", "providerItemID": item,
+                       "conditions": [{"type": "Ready", "status": "True", "reason": "True", "message": "",
+                                       "lastTransitionTime": "2026-01-01T00:00:00Z"}]}
+        })
+    };
+    let alone = format!("alone-{ns}");
+    let crowd = format!("crowd-{ns}");
+    let typo = format!("{alone}x");
+    let mut images = vec![image(0, alone.clone())];
+    images.extend((1..=70).map(|i| image(i, crowd.clone())));
+    vmimage_testenv::catalog::load_objects(&ctx.client().await?, images).await?;
+    let snapshot = ctx.kubectl_ok(&["vmimage", "catalog", "export", "-A", "-o", "json"])?;
+    let file = std::env::temp_dir().join(format!("decide-{ns}.json"));
+    std::fs::write(&file, snapshot)?;
+    let debug = [("VMIMAGE_LOG", "vmimage_plugin=debug")];
+    for (reference, read) in [
+        (alone.as_str(), "decide the references; reading those whole"),
+        (crowd.as_str(), "too many images to read one by one"),
+        (typo.as_str(), "decide the references; reading those whole"),
+    ] {
+        let live = ctx.kubectl_env(&["vmimage", "resolve", reference, "-n", ns, "-o", "json"], &debug)?;
+        let stderr = String::from_utf8_lossy(&live.stderr);
+        ensure!(stderr.contains(read), "{reference}: {stderr}");
+        let offline = ctx.kubectl(&[
+            "vmimage",
+            "--catalog",
+            file.to_str().unwrap(),
+            "resolve",
+            reference,
+            "-n",
+            ns,
+            "-o",
+            "json",
+        ])?;
+        ensure!(
+            live.status.code() == offline.status.code() && json_of(&live)? == json_of(&offline)?,
+            "{reference}: live {} and catalog {} differ",
+            String::from_utf8_lossy(&live.stdout),
+            String::from_utf8_lossy(&offline.stdout)
+        );
+    }
+    // A role that may list images but not get one: the scope is read whole instead.
+    let lister = format!("lister-{ns}");
+    let rbac = json!({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+         "metadata": {"name": lister},
+         "rules": [{"apiGroups": ["vmoperator.vmware.com"],
+                    "resources": ["virtualmachineimages", "clustervirtualmachineimages"],
+                    "verbs": ["list"]}]},
+        {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+         "metadata": {"name": lister},
+         "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": lister},
+         "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": lister}]}
+    ]});
+    ctx.kubectl_stdin(&["apply", "-f", "-"], Some(&rbac.to_string()))?;
+    let mut as_lister = ctx.clone();
+    as_lister.kubeconfig = std::env::temp_dir().join(format!("kc-lister-{ns}"));
+    let admin = std::fs::read_to_string(&ctx.kubeconfig)?;
+    let mut kubeconfig: Value = serde_norway::from_str(&admin)?;
+    kubeconfig["users"][0]["user"]["as"] = json!(lister);
+    std::fs::write(&as_lister.kubeconfig, serde_json::to_string(&kubeconfig)?)?;
+    let listed = as_lister.kubectl_env(&["vmimage", "resolve", &alone, "-n", ns, "-o", "id"], &debug)?;
+    let stderr = String::from_utf8_lossy(&listed.stderr);
+    ensure!(
+        listed.status.success() && stderr.contains("not allowed to get images one by one"),
+        "{stderr}"
+    );
+    std::fs::remove_file(&as_lister.kubeconfig)?;
+    ctx.kubectl_ok(&["delete", "clusterrole,clusterrolebinding", &lister])?;
+
+    let missed = ctx.kubectl(&["vmimage", "resolve", &typo, "-n", ns])?;
+    let stderr = String::from_utf8_lossy(&missed.stderr);
+    ensure!(
+        missed.status.code() == Some(1) && stderr.contains(&alone),
+        "a near miss is suggested: {stderr}"
+    );
+    std::fs::remove_file(&file)?;
+    Ok(())
+}
+
 /// Bad input: unreachable cluster exits 3, a missing catalog 2, an empty ref 1.
 pub async fn bad_input_gets_clear_errors_and_exit_codes(ctx: Ctx) -> Result<()> {
     let kubeconfig = std::env::temp_dir().join(format!("kc-{}", ctx.namespace));
@@ -356,6 +447,7 @@ pub fn all() -> Vec<(&'static str, vmimage_testenv::suite::TestFn)> {
         crate::plugin::pin_rewrites_files_and_refuses_ambiguity,
         crate::plugin::completion_offers_display_names_and_ids,
         crate::plugin::catalog_answers_equal_live_answers,
+        crate::plugin::resolve_reads_whole_only_the_images_that_decide,
         crate::plugin::bad_input_gets_clear_errors_and_exit_codes,
     ]
 }
