@@ -104,6 +104,8 @@ async fn main() -> Result<()> {
             node_address,
             apiserver_args,
         } => {
+            // What `up` starts runs on after it returns, until `down`.
+            vmimage_testenv::process::outlive_this_process();
             if let Some(state) = read_state(&dir) {
                 if let Ok(client) = cluster::client_for(&kubeconfig).await
                     && cluster::ready(&client).await

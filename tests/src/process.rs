@@ -1,5 +1,8 @@
 //! Child processes in their own process groups: a Ctrl-C in the terminal does not reach
-//! them by accident, and stopping the group also stops anything they started.
+//! them by accident, and stopping the group also stops anything they started. They die
+//! with the process that started them, however it ends (Ctrl-C, SIGKILL, a CI timeout),
+//! unless it said they are to outlive it ([`outlive_this_process`]): a reaper process
+//! stops them when this one is gone.
 
 use anyhow::{Context, Result};
 use nix::{
@@ -10,9 +13,74 @@ use std::{
     fs::File,
     os::unix::process::CommandExt,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Child, ChildStdin, Command, Stdio},
+    sync::{
+        Mutex, OnceLock,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant},
 };
+
+/// Whether children started from now on are to outlive this process.
+static OUTLIVED: AtomicBool = AtomicBool::new(false);
+
+/// Children started from now on outlive this process (`vmimage-testenv up`, whose
+/// control plane runs on after it returns).
+pub fn outlive_this_process() {
+    OUTLIVED.store(true, Ordering::SeqCst);
+}
+
+/// A shell in a process group of its own that reads process-group ids from this
+/// process (`N` adds one, `-N` drops it) and, once its input ends, which happens however
+/// this process ends, stops the groups it still holds: SIGTERM, then SIGKILL a second
+/// later. Dropped groups were stopped already, and their ids may be reused.
+const REAPER: &str = r#"groups=" "
+while read -r pg; do
+  case "$pg" in
+    -*) pg=${pg#-}
+        case "$groups" in *" $pg "*) groups="${groups%% $pg *} ${groups#* $pg }" ;; esac ;;
+    *) groups="$groups$pg " ;;
+  esac
+done
+[ -n "${groups# }" ] || exit 0
+for pg in $groups; do kill -TERM "-$pg" 2>/dev/null; done
+sleep 1
+for pg in $groups; do kill -KILL "-$pg" 2>/dev/null; done"#;
+
+/// Tells the reaper about a group (`+`) or that it has been stopped (`-`). Without a
+/// reaper (it could not be started) children outlive a harness that is killed, as
+/// before; that is said once.
+fn tell_reaper(pgid: u32, add: bool) {
+    static PIPE: OnceLock<Option<Mutex<ChildStdin>>> = OnceLock::new();
+    let pipe = PIPE.get_or_init(|| {
+        let started = Command::new("/bin/sh")
+            .args(["-c", REAPER])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn();
+        match started {
+            Ok(mut reaper) => reaper.stdin.take().map(Mutex::new),
+            Err(e) => {
+                eprintln!("note: cannot start /bin/sh to stop children if this process is killed: {e}");
+                None
+            }
+        }
+    });
+    if let Some(pipe) = pipe {
+        use std::io::Write as _;
+        let line = if add {
+            format!("{pgid}\n")
+        } else {
+            format!("-{pgid}\n")
+        };
+        let _ = pipe
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .write_all(line.as_bytes());
+    }
+}
 
 /// A running child with its log file.
 #[derive(Debug)]
@@ -23,6 +91,8 @@ pub struct Proc {
     pub log: PathBuf,
     child: Option<Child>,
     pid: u32,
+    /// Whether the reaper holds its group.
+    reaped: bool,
 }
 
 impl Proc {
@@ -72,11 +142,16 @@ impl Proc {
             .spawn()
             .with_context(|| format!("starting {} ({})", name, program.display()))?;
         let pid = child.id();
+        let reaped = !OUTLIVED.load(Ordering::SeqCst);
+        if reaped {
+            tell_reaper(pid, true);
+        }
         Ok(Self {
             name: name.to_string(),
             log: log.to_path_buf(),
             child: Some(child),
             pid,
+            reaped,
         })
     }
 
@@ -93,6 +168,9 @@ impl Proc {
     /// Lets the process outlive this handle (for `vmimage-testenv up`).
     pub fn detach(mut self) -> u32 {
         self.child = None;
+        if std::mem::take(&mut self.reaped) {
+            tell_reaper(self.pid, false);
+        }
         self.pid
     }
 
@@ -114,6 +192,9 @@ impl Proc {
         if let Some(mut child) = self.child.take() {
             stop_group(self.pid, grace);
             let _ = child.wait();
+            if std::mem::take(&mut self.reaped) {
+                tell_reaper(self.pid, false);
+            }
         }
     }
 }
