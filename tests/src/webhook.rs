@@ -64,6 +64,13 @@ pub async fn start_with(
 /// at debug), for tests that count or break those lines.
 pub const LOG_EACH_ADMISSION: (&str, &str) = ("RUST_LOG", "info,vmimage_webhook::admission=debug");
 
+/// The value of one sample in the metrics `text`: `sample` is its name with its labels as
+/// the webhook writes them (`vmimage_index_images{kind="ClusterVirtualMachineImage"}`).
+pub fn metric_value(text: &str, sample: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
 /// The sum of every sample in the metrics `text` whose line starts with `prefix` (a name,
 /// or a name and the start of its labels): a counter across its label values.
 pub fn metric_sum(text: &str, prefix: &str) -> f64 {

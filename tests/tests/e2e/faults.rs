@@ -117,14 +117,8 @@ impl Rig {
     /// The value of one sample of the webhook's metrics (0 when absent).
     async fn metric(&self, sample: &str) -> Result<f64> {
         let text = webhook::metrics(&self.cp.dir).await?;
-        Ok(sample_value(&text, sample))
+        Ok(webhook::metric_value(&text, sample).unwrap_or(0.0))
     }
-}
-
-fn sample_value(text: &str, sample: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' ')?.trim().parse().ok())
-        .unwrap_or(0.0)
 }
 
 fn cluster_image(id: &str, display: &str) -> Value {

@@ -126,11 +126,6 @@ impl Bare {
     }
 }
 
-fn metric(text: &str, name: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
-}
-
 // ---------------------------------------------------------------------------------------
 // A log that cannot be written
 
@@ -155,7 +150,7 @@ async fn admissions_survive_a_failing_stderr(ctx: &Ctx, mut hook: Bare) -> Resul
     let deadline = Instant::now() + Duration::from_secs(2);
     let dropped = loop {
         let metrics = webhook::metrics(&hook.dir).await?;
-        let dropped = metric(&metrics, "vmimage_log_lines_dropped_total")
+        let dropped = webhook::metric_value(&metrics, "vmimage_log_lines_dropped_total")
             .context("no vmimage_log_lines_dropped_total")?;
         if dropped >= 20.0 || Instant::now() > deadline {
             break dropped;

@@ -367,7 +367,7 @@ pub async fn connections_past_the_cap_are_closed_at_once(ctx: Ctx) -> Result<()>
     );
     let metrics = webhook::metrics(p.hook.cert_dir.parent().context("no state dir")?).await?;
     ensure!(
-        metric_at_least(&metrics, "vmimage_connections_refused_total", 1.0),
+        webhook::metric_value(&metrics, "vmimage_connections_refused_total").is_some_and(|v| v >= 1.0),
         "the refusal was not counted"
     );
     for stream in held {
@@ -378,16 +378,4 @@ pub async fn connections_past_the_cap_are_closed_at_once(ctx: Ctx) -> Result<()>
         "a review once the places were free"
     );
     Ok(())
-}
-
-fn metric_at_least(text: &str, name: &str, least: f64) -> bool {
-    text.lines()
-        .filter_map(|line| {
-            line.strip_prefix(name)?
-                .strip_prefix(' ')?
-                .trim()
-                .parse::<f64>()
-                .ok()
-        })
-        .any(|v| v >= least)
 }
