@@ -8,10 +8,9 @@ use crate::{
 use kube::api::{DynamicObject, ListParams};
 use std::{io::Read, sync::Arc};
 use vmimage_shared::{
-    Index,
     api::{CLUSTER_VIRTUAL_MACHINE_IMAGE, Image, ImageKind, KindInfo, VIRTUAL_MACHINE_IMAGE},
     catalog::{self, Catalog},
-    index::{ImageEntry, Scope as IndexScope},
+    index::ImageEntry,
     library::{Libraries, LibraryObjects},
 };
 
@@ -109,25 +108,8 @@ impl Source {
         if namespaced.is_empty() {
             crate::namespace::warn_if_missing(cluster, namespace).await;
         }
-        let scope_of = IndexScope::Namespace(namespace.into());
-        let sketch = Index::from_entries(
-            namespaced
-                .into_iter()
-                .map(|row| row.entry(scope_of.clone()))
-                .chain(clustered.into_iter().map(|row| row.entry(IndexScope::Cluster))),
-        );
-        let mut deciding: Vec<Arc<ImageEntry>> = Vec::new();
-        for reference in refs {
-            match vmimage_shared::resolve(&sketch, namespace, reference) {
-                Ok(found) => deciding.push(found.image),
-                Err(e) => deciding.extend_from_slice(e.candidates()),
-            }
-            deciding.extend(vmimage_shared::resolve::qualified::candidates(
-                &sketch, namespace, reference,
-            ));
-        }
-        deciding.sort_by(|a, b| (&a.scope, &a.name).cmp(&(&b.scope, &b.name)));
-        deciding.dedup_by(|a, b| (&a.scope, &a.name) == (&b.scope, &b.name));
+        let sketch = sketch::index(namespace, namespaced, clustered);
+        let deciding = sketch::deciding(&sketch, namespace, refs);
         if deciding.len() > NAMED_AT_MOST {
             tracing::debug!(
                 images = deciding.len(),
@@ -140,38 +122,9 @@ impl Source {
             deciding.len(),
             sketch.len()
         );
-        use futures::{StreamExt as _, TryStreamExt as _};
-        let texts: std::result::Result<Vec<_>, GetError> = futures::stream::iter(&deciding)
-            .map(|entry| async move {
-                let kind = match entry.kind() {
-                    ImageKind::VirtualMachineImage => VIRTUAL_MACHINE_IMAGE,
-                    ImageKind::ClusterVirtualMachineImage => CLUSTER_VIRTUAL_MACHINE_IMAGE,
-                };
-                let text = get_text(cluster, kind, entry.scope.namespace(), &entry.name).await?;
-                Ok(text.map(|t| (kind, t)))
-            })
-            .buffered(GETS_AT_ONCE)
-            .try_collect()
-            .await;
-        let texts: Vec<_> = match texts {
-            Ok(texts) => texts,
-            Err(GetError::Forbidden) => {
-                tracing::debug!("not allowed to get images one by one; reading the scope whole");
-                return Ok(None);
-            }
-            Err(GetError::Other(e)) => return Err(e),
-        };
-        let mut loader = Loader::default();
-        // An image deleted since the names were read is gone, as in a later list.
-        for (kind, text) in texts.into_iter().flatten() {
-            let what = format!("get {}", kind.kind);
-            let mut image =
-                Image::from_json(&text).map_err(|e| Error::cluster(what)(kube::Error::SerdeError(e)))?;
-            image.kind = Some(kind.kind.to_string());
-            loader.add(image, Some(0..text.len()));
-            loader.add_text(text);
-        }
-        Ok(Some(loader.finish().visible_from(namespace)))
+        Ok(read_whole(cluster, &deciding)
+            .await?
+            .map(|images| images.visible_from(namespace)))
     }
 
     /// Every image, for explaining a failed resolution: `None` when they cannot be read
@@ -313,6 +266,42 @@ async fn get_object(
     Ok(Some(json))
 }
 
+/// Each of `entries` read whole, by GET; `None` when the role may not get images. An
+/// image deleted since it was listed is gone, as in a later list.
+async fn read_whole(cluster: &Cluster, entries: &[Arc<ImageEntry>]) -> Result<Option<Images>> {
+    use futures::{StreamExt as _, TryStreamExt as _};
+    let texts: std::result::Result<Vec<_>, GetError> = futures::stream::iter(entries)
+        .map(|entry| async move {
+            let kind = match entry.kind() {
+                ImageKind::VirtualMachineImage => VIRTUAL_MACHINE_IMAGE,
+                ImageKind::ClusterVirtualMachineImage => CLUSTER_VIRTUAL_MACHINE_IMAGE,
+            };
+            let text = get_text(cluster, kind, entry.scope.namespace(), &entry.name).await?;
+            Ok(text.map(|t| (kind, t)))
+        })
+        .buffered(GETS_AT_ONCE)
+        .try_collect()
+        .await;
+    let texts = match texts {
+        Ok(texts) => texts,
+        Err(GetError::Forbidden) => {
+            tracing::debug!("not allowed to get images one by one; reading the scope whole");
+            return Ok(None);
+        }
+        Err(GetError::Other(e)) => return Err(e),
+    };
+    let mut loader = Loader::default();
+    for (kind, text) in texts.into_iter().flatten() {
+        let what = format!("get {}", kind.kind);
+        let mut image =
+            Image::from_json(&text).map_err(|e| Error::cluster(what)(kube::Error::SerdeError(e)))?;
+        image.kind = Some(kind.kind.to_string());
+        loader.add(image, Some(0..text.len()));
+        loader.add_text(text);
+    }
+    Ok(Some(loader.finish()))
+}
+
 /// One object of `kind` as the server sent it; `None` when it does not exist.
 async fn get_text(cluster: &Cluster, kind: KindInfo, ns: Option<&str>, name: &str) -> Got {
     use kube::core::Resource;
@@ -355,7 +344,8 @@ async fn list_names(cluster: &Cluster, kind: KindInfo, ns: Option<&str>) -> Resu
         let mut req = kube::core::Request::new(&path)
             .list(&params)
             .map_err(|e| Error::Failed(e.to_string()))?;
-        let uri = format!("{}&{}", req.uri(), sketch::NO_OBJECTS);
+        let joint = if req.uri().query().is_some() { '&' } else { '?' };
+        let uri = format!("{}{joint}{}", req.uri(), sketch::NO_OBJECTS);
         *req.uri_mut() = uri
             .parse()
             .map_err(|e: http::uri::InvalidUri| Error::Failed(e.to_string()))?;

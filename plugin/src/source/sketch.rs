@@ -4,7 +4,12 @@
 //! rest; `resolve` then reads in full only the few images a reference can name.
 
 use serde::Deserialize;
-use vmimage_shared::index::{ImageEntry, Scope};
+use std::sync::Arc;
+use vmimage_shared::{
+    Index,
+    index::{ImageEntry, Scope},
+    resolve::{self, qualified},
+};
 
 /// What a Table read of one page asks for: rows of printer cells, no object in them.
 const TABLE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io";
@@ -43,6 +48,37 @@ impl Row {
             created: None,
         }
     }
+}
+
+/// The sketch index of what a VM in `namespace` sees: its namespace's rows and the
+/// cluster's.
+pub fn index(namespace: &str, namespaced: Vec<Row>, clustered: Vec<Row>) -> Index {
+    let scope = Scope::Namespace(namespace.into());
+    Index::from_entries(
+        namespaced
+            .into_iter()
+            .map(|row| row.entry(scope.clone()))
+            .chain(clustered.into_iter().map(|row| row.entry(Scope::Cluster))),
+    )
+}
+
+/// The images of `sketch` that decide what `refs` resolve to from `namespace`: the one a
+/// ref resolves to, the candidates of an ambiguous one, the near misses of a missing one,
+/// and every image a `<library>/<display name>` reading can name (which one it is takes
+/// the libraries, read later). Resolving on these alone gives the answer the whole scope
+/// gives: every other image has neither a name nor a display name any ref can match.
+pub fn deciding(sketch: &Index, namespace: &str, refs: &[String]) -> Vec<Arc<ImageEntry>> {
+    let mut deciding: Vec<Arc<ImageEntry>> = Vec::new();
+    for reference in refs {
+        match resolve::resolve(sketch, namespace, reference) {
+            Ok(found) => deciding.push(found.image),
+            Err(e) => deciding.extend_from_slice(e.candidates()),
+        }
+        deciding.extend(qualified::candidates(sketch, namespace, reference));
+    }
+    deciding.sort_by(|a, b| (&a.scope, &a.name).cmp(&(&b.scope, &b.name)));
+    deciding.dedup_by(|a, b| (&a.scope, &a.name) == (&b.scope, &b.name));
+    deciding
 }
 
 /// One page of a Table list.
@@ -206,6 +242,65 @@ mod tests {
             json!([{"cells": [null, "x"]}]),
         );
         assert_eq!(read_page(&text).err(), Some(Unusable::RowWithoutName));
+    }
+
+    fn row(name: &str, display: &str) -> Row {
+        Row {
+            name: name.into(),
+            display_name: Some(display.into()),
+        }
+    }
+
+    fn names(entries: &[Arc<ImageEntry>]) -> Vec<String> {
+        entries
+            .iter()
+            .map(|e| format!("{}/{}", e.scope, e.name))
+            .collect()
+    }
+
+    #[test]
+    fn the_deciding_images_are_the_found_the_candidates_and_the_near_misses() {
+        let sketch = index(
+            "dev",
+            vec![
+                row("vmi-1", "ubuntu"),
+                row("vmi-2", "photon"),
+                row("vmi-9", "lib/rhel"),
+            ],
+            vec![
+                row("vmi-1", "ubuntu-cluster"),
+                row("vmi-3", "photon"),
+                row("vmi-4", "debian"),
+                row("vmi-5", "rhel"),
+                row("vmi-6", "fedora"),
+            ],
+        );
+        let refs = |r: &[&str]| r.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        // An ID: the namespaced image wins, and only it decides.
+        assert_eq!(
+            names(&deciding(&sketch, "dev", &refs(&["vmi-1"]))),
+            ["namespace dev/vmi-1"]
+        );
+        // Ambiguous across scopes: both candidates.
+        assert_eq!(
+            names(&deciding(&sketch, "dev", &refs(&["photon"]))),
+            ["namespace dev/vmi-2", "cluster/vmi-3"]
+        );
+        // A typo: its near miss.
+        assert_eq!(
+            names(&deciding(&sketch, "dev", &refs(&["debia"]))),
+            ["cluster/vmi-4"]
+        );
+        // `lib/rhel` is a display name VM Operator finds; its qualified reading's image
+        // decides nothing then, but is read all the same.
+        assert_eq!(
+            names(&deciding(
+                &sketch,
+                "dev",
+                &refs(&["lib/rhel", "fedora", "fedora"])
+            )),
+            ["namespace dev/vmi-9", "cluster/vmi-5", "cluster/vmi-6"]
+        );
     }
 
     #[test]
