@@ -333,39 +333,74 @@ enum GetError {
 /// The names and display names of every image of `kind` (in `ns`, or everywhere), read
 /// as Table pages; `None` when the server's tables do not show them.
 async fn list_names(cluster: &Cluster, kind: KindInfo, ns: Option<&str>) -> Result<Option<Vec<sketch::Row>>> {
+    let mut rows = Vec::new();
+    let mut usable = true;
+    read_pages(
+        cluster,
+        kind,
+        ns,
+        Form::Table,
+        |text, _| match sketch::read_page(&text) {
+            Ok(page) => {
+                rows.extend(page.rows);
+                Ok(page.next)
+            }
+            Err(why) => {
+                tracing::debug!(%why, "{}: reading whole objects instead of a table", listing(kind, ns));
+                usable = false;
+                Ok(None)
+            }
+        },
+    )
+    .await?;
+    Ok(usable.then_some(rows))
+}
+
+/// How a list is read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// Whole objects, as JSON.
+    Objects,
+    /// The server's Table of printer columns, without the objects.
+    Table,
+}
+
+/// Reads the list of `kind` (in `ns`, or everywhere) at its newest served version, page
+/// by page: `page` gets each page's text and what the list is doing (for its errors), and
+/// returns where the list goes on (`None`: it is done).
+async fn read_pages(
+    cluster: &Cluster,
+    kind: KindInfo,
+    ns: Option<&str>,
+    form: Form,
+    mut page: impl FnMut(String, &str) -> Result<Option<String>>,
+) -> Result<()> {
     use kube::core::Resource;
     let ar = client::resource(cluster, kind).await?;
     let ns = ns.filter(|_| kind.namespaced);
     let path = DynamicObject::url_path(&ar, ns);
     let what = listing(kind, ns);
-    let mut rows = Vec::new();
     let mut params = ListParams::default().limit(PAGE);
     loop {
         let mut req = kube::core::Request::new(&path)
             .list(&params)
             .map_err(|e| Error::Failed(e.to_string()))?;
-        let joint = if req.uri().query().is_some() { '&' } else { '?' };
-        let uri = format!("{}{joint}{}", req.uri(), sketch::NO_OBJECTS);
-        *req.uri_mut() = uri
-            .parse()
-            .map_err(|e: http::uri::InvalidUri| Error::Failed(e.to_string()))?;
-        req.headers_mut().insert(http::header::ACCEPT, sketch::accept());
+        if form == Form::Table {
+            let joint = if req.uri().query().is_some() { '&' } else { '?' };
+            let uri = format!("{}{joint}{}", req.uri(), sketch::NO_OBJECTS);
+            *req.uri_mut() = uri
+                .parse()
+                .map_err(|e: http::uri::InvalidUri| Error::Failed(e.to_string()))?;
+            req.headers_mut().insert(http::header::ACCEPT, sketch::accept());
+        }
         let text = cluster
             .client
             .request_text(req)
             .await
             .map_err(Error::cluster(what.clone()))?;
-        let page = match sketch::read_page(&text) {
-            Ok(page) => page,
-            Err(why) => {
-                tracing::debug!(%why, "{what}: reading whole objects instead of a table");
-                return Ok(None);
-            }
-        };
-        rows.extend(page.rows);
-        match page.next {
+        match page(text, &what)? {
             Some(token) => params = params.continue_token(&token),
-            None => return Ok(Some(rows)),
+            None => return Ok(()),
         }
     }
 }
@@ -395,33 +430,18 @@ fn listing(kind: KindInfo, ns: Option<&str>) -> String {
 /// Lists images of `kind`: the pages' texts, as they came (kept to read objects again
 /// from). This is the plugin's hot path.
 async fn list(cluster: &Cluster, kind: KindInfo, ns: Option<&str>) -> Result<Vec<String>> {
-    use kube::core::Resource;
-    let ar = client::resource(cluster, kind).await?;
-    let ns = ns.filter(|_| kind.namespaced);
-    let path = DynamicObject::url_path(&ar, ns);
-    let what = listing(kind, ns);
     let mut pages = Vec::new();
-    let mut params = ListParams::default().limit(PAGE);
-    loop {
-        let req = kube::core::Request::new(&path)
-            .list(&params)
-            .map_err(|e| Error::Failed(e.to_string()))?;
-        let text = cluster
-            .client
-            .request_text(req)
-            .await
-            .map_err(Error::cluster(what.clone()))?;
+    read_pages(cluster, kind, ns, Form::Objects, |text, what| {
         let next = serde_json::from_str::<Page<'_>>(&text)
-            .map_err(|e| Error::cluster(what.clone())(kube::Error::SerdeError(e)))?
+            .map_err(|e| Error::cluster(what.to_string())(kube::Error::SerdeError(e)))?
             .metadata
             .continue_
             .filter(|c| !c.is_empty());
         pages.push(text);
-        match next {
-            Some(token) => params = params.continue_token(&token),
-            None => return Ok(pages),
-        }
-    }
+        Ok(next)
+    })
+    .await?;
+    Ok(pages)
 }
 
 /// Adds the images of one page of a list of `kind`, each read straight into the typed
@@ -445,26 +465,13 @@ async fn list_as<T: Clone + serde::de::DeserializeOwned>(
     kind: KindInfo,
     ns: Option<&str>,
 ) -> Result<Vec<T>> {
-    use kube::core::{ObjectList, Resource};
-    let ar = client::resource(cluster, kind).await?;
-    let ns = ns.filter(|_| kind.namespaced);
-    let path = DynamicObject::url_path(&ar, ns);
-    let what = listing(kind, ns);
     let mut out = Vec::new();
-    let mut params = ListParams::default().limit(PAGE);
-    loop {
-        let req = kube::core::Request::new(&path)
-            .list(&params)
-            .map_err(|e| Error::Failed(e.to_string()))?;
-        let page: ObjectList<T> = cluster
-            .client
-            .request(req)
-            .await
-            .map_err(Error::cluster(what.clone()))?;
+    read_pages(cluster, kind, ns, Form::Objects, |text, what| {
+        let page: kube::core::ObjectList<T> = serde_json::from_str(&text)
+            .map_err(|e| Error::cluster(what.to_string())(kube::Error::SerdeError(e)))?;
         out.extend(page.items);
-        match page.metadata.continue_.filter(|c| !c.is_empty()) {
-            Some(token) => params = params.continue_token(&token),
-            None => return Ok(out),
-        }
-    }
+        Ok(page.metadata.continue_.filter(|c| !c.is_empty()))
+    })
+    .await?;
+    Ok(out)
 }
