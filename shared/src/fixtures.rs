@@ -6,17 +6,9 @@ impl ImageEntry {
     /// A Ready OVF cluster image named `name` with display name `display`.
     pub fn test(name: &str, display: &str) -> Self {
         Self {
-            name: name.into(),
-            scope: Scope::Cluster,
-            display_name: Some(display.into()),
             ready: true,
             image_type: Some("OVF".into()),
-            labels: Default::default(),
-            product_version: None,
-            os_version: None,
-            os_id: None,
-            provider: None,
-            created: None,
+            ..Self::names_only(name, Scope::Cluster, Some(display))
         }
     }
 

@@ -91,6 +91,24 @@ pub enum EntryError {
 // === impl ImageEntry ===
 
 impl ImageEntry {
+    /// An entry that knows only its names, everything else unset: enough to resolve by,
+    /// not to print (a Table of names, a test fixture).
+    pub fn names_only(name: &str, scope: Scope, display_name: Option<&str>) -> Self {
+        Self {
+            name: name.into(),
+            scope,
+            display_name: display_name.map(Arc::from),
+            ready: false,
+            image_type: None,
+            labels: Labels::default(),
+            product_version: None,
+            os_version: None,
+            os_id: None,
+            provider: None,
+            created: None,
+        }
+    }
+
     /// Extracts the indexed fields of an image object.
     pub fn from_image(image: &Image) -> Result<Self, EntryError> {
         let name = image

@@ -33,20 +33,8 @@ pub struct Row {
 
 impl Row {
     /// An index entry that knows only the names: enough to resolve, not to print.
-    pub fn entry(self, scope: Scope) -> ImageEntry {
-        ImageEntry {
-            name: self.name.into(),
-            scope,
-            display_name: self.display_name.map(Into::into),
-            ready: false,
-            image_type: None,
-            labels: Default::default(),
-            product_version: None,
-            os_version: None,
-            os_id: None,
-            provider: None,
-            created: None,
-        }
+    pub fn entry(&self, scope: Scope) -> ImageEntry {
+        ImageEntry::names_only(&self.name, scope, self.display_name.as_deref())
     }
 }
 
