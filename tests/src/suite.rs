@@ -43,6 +43,14 @@ impl Ctx {
         self.kubectl_stdin(args, None)
     }
 
+    /// `kubectl vmimage --catalog <catalog> <args>`: the plugin answering from a file.
+    pub fn vmimage_offline(&self, catalog: &std::path::Path, args: &[&str]) -> Result<Output> {
+        let catalog = catalog.to_str().context("catalog path is not UTF-8")?;
+        let mut all = vec!["vmimage", "--catalog", catalog];
+        all.extend_from_slice(args);
+        self.kubectl(&all)
+    }
+
     /// Like [`Ctx::kubectl`] with `env` set for kubectl and so for the plugin.
     pub fn kubectl_env(&self, args: &[&str], env: &[(&str, &str)]) -> Result<Output> {
         let mut cmd = self.kubectl_command(args);

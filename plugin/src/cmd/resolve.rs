@@ -221,7 +221,6 @@ fn selected(index: &vmimage_shared::Index, namespace: &str, selector: &ImageSele
 pub async fn run(global: &Global, args: ResolveArgs) -> Result<ExitCode> {
     let selector = crate::selector::image_selector(args.selector.as_deref(), args.version.as_deref())?;
     let (source, namespace) = Source::open(global).await?;
-    let scope = Scope::VisibleFrom(namespace.clone());
     // A selector weighs every image; refs need only the images that decide them.
     let deciding = match selector {
         None => source.images_deciding(&namespace, &args.refs).await?,
@@ -232,7 +231,7 @@ pub async fn run(global: &Global, args: ResolveArgs) -> Result<ExitCode> {
             images.warn();
             images
         }
-        None => source.images(&scope).await?,
+        None => source.images(&Scope::VisibleFrom(namespace.clone())).await?,
     };
     let (libraries, missing) = decide(&source, &images, &namespace, &args.refs).await?;
     // Every image is read only when a name is missing, to say where it does exist.

@@ -304,17 +304,7 @@ pub async fn resolve_reads_whole_only_the_images_that_decide(ctx: Ctx) -> Result
         let live = ctx.kubectl_env(&["vmimage", "resolve", reference, "-n", ns, "-o", "json"], &debug)?;
         let stderr = String::from_utf8_lossy(&live.stderr);
         ensure!(stderr.contains(read), "{reference}: {stderr}");
-        let offline = ctx.kubectl(&[
-            "vmimage",
-            "--catalog",
-            file.to_str().unwrap(),
-            "resolve",
-            reference,
-            "-n",
-            ns,
-            "-o",
-            "json",
-        ])?;
+        let offline = ctx.vmimage_offline(&file, &["resolve", reference, "-n", ns, "-o", "json"])?;
         ensure!(
             live.status.code() == offline.status.code() && json_of(&live)? == json_of(&offline)?,
             "{reference}: live {} and catalog {} differ",

@@ -54,17 +54,7 @@ pub async fn catalog_export_round_trips(ctx: Ctx) -> Result<()> {
         ("dev", "debian-12"),
     ] {
         let live = ctx.kubectl(&["vmimage", "resolve", name, "-n", ns, "-o", "json"])?;
-        let offline = ctx.kubectl(&[
-            "vmimage",
-            "--catalog",
-            file.to_str().unwrap(),
-            "resolve",
-            name,
-            "-n",
-            ns,
-            "-o",
-            "json",
-        ])?;
+        let offline = ctx.vmimage_offline(&file, &["resolve", name, "-n", ns, "-o", "json"])?;
         ensure!(
             live.stdout == offline.stdout && live.status.code() == offline.status.code(),
             "{ns}/{name} differs"
