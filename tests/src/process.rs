@@ -47,7 +47,7 @@ for pg in $groups; do kill -TERM "-$pg" 2>/dev/null; done
 sleep 1
 for pg in $groups; do kill -KILL "-$pg" 2>/dev/null; done"#;
 
-/// Tells the reaper about a group (`+`) or that it has been stopped (`-`). Without a
+/// Tells the reaper about a new group (`add`) or one that has been stopped. Without a
 /// reaper (it could not be started) children outlive a harness that is killed, as
 /// before; that is said once.
 fn tell_reaper(pgid: u32, add: bool) {
