@@ -195,7 +195,10 @@ pub async fn a_cluster_serving_only_v1alpha1_images_is_read(ctx: Ctx) -> Result<
         "-p",
         r#"{"status": {"imageName": "legacy-ubuntu", "imageSupported": true}}"#,
     ])?;
-    let resolved = on_old.kubectl_ok(&[
+    // resolve reads v1alpha1's Table (its display name column is `.status.imageName`);
+    // once the CRD gives that column a description of its own, the column is not
+    // recognised and the images are read whole, with the same answer.
+    let resolve = [
         "vmimage",
         "resolve",
         "legacy-ubuntu",
@@ -203,12 +206,42 @@ pub async fn a_cluster_serving_only_v1alpha1_images_is_read(ctx: Ctx) -> Result<
         "default",
         "-o",
         "json",
-    ])?;
-    let resolved: serde_json::Value = serde_json::from_str(&resolved)?;
-    ensure!(
-        resolved["name"] == "vmi-0a0044d7c690bcbea" && resolved["version"] == "24.04",
-        "{resolved}"
+    ];
+    let debug = [("VMIMAGE_LOG", "vmimage_plugin=debug")];
+    let (table, whole) = (
+        "decide the references; reading those whole",
+        "reading whole objects instead of a table",
     );
+    let described_column = json!([{"op": "add", "value": "what people call it",
+        "path": "/spec/versions/0/additionalPrinterColumns/0/description"}]);
+    for (read, then) in [(table, Some(described_column)), (whole, None)] {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let out = loop {
+            let out = on_old.kubectl_env(&resolve, &debug)?;
+            if String::from_utf8_lossy(&out.stderr).contains(read) || std::time::Instant::now() > deadline {
+                break out;
+            }
+            // The API server takes a moment to serve a changed CRD's columns.
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        };
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        ensure!(out.status.success() && stderr.contains(read), "{read}: {stderr}");
+        let resolved: serde_json::Value = serde_json::from_slice(&out.stdout)?;
+        ensure!(
+            resolved["name"] == "vmi-0a0044d7c690bcbea" && resolved["version"] == "24.04",
+            "{resolved}"
+        );
+        if let Some(patch) = then {
+            on_old.kubectl_ok(&[
+                "patch",
+                "crd",
+                "clustervirtualmachineimages.vmoperator.vmware.com",
+                "--type=json",
+                "-p",
+                &patch.to_string(),
+            ])?;
+        }
+    }
     let described = on_old.kubectl_ok(&["vmimage", "describe", "legacy-ubuntu", "-n", "default"])?;
     ensure!(
         described.contains("Display Name:     legacy-ubuntu") && described.contains("Hardware Version: 19"),
