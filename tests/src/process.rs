@@ -82,6 +82,30 @@ fn tell_reaper(pgid: u32, add: bool) {
     }
 }
 
+/// The reaper's hold on a child's process group, from [`Reaped::hold`] until dropped
+/// (once the group has been stopped).
+#[derive(Debug)]
+pub struct Reaped(u32);
+
+impl Reaped {
+    /// Has the reaper stop the process group `pgid` (a child started with
+    /// `process_group(0)`: its pid) if this process ends first; `None` when children are
+    /// to outlive this process.
+    pub fn hold(pgid: u32) -> Option<Self> {
+        if OUTLIVED.load(Ordering::SeqCst) {
+            return None;
+        }
+        tell_reaper(pgid, true);
+        Some(Self(pgid))
+    }
+}
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        tell_reaper(self.0, false);
+    }
+}
+
 /// A running child with its log file.
 #[derive(Debug)]
 pub struct Proc {
@@ -91,8 +115,8 @@ pub struct Proc {
     pub log: PathBuf,
     child: Option<Child>,
     pid: u32,
-    /// Whether the reaper holds its group.
-    reaped: bool,
+    /// The reaper's hold on its group, while it runs.
+    reaped: Option<Reaped>,
 }
 
 impl Proc {
@@ -142,10 +166,7 @@ impl Proc {
             .spawn()
             .with_context(|| format!("starting {} ({})", name, program.display()))?;
         let pid = child.id();
-        let reaped = !OUTLIVED.load(Ordering::SeqCst);
-        if reaped {
-            tell_reaper(pid, true);
-        }
+        let reaped = Reaped::hold(pid);
         Ok(Self {
             name: name.to_string(),
             log: log.to_path_buf(),
@@ -168,9 +189,7 @@ impl Proc {
     /// Lets the process outlive this handle (for `vmimage-testenv up`).
     pub fn detach(mut self) -> u32 {
         self.child = None;
-        if std::mem::take(&mut self.reaped) {
-            tell_reaper(self.pid, false);
-        }
+        self.reaped = None;
         self.pid
     }
 
@@ -192,9 +211,7 @@ impl Proc {
         if let Some(mut child) = self.child.take() {
             stop_group(self.pid, grace);
             let _ = child.wait();
-            if std::mem::take(&mut self.reaped) {
-                tell_reaper(self.pid, false);
-            }
+            self.reaped = None;
         }
     }
 }

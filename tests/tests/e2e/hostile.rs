@@ -30,6 +30,8 @@ pub fn all() -> Vec<(&'static str, TestFn)> {
 /// A webhook process of the test's own, with its stderr wherever the test put it.
 struct Bare {
     child: Child,
+    /// Dropped after `drop` has stopped the child.
+    _reaped: Option<vmimage_testenv::process::Reaped>,
     port: u16,
     admin_port: u16,
     ca: Ca,
@@ -46,6 +48,7 @@ impl Drop for Bare {
 
 /// Starts the built webhook with `stderr`, stdout discarded, and waits for `/readyz`.
 async fn start_bare(ctx: &Ctx, stderr: Stdio, extra: &[&str]) -> Result<Bare> {
+    use std::os::unix::process::CommandExt as _;
     let dir = ctx.state_dir.join("private").join(&ctx.namespace);
     let cert_dir = dir.join("webhook");
     std::fs::create_dir_all(&cert_dir).with_context(|| format!("creating {}", cert_dir.display()))?;
@@ -69,8 +72,11 @@ async fn start_bare(ctx: &Ctx, stderr: Stdio, extra: &[&str]) -> Result<Bare> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(stderr)
+        // A group of its own, for the reaper to stop if the harness is killed.
+        .process_group(0)
         .spawn()
         .with_context(|| format!("starting {}", bin.display()))?;
+    let reaped = vmimage_testenv::process::Reaped::hold(child.id());
     let started = Instant::now();
     while webhook::http_status(admin_port, "/readyz").await != Some(200) {
         if let Some(status) = child.try_wait()? {
@@ -84,6 +90,7 @@ async fn start_bare(ctx: &Ctx, stderr: Stdio, extra: &[&str]) -> Result<Bare> {
     }
     Ok(Bare {
         child,
+        _reaped: reaped,
         port,
         admin_port,
         ca,
