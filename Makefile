@@ -59,7 +59,7 @@ lint: tools ## cargo fmt --check and clippy -D warnings
 	cargo fmt --manifest-path fuzz/Cargo.toml -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	@echo "checking that the fuzz targets still build against the crates (a plain check, no sanitizer)"
-	cargo check --manifest-path fuzz/Cargo.toml --bins
+	cargo check --locked --manifest-path fuzz/Cargo.toml --bins
 
 .PHONY: fetch
 fetch: tools ## Download the dependencies of every platform (the offline checks read them all)
