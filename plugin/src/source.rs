@@ -8,7 +8,7 @@ use crate::{
 use kube::api::{DynamicObject, ListParams};
 use std::{io::Read, sync::Arc};
 use vmimage_shared::{
-    api::{CLUSTER_VIRTUAL_MACHINE_IMAGE, Image, ImageKind, KindInfo, VIRTUAL_MACHINE_IMAGE},
+    api::{CLUSTER_VIRTUAL_MACHINE_IMAGE, Image, KindInfo, VIRTUAL_MACHINE_IMAGE},
     catalog::{self, Catalog},
     index::ImageEntry,
     library::{Libraries, LibraryObjects},
@@ -246,22 +246,17 @@ async fn get_object(
     ns: Option<&str>,
     name: &str,
 ) -> Result<Option<serde_json::Value>> {
-    let ar = match client::resource(cluster, kind).await {
-        Ok(ar) => ar,
-        Err(_) => return Ok(None),
-    };
-    let api: kube::Api<DynamicObject> = match ns.filter(|_| kind.namespaced) {
-        Some(ns) => kube::Api::namespaced_with(cluster.client.clone(), ns, &ar),
-        None => kube::Api::all_with(cluster.client.clone(), &ar),
-    };
-    let what = match ns {
-        Some(ns) => format!("get {} {ns}/{name}", kind.kind),
-        None => format!("get {} {name}", kind.kind),
-    };
-    let Some(object) = api.get_opt(name).await.map_err(Error::cluster(what))? else {
+    if client::resource(cluster, kind).await.is_err() {
+        return Ok(None);
+    }
+    let Some(text) = get_text(cluster, kind, ns, name)
+        .await
+        .map_err(GetError::into_error)?
+    else {
         return Ok(None);
     };
-    let mut json = serde_json::to_value(object).map_err(|e| Error::Failed(e.to_string()))?;
+    let mut json: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::Failed(format!("reading {} {name}: {e}", kind.kind)))?;
     json["kind"] = serde_json::Value::from(kind.kind);
     Ok(Some(json))
 }
@@ -272,10 +267,7 @@ async fn read_whole(cluster: &Cluster, entries: &[Arc<ImageEntry>]) -> Result<Op
     use futures::{StreamExt as _, TryStreamExt as _};
     let texts: std::result::Result<Vec<_>, GetError> = futures::stream::iter(entries)
         .map(|entry| async move {
-            let kind = match entry.kind() {
-                ImageKind::VirtualMachineImage => VIRTUAL_MACHINE_IMAGE,
-                ImageKind::ClusterVirtualMachineImage => CLUSTER_VIRTUAL_MACHINE_IMAGE,
-            };
+            let kind = entry.kind().info();
             let text = get_text(cluster, kind, entry.scope.namespace(), &entry.name).await?;
             Ok(text.map(|t| (kind, t)))
         })
@@ -284,7 +276,7 @@ async fn read_whole(cluster: &Cluster, entries: &[Arc<ImageEntry>]) -> Result<Op
         .await;
     let texts = match texts {
         Ok(texts) => texts,
-        Err(GetError::Forbidden) => {
+        Err(GetError::Forbidden(_)) => {
             tracing::debug!("not allowed to get images one by one; reading the scope whole");
             return Ok(None);
         }
@@ -318,16 +310,27 @@ async fn get_text(cluster: &Cluster, kind: KindInfo, ns: Option<&str>, name: &st
         Ok(text) => Ok(Some(text)),
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
         // Some roles may list images without getting one: then the list it is.
-        Err(kube::Error::Api(status)) if status.code == 403 => Err(GetError::Forbidden),
+        Err(kube::Error::Api(status)) if status.code == 403 => Err(GetError::Forbidden(
+            Error::cluster(what)(kube::Error::Api(status)),
+        )),
         Err(e) => Err(GetError::Other(Error::cluster(what)(e))),
     }
 }
 
 type Got = std::result::Result<Option<String>, GetError>;
 
+/// Why a GET failed: refused by RBAC (a list may still be allowed), or anything else.
 enum GetError {
-    Forbidden,
+    Forbidden(Error),
     Other(Error),
+}
+
+impl GetError {
+    fn into_error(self) -> Error {
+        match self {
+            Self::Forbidden(e) | Self::Other(e) => e,
+        }
+    }
 }
 
 /// The names and display names of every image of `kind` (in `ns`, or everywhere), read
@@ -340,13 +343,13 @@ async fn list_names(cluster: &Cluster, kind: KindInfo, ns: Option<&str>) -> Resu
         kind,
         ns,
         Form::Table,
-        |text, _| match sketch::read_page(&text) {
+        |text, what| match sketch::read_page(&text) {
             Ok(page) => {
                 rows.extend(page.rows);
                 Ok(page.next)
             }
             Err(why) => {
-                tracing::debug!(%why, "{}: reading whole objects instead of a table", listing(kind, ns));
+                tracing::debug!(%why, "{what}: reading whole objects instead of a table");
                 usable = false;
                 Ok(None)
             }
