@@ -33,13 +33,14 @@ tools: ## Check the toolchain (cargo, go) and say what to install if missing
 	@command -v cargo >/dev/null || { echo "cargo not found: install Rust from https://rustup.rs (rustup default stable)"; exit 1; }
 	@rustup component list --installed 2>/dev/null | grep -q clippy || rustup component add clippy rustfmt >/dev/null 2>&1 || true
 
-# The completion e2e tests type TAB into a real bash under tmux, with kubectl's bash
-# completion, which needs the bash-completion package.
+# The completion e2e tests type TAB into a real bash, zsh and fish under tmux, with
+# kubectl's completion; bash's needs the bash-completion package.
 .PHONY: shell-tools
-shell-tools: ## Check tmux and bash-completion (the completion tests), installing them if missing
-	@command -v tmux >/dev/null && [ -f /usr/share/bash-completion/bash_completion ] || { \
-	  echo "installing tmux and bash-completion (the completion e2e tests drive a real bash)"; \
-	  apt-get install -y -q tmux bash-completion >/dev/null || { echo "install tmux and bash-completion (apt-get install tmux bash-completion)"; exit 1; }; }
+shell-tools: ## Check tmux, bash-completion, zsh and fish (the completion tests), installing them if missing
+	@command -v tmux >/dev/null && command -v zsh >/dev/null && command -v fish >/dev/null && [ -f /usr/share/bash-completion/bash_completion ] || { \
+	  echo "installing tmux, bash-completion, zsh and fish (the completion e2e tests drive real shells)"; \
+	  apt-get install -y -q tmux bash-completion zsh fish >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q tmux bash-completion zsh fish >/dev/null; } || \
+	    { echo "install them: apt-get install tmux bash-completion zsh fish"; exit 1; }; }
 
 .PHONY: krew-tools
 krew-tools: ## Build krew and validate-krew-manifest (cached by version in ~/.cache/vmimage/tools)

@@ -1,5 +1,6 @@
-//! A real interactive bash in a detached tmux session, driven by keystrokes and read
-//! from the screen: how completion tests see what a user sees after pressing TAB.
+//! A real interactive shell (bash, zsh or fish) in a detached tmux session, driven by
+//! keystrokes and read from the screen: how completion tests see what a user sees after
+//! pressing TAB.
 
 use anyhow::{Context, Result, bail};
 use std::{
@@ -11,21 +12,65 @@ use std::{
 /// The bash-completion package's loader; kubectl's bash completion needs its helpers.
 pub const BASH_COMPLETION: &str = "/usr/share/bash-completion/bash_completion";
 
-/// One tmux server on a private socket, holding one bash. Dropping it ends the server.
+/// Which shell runs under tmux.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+impl Kind {
+    /// The shell started with no rc files, so the user's settings play no part.
+    fn argv(self) -> &'static [&'static str] {
+        match self {
+            Kind::Bash => &["bash", "--norc", "--noprofile"],
+            Kind::Zsh => &["zsh", "-f"],
+            Kind::Fish => &["fish", "--no-config"],
+        }
+    }
+
+    /// A plain `$ ` prompt, and every candidate listed on the first TAB without paging
+    /// or asking (zsh also needs its completion system loaded; fish's grey
+    /// autosuggestions would read as typed text).
+    fn settings(self) -> &'static str {
+        match self {
+            Kind::Bash => {
+                "PS1='$ '; bind 'set show-all-if-ambiguous on'; \
+                 bind 'set completion-query-items 10000'; bind 'set page-completions off'"
+            }
+            Kind::Zsh => {
+                "PS1='$ '; autoload -U compinit; compinit -u; unsetopt list_ambiguous; \
+                 LISTMAX=10000"
+            }
+            Kind::Fish => {
+                "function fish_prompt; echo -n '$ '; end; set -g fish_greeting ''; \
+                 set -g fish_autosuggestion_enabled 0"
+            }
+        }
+    }
+}
+
+/// One tmux server on a private socket, holding one shell. Dropping it ends the server.
 pub struct Shell {
     socket: PathBuf,
 }
 
 impl Shell {
-    /// Starts `bash --norc` in `cwd` with exactly `env` (nothing inherited, so the
-    /// user's rc files, aliases and settings play no part), a plain `$ ` prompt, and
-    /// readline set to list every candidate on the first TAB without paging.
+    /// Starts bash in `cwd`; see [`Shell::start_kind`].
     pub fn start(socket_dir: &Path, cwd: &Path, env: &[(&str, String)]) -> Result<Self> {
+        Self::start_kind(Kind::Bash, socket_dir, cwd, env)
+    }
+
+    /// Starts `kind` in `cwd` with exactly `env` (nothing inherited), no rc files, a
+    /// plain `$ ` prompt, and every candidate listed on the first TAB.
+    pub fn start_kind(kind: Kind, socket_dir: &Path, cwd: &Path, env: &[(&str, String)]) -> Result<Self> {
         which("tmux")?;
+        which(kind.argv()[0])?;
         let socket = socket_dir.join("tmux.sock");
         let mut argv: Vec<String> = vec!["env".into(), "-i".into()];
         argv.extend(env.iter().map(|(k, v)| format!("{k}={v}")));
-        argv.extend(["bash", "--norc", "--noprofile"].map(String::from));
+        argv.extend(kind.argv().iter().map(|a| a.to_string()));
         let status = Command::new("tmux")
             .arg("-S")
             .arg(&socket)
@@ -38,10 +83,7 @@ impl Shell {
             bail!("tmux new-session failed ({status})");
         }
         let shell = Self { socket };
-        shell.run(
-            "PS1='$ '; bind 'set show-all-if-ambiguous on'; bind 'set completion-query-items 10000'; \
-             bind 'set page-completions off'; clear",
-        )?;
+        shell.run(&format!("{}; clear", kind.settings()))?;
         shell.wait_for(Duration::from_secs(10), |s| s.trim() == "$")?;
         Ok(shell)
     }
@@ -62,8 +104,8 @@ impl Shell {
         self.keys(&["Tab"])
     }
 
-    /// Abandons the line being typed (readline's end-of-line and unix-line-discard, no
-    /// signal) and clears the screen.
+    /// Abandons the line being typed (end-of-line, then kill to its start, no signal: the
+    /// same keys in readline, zle and fish) and clears the screen.
     pub fn reset(&self) -> Result<()> {
         self.keys(&["C-e", "C-u"])?;
         self.run("clear")?;

@@ -1,6 +1,6 @@
-//! TAB in a real bash under tmux: kubectl's own bash completion runs
+//! TAB in a real bash, zsh and fish under tmux: kubectl's own completion runs
 //! `kubectl_complete-vmimage` from PATH, which answers from the real control plane; and
-//! the script of `kubectl vmimage completion bash` for the standalone binary.
+//! the scripts of `kubectl vmimage completion bash|zsh|fish` for the standalone binary.
 
 use anyhow::{Context, Result, bail, ensure};
 use serde_json::json;
@@ -8,13 +8,15 @@ use std::time::Duration;
 use vmimage_testenv::{
     publisher::create_library,
     suite::Ctx,
-    tmux::{self, Shell},
+    tmux::{self, Kind, Shell},
 };
 
 pub fn all() -> Vec<(&'static str, vmimage_testenv::suite::TestFn)> {
     vmimage_testenv::tests![
         crate::completion::kubectl_completes_the_plugin_from_the_cluster_in_bash,
         crate::completion::the_completion_script_completes_the_standalone_binary,
+        crate::completion::kubectl_completes_the_plugin_in_zsh_and_fish,
+        crate::completion::the_completion_scripts_complete_the_standalone_binary_in_zsh_and_fish,
     ]
 }
 
@@ -30,6 +32,11 @@ fn bash(ctx: &Ctx, dir: &std::path::Path, setup: &str) -> Result<Shell> {
          (apt-get install bash-completion); `make test` installs it",
         tmux::BASH_COMPLETION
     );
+    shell(ctx, Kind::Bash, dir, setup)
+}
+
+/// A `kind` shell in `dir`, set up as [`bash`] is.
+fn shell(ctx: &Ctx, kind: Kind, dir: &std::path::Path, setup: &str) -> Result<Shell> {
     let path = format!(
         "{}:{}:/usr/local/bin:/usr/bin:/bin",
         ctx.bin_dir.display(),
@@ -37,8 +44,13 @@ fn bash(ctx: &Ctx, dir: &std::path::Path, setup: &str) -> Result<Shell> {
     );
     let home = dir.join("home");
     std::fs::create_dir_all(&home)?;
-    let shell = Shell::start(
-        dir,
+    // A tmux socket per shell: a new server on the socket of one just killed can race
+    // its shutdown.
+    let sockets = dir.join(format!("{kind:?}").to_lowercase());
+    std::fs::create_dir_all(&sockets)?;
+    let shell = Shell::start_kind(
+        kind,
+        &sockets,
         &dir.join("work"),
         &[
             ("PATH", path),
@@ -58,11 +70,15 @@ fn bash(ctx: &Ctx, dir: &std::path::Path, setup: &str) -> Result<Shell> {
 fn tab(shell: &Shell, line: &str, shown: &[&str], hidden: &[&str]) -> Result<()> {
     shell.type_text(line)?;
     shell.tab()?;
-    // A word on screen, alone or as a flag's value (`--context=NAME`).
+    // A word on screen, alone, as a flag's value (`--context=NAME`), or as fish's pager
+    // shows a long candidate: its start cut to `…`.
     let has = |screen: &str, word: &str| {
-        screen
-            .split_whitespace()
-            .any(|w| w == word || w.strip_suffix(word).is_some_and(|p| p.ends_with('=')))
+        screen.split_whitespace().any(|w| {
+            w == word
+                || w.strip_suffix(word).is_some_and(|p| p.ends_with('='))
+                || w.strip_prefix('…')
+                    .is_some_and(|tail| tail.len() >= 4 && word.ends_with(tail))
+        })
     };
     let screen = shell
         .wait_for(TAB, |s| shown.iter().all(|w| has(s, w)))
@@ -238,5 +254,92 @@ pub async fn the_completion_script_completes_the_standalone_binary(ctx: Ctx) -> 
         &["__complete"],
     )?;
     tab(&shell, "kubectl vmimage get ubuntu-24", &["ubuntu-24.04"], &[])?;
+    Ok(())
+}
+
+/// `kubectl vmimage … <TAB>` with kubectl's own zsh and fish completion loaded: the same
+/// candidates as in bash, from the cluster. (kubectl's fish completion cannot filter files
+/// by extension, so `pin -f` there offers every file; that is kubectl's, not vmimage's.)
+pub async fn kubectl_completes_the_plugin_in_zsh_and_fish(ctx: Ctx) -> Result<()> {
+    let ns = ctx.namespace.as_str();
+    vm(&ctx, "web-1").await?;
+    let dir = workdir()?;
+    for (kind, setup) in [
+        (Kind::Zsh, "source <(kubectl completion zsh)"),
+        (Kind::Fish, "kubectl completion fish | source"),
+    ] {
+        let shell = shell(&ctx, kind, dir.path(), setup)?;
+        let tab = |line: &str, shown: &[&str], hidden: &[&str]| {
+            tab(&shell, line, shown, hidden).with_context(|| format!("in {kind:?}"))
+        };
+        tab(
+            "kubectl vmimage ",
+            &["resolve", "list", "publish", "completion"],
+            &["__complete"],
+        )?;
+        tab(
+            "kubectl vmimage -n ",
+            &[ns, "kube-system", "default"],
+            &["resolve"],
+        )?;
+        tab("kubectl vmimage list --context ", &["vmimage-local"], &[])?;
+        tab(
+            "kubectl vmimage resolve -n prod ubuntu-24",
+            &["ubuntu-24.04", "ubuntu-24.04-hardened"],
+            &[],
+        )?;
+        tab(
+            &format!("kubectl vmimage -n {ns} resolve ubuntu-2"),
+            &["ubuntu-22.04", "ubuntu-24.04"],
+            &["ubuntu-24.04-hardened"],
+        )?;
+        tab("kubectl vmimage get vmi-0a00", &["vmi-0a0044d7c690bcbea"], &[])?;
+        tab(
+            "kubectl vmimage resolve x -o ",
+            &["table", "json", "yaml", "name", "id"],
+            &["wide"],
+        )?;
+        let hidden: &[&str] = if kind == Kind::Zsh { &["notes.txt"] } else { &[] };
+        tab(
+            "kubectl vmimage pin -f ",
+            &["vm.yaml", "base.yml", "vms/"],
+            hidden,
+        )?;
+        tab(
+            &format!("kubectl vmimage publish -n {ns} "),
+            &["web-1", "list", "status"],
+            &[],
+        )?;
+    }
+    Ok(())
+}
+
+/// `kubectl vmimage completion zsh|fish` loaded alone: the standalone `kubectl-vmimage`
+/// completes subcommands, namespaces, formats, manifests only and contexts.
+pub async fn the_completion_scripts_complete_the_standalone_binary_in_zsh_and_fish(ctx: Ctx) -> Result<()> {
+    let dir = workdir()?;
+    for (kind, setup) in [
+        (Kind::Zsh, "source <(kubectl vmimage completion zsh)"),
+        (Kind::Fish, "kubectl vmimage completion fish | source"),
+    ] {
+        let shell = shell(&ctx, kind, dir.path(), setup)?;
+        let tab = |line: &str, shown: &[&str], hidden: &[&str]| {
+            tab(&shell, line, shown, hidden).with_context(|| format!("in {kind:?}"))
+        };
+        tab(
+            "kubectl-vmimage ",
+            &["resolve", "pin", "publish"],
+            &["__complete"],
+        )?;
+        tab(
+            "kubectl-vmimage -n ",
+            &[ctx.namespace.as_str(), "kube-system"],
+            &[],
+        )?;
+        tab("kubectl-vmimage check -o ", &["table", "json", "yaml"], &["name"])?;
+        tab("kubectl-vmimage pin -f ", &["vm.yaml", "vms/"], &["notes.txt"])?;
+        tab("kubectl-vmimage resolve --context=", &["vmimage-local"], &[])?;
+        tab("kubectl-vmimage get ubuntu-24", &["ubuntu-24.04"], &[])?;
+    }
     Ok(())
 }
