@@ -310,7 +310,16 @@ pub fn plan_in(
     let selector = ImageSelector::from_annotations(&vm.annotations);
     let names_an_image = !reference.is_empty() || image.is_some();
     if names_an_image {
-        if !matches!(selector, Ok(None)) {
+        let named = Some(reference)
+            .filter(|r| !r.is_empty())
+            .or(image.map(|i| i.name.as_str()));
+        let picked_already = matches!(selector, Ok(Some(_)))
+            && vm
+                .annotations
+                .get(SELECTED_ANNOTATION)
+                .zip(named)
+                .is_some_and(|(recorded, id)| crate::select::records_pick_of(recorded, id));
+        if !matches!(selector, Ok(None)) && !picked_already {
             plan.warnings.push(Warning::SelectorIgnored);
         }
     } else {

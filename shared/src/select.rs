@@ -82,6 +82,16 @@ pub struct Selected {
     pub reason: String,
 }
 
+/// Whether `recorded` (a `vmimage.io/selected-image` value) says a selector picked `id`:
+/// the VM names the image its selector chose already (pinned by `kubectl vmimage pin`, or
+/// a stored VM applied again), so the selector has done its work.
+pub fn records_pick_of(recorded: &str, id: &str) -> bool {
+    recorded
+        .strip_prefix(id)
+        .and_then(|rest| rest.strip_prefix(" picked by "))
+        .is_some_and(|rest| rest.starts_with(IMAGE_SELECTOR_ANNOTATION))
+}
+
 impl ImageSelector {
     /// A selector from its parts (the plugin's `--selector` and `--version`).
     pub fn new(labels: &str, version: Option<&str>) -> Result<Self, SelectError> {

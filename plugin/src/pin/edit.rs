@@ -1,9 +1,10 @@
 //! Turning a plan into byte edits of the source text.
 
-use super::locate::{Document, Node};
+use super::locate::{Document, Node, escape};
 use vmimage_shared::{
     api::ImageRef,
-    mutate::{Change, Plan},
+    mutate::{Change, Plan, SELECTED_ANNOTATION},
+    select::IMAGE_SELECTOR_ANNOTATION,
 };
 use yaml_rust2::scanner::TScalarStyle;
 
@@ -168,6 +169,56 @@ fn pinned_comment(plan: &Plan) -> String {
         .unwrap_or_default()
 }
 
+/// Whether pinning the VM at `prefix` records its selector's pick: it carries a
+/// `vmimage.io/image-selector` of its own, and the selector chose the image.
+pub fn records_selection(doc: &Document, prefix: &str, plan: &Plan) -> bool {
+    plan.selected.is_some()
+        && doc.keys.contains_key(&format!(
+            "{prefix}/metadata/annotations/{}",
+            escape(IMAGE_SELECTOR_ANNOTATION)
+        ))
+}
+
+/// Writes the pick to `vmimage.io/selected-image`, as the webhook records it, beside the
+/// VM's own selector: a VM that names the image its selector picked is not warned that
+/// the selector is ignored. (`pin --selector` leaves no annotation behind to explain.)
+fn record_selection(doc: &Document, text: &str, prefix: &str, plan: &Plan) -> Result<Option<Edit>, String> {
+    let Some(value) = plan
+        .selected_annotation()
+        .filter(|_| records_selection(doc, prefix, plan))
+    else {
+        return Ok(None);
+    };
+    let annotations = format!("{prefix}/metadata/annotations");
+    let quoted = serde_json::to_string(&value).unwrap_or_default();
+    let recorded = format!("{annotations}/{}", escape(SELECTED_ANNOTATION));
+    if doc.nodes.contains_key(&recorded) {
+        let mut edit = replace(doc, text, &recorded, &value)?;
+        edit.text = quoted;
+        return Ok(Some(edit));
+    }
+    let selector = &doc.keys[&format!("{annotations}/{}", escape(IMAGE_SELECTOR_ANNOTATION))];
+    if doc.nodes.get(&annotations).is_some_and(|n| n.flow) {
+        return Ok(Some(Edit {
+            start: selector.start,
+            end: selector.start,
+            text: format!("\"{SELECTED_ANNOTATION}\": {quoted}, "),
+        }));
+    }
+    let line_start = text[..selector.start].rfind('\n').map_or(0, |i| i + 1);
+    let pad = &text[line_start..selector.start];
+    if pad.trim() != "" {
+        return Err(format!(
+            "{IMAGE_SELECTOR_ANNOTATION} shares its line with another key; put it on a line of its own to pin"
+        ));
+    }
+    Ok(Some(Edit {
+        start: line_start,
+        end: line_start,
+        text: format!("{pad}{SELECTED_ANNOTATION}: {quoted}\n"),
+    }))
+}
+
 /// The edits that carry out `plan` for the VM at `prefix` (`""` or `/items/N`).
 pub fn edits_for(doc: &Document, text: &str, prefix: &str, plan: &Plan) -> Result<Vec<Edit>, String> {
     let mut out = Vec::new();
@@ -265,6 +316,7 @@ pub fn edits_for(doc: &Document, text: &str, prefix: &str, plan: &Plan) -> Resul
             }
         }
     }
+    out.extend(record_selection(doc, text, prefix, plan)?);
     Ok(out)
 }
 

@@ -239,7 +239,8 @@ fn refuse_unprintable(text: &str) -> Result<(), String> {
 }
 
 /// JSON-pointer escaping of one token.
-fn escape(token: &str) -> String {
+/// A JSON pointer token for `token` (`~` and `/` escaped).
+pub fn escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 

@@ -10,7 +10,7 @@ mod files;
 mod locate;
 mod text;
 
-pub use edit::{Edit, apply_edits, edits_for};
+pub use edit::{Edit, apply_edits, edits_for, records_selection};
 pub use files::{Input, read_inputs};
 pub use locate::{Document, parse_documents};
 pub use text::{PinOptions, Pinned, pin_documents, pin_text, vms_of};

@@ -1,13 +1,13 @@
 //! Pinning one manifest text against an image index: no I/O, so the command, the tests
 //! and the fuzz target share it.
 
-use super::{Document, apply_edits, edits_for, parse_documents, vms_in};
+use super::{Document, apply_edits, edits_for, parse_documents, records_selection, vms_in};
 use vmimage_shared::{
     api::VmImageRefs,
     decide::{Context, Decision, decide_with},
     index::Index,
     library::Libraries,
-    mutate::{Change, Plan, Selection},
+    mutate::{Change, Plan, SELECTED_ANNOTATION, Selection},
     select::ImageSelector,
 };
 
@@ -115,7 +115,10 @@ pub fn pin_documents(
             match edits_for(doc, text, &prefix, &plan) {
                 Ok(e) if !plan.changes.is_empty() => {
                     edits.extend(e);
-                    let what: Vec<String> = plan.changes.iter().map(|c| describe(c, &plan)).collect();
+                    let mut what: Vec<String> = plan.changes.iter().map(|c| describe(c, &plan)).collect();
+                    if records_selection(doc, &prefix, &plan) {
+                        what.push(format!("{SELECTED_ANNOTATION} recorded"));
+                    }
                     changes.push(format!("{here}: {}", what.join(", ")));
                 }
                 Ok(_) => {}
@@ -193,6 +196,53 @@ mod tests {
         let second = pin_text("vm.yaml", &first.text, &index, "default", PinOptions::default()).unwrap();
         assert!(second.changes.is_empty(), "{:?}", second.changes);
         assert_eq!(second.text, first.text);
+    }
+
+    /// A VM choosing by its own selector, its annotations in block or flow style, with or
+    /// without a stale record of an earlier pick.
+    fn selector_vm(annotations: &str) -> String {
+        format!(
+            "apiVersion: vmoperator.vmware.com/v1alpha6\nkind: VirtualMachine\nmetadata:\n  name: web\n  \
+             namespace: dev\n  annotations{annotations}\nspec:\n  className: small\n"
+        )
+    }
+
+    #[test]
+    fn a_selector_pick_is_recorded_so_the_pinned_vm_is_not_warned_and_pins_once() {
+        let index = sample();
+        let selector = "os.image.vmoperator.vmware.com/id=ubuntu64Guest";
+        for annotations in [
+            format!(":\n    vmimage.io/image-selector: {selector}\n    team: web"),
+            format!(": {{team: web, vmimage.io/image-selector: \"{selector}\"}}"),
+            format!(
+                ":\n    vmimage.io/selected-image: vmi-old picked by vmimage.io/image-selector\n    \
+                 vmimage.io/image-selector: '{selector}'\n    team: web"
+            ),
+        ] {
+            let text = selector_vm(&annotations);
+            let first = pin_text("vm.yaml", &text, &index, "default", PinOptions::default()).unwrap();
+            assert!(first.problems.is_empty(), "{:?}", first.problems);
+            assert!(
+                first.changes[0].ends_with("vmimage.io/selected-image recorded"),
+                "{:?}",
+                first.changes
+            );
+            let pinned = parse_documents(&first.text).unwrap().remove(0).value;
+            let recorded = pinned["metadata"]["annotations"]["vmimage.io/selected-image"]
+                .as_str()
+                .unwrap_or_default();
+            assert!(
+                recorded.starts_with("vmi-0a0044d7c690bcbea picked by vmimage.io/image-selector as"),
+                "{}",
+                first.text
+            );
+            assert_eq!(pinned["metadata"]["annotations"]["team"], "web", "{}", first.text);
+            assert_eq!(pinned["spec"]["imageName"], "vmi-0a0044d7c690bcbea");
+            let second = pin_text("vm.yaml", &first.text, &index, "default", PinOptions::default()).unwrap();
+            assert!(second.changes.is_empty(), "{:?}", second.changes);
+            assert!(second.warnings.is_empty(), "{:?}", second.warnings);
+            assert_eq!(second.text, first.text);
+        }
     }
 
     #[test]

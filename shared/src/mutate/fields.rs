@@ -40,20 +40,25 @@ impl Plan {
                 json!(requested),
             ));
         }
-        // With newest selection or a selector, record which image was picked and why.
+        if let Some(picked) = self.selected_annotation() {
+            out.push(at(
+                &["metadata", "annotations", SELECTED_ANNOTATION],
+                json!(picked),
+            ));
+        }
+        out
+    }
+
+    /// With newest selection or a selector: the [`SELECTED_ANNOTATION`] value recording
+    /// which image was picked and why.
+    pub fn selected_annotation(&self) -> Option<String> {
         let picked: Vec<&str> = self
             .selected
             .iter()
             .chain(&self.notes)
             .map(String::as_str)
             .collect();
-        if !picked.is_empty() {
-            out.push(at(
-                &["metadata", "annotations", SELECTED_ANNOTATION],
-                json!(picked.join("; ")),
-            ));
-        }
-        out
+        (!picked.is_empty()).then(|| picked.join("; "))
     }
 
     /// Sets every field of [`Plan::fields`] in `object`, adding absent maps on the way.

@@ -499,6 +499,33 @@ mod beyond_exact_names {
         assert_eq!(plan.selected, None);
         assert_eq!(plan.warnings, vec![Warning::SelectorIgnored]);
         assert!(!plan.warnings[0].may_be_lag());
+        // Unless the VM records that its selector picked the image it names (a pinned
+        // manifest, a stored VM applied again), in spec.imageName or in spec.image alone.
+        let recorded = selected.to_string();
+        for named in [
+            vm(Some("vmi-a"), None),
+            vm(None, Some(("ClusterVirtualMachineImage", "vmi-a"))),
+        ] {
+            let plan = planned(&with_annotations(
+                named,
+                &[
+                    (IMAGE_SELECTOR_ANNOTATION, &sel),
+                    (SELECTED_ANNOTATION, &recorded),
+                ],
+            ))
+            .unwrap();
+            assert_eq!(plan.warnings, vec![], "{plan:?}");
+        }
+        // A record of another image's pick does not silence it.
+        let plan = planned(&with_annotations(
+            vm(Some("vmi-b"), None),
+            &[
+                (IMAGE_SELECTOR_ANNOTATION, &sel),
+                (SELECTED_ANNOTATION, &recorded),
+            ],
+        ))
+        .unwrap();
+        assert_eq!(plan.warnings, vec![Warning::SelectorIgnored]);
     }
 
     #[test]

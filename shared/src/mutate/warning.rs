@@ -25,7 +25,9 @@ pub enum Warning {
         /// The resolver's error (VM Operator's text first).
         error: ResolveError,
     },
-    /// The VM names an image and also carries an image selector, which is then not used.
+    /// The VM names an image and also carries an image selector, which is then not used
+    /// (not said when `vmimage.io/selected-image` records that the selector picked the
+    /// image the VM names).
     SelectorIgnored,
 }
 

@@ -303,6 +303,25 @@ pub async fn image_selectors_pick_the_newest_ready_match_and_policy_can_forbid_t
         stored["metadata"]
     );
 
+    // The pinned manifest records the pick, so the webhook admits it as pinned, without
+    // warning that its selector is ignored.
+    let mut pinned: Value = serde_json::from_str(&stdout(&pinned))?;
+    pinned["metadata"]["name"] = json!("pinned");
+    let created = ctx.kubectl_stdin(&["create", "-f", "-"], Some(&pinned.to_string()))?;
+    ensure!(
+        created.status.success() && !stderr(&created).contains("is ignored"),
+        "{created:?}"
+    );
+    let stored: Value =
+        serde_json::from_str(&ctx.kubectl_ok(&["get", "vm", "pinned", "-n", &ns, "-o", "json"])?)?;
+    ensure!(
+        stored["spec"]["imageName"] == want
+            && stored["metadata"]["annotations"]["vmimage.io/selected-image"]
+                == pinned["metadata"]["annotations"]["vmimage.io/selected-image"],
+        "{}",
+        stored["metadata"]
+    );
+
     let nothing = vm(
         &ns,
         "nothing",
