@@ -269,6 +269,10 @@ pub struct GetArgs {
     /// go-template=…; one image prints as the object, an ambiguous name as a List.
     #[arg(short = 'o', long, default_value = "table", value_parser = outputs(IMAGE_FORMATS))]
     pub output: Output,
+    /// After printing, print the image (or each candidate) again each time it changes or is
+    /// deleted, as `kubectl get NAME -w` (a watch; Ctrl-C ends it).
+    #[arg(short = 'w', long)]
+    pub watch: bool,
     /// kubectl's printing flags.
     #[command(flatten)]
     pub print: PrintFlags,

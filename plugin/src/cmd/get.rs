@@ -7,10 +7,10 @@ use crate::{
     output::{self, Printer},
     source::{Images, Scope, Source, list_objects},
 };
-use std::{fmt::Write as _, io::Write, process::ExitCode, sync::Arc};
+use std::{collections::HashSet, fmt::Write as _, io::Write, process::ExitCode, sync::Arc};
 use vmimage_shared::{
     ImageEntry, ResolveError,
-    api::{Image, VIRTUAL_MACHINE, VmImageRefs},
+    api::{Image, ImageKind, VIRTUAL_MACHINE, VmImageRefs},
     resolve,
 };
 
@@ -44,6 +44,11 @@ async fn find(source: &Source, namespace: &str, reference: &str) -> Result<(Imag
 /// `get REF`: one image prints as the object itself, an ambiguous name as a List of its
 /// candidates (tables: a row each).
 pub async fn run(global: &Global, args: GetArgs) -> Result<ExitCode> {
+    if args.watch && global.catalog.is_some() {
+        return Err(Error::Usage(
+            "--watch follows the cluster's changes; a --catalog file has none (drop one of them)".into(),
+        ));
+    }
     let (source, namespace) = Source::open(global).await?;
     let (images, found) = find(&source, &namespace, &args.reference).await?;
     let options = args.print.options();
@@ -55,9 +60,40 @@ pub async fn run(global: &Global, args: GetArgs) -> Result<ExitCode> {
     let mut rows = super::list::rows(&images, &found, args.print.show_managed_fields);
     printer.sort(&mut rows)?;
     let mut out = output::stdout();
-    printer.print(&mut out, &rows, rows.len() == 1)?;
+    if args.watch && !args.output.is_table() {
+        // Watching, kubectl prints each object on its own, never a List.
+        for row in &rows {
+            printer.print(&mut out, std::slice::from_ref(row), true)?;
+        }
+    } else {
+        printer.print(&mut out, &rows, rows.len() == 1)?;
+    }
     out.flush()?;
+    drop(rows);
+    if args.watch {
+        let cluster = source
+            .cluster()
+            .ok_or_else(|| Error::Usage("--watch needs a cluster".into()))?;
+        // As `kubectl get NAME -w`: the objects shown, not whatever the name may later name.
+        let shown: HashSet<(ImageKind, Option<&str>, &str)> = found.iter().map(|e| identity(e)).collect();
+        let scope = Scope::VisibleFrom(namespace.clone());
+        super::watch::images(
+            cluster,
+            &scope,
+            &images,
+            |entry| shown.contains(&identity(entry)),
+            args.print.show_managed_fields,
+            &mut printer,
+            &mut out,
+        )
+        .await?;
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An image's kind, namespace and name: which object it is.
+fn identity(entry: &ImageEntry) -> (ImageKind, Option<&str>, &str) {
+    (entry.kind(), entry.scope.namespace(), &entry.name)
 }
 
 /// `describe REF`: everything about the image (or each candidate), with the VMs using it.

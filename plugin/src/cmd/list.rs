@@ -345,7 +345,7 @@ pub async fn run(global: &Global, args: ListArgs) -> Result<ExitCode> {
             cluster,
             &scope,
             &images,
-            &filter,
+            |entry| filter.matches(entry),
             args.print.show_managed_fields,
             &mut printer,
             &mut out,

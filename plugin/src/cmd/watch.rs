@@ -1,7 +1,7 @@
 //! `--watch`, as `kubectl get -w`: after the first listing, one more row (or object) per
 //! change, driven by Kubernetes watches (never polling). Ctrl-C ends the watch.
 
-use super::list::{Filter, Row, Shown};
+use super::list::{Row, Shown};
 use crate::{
     client::{self, Cluster},
     error::{Error, Result},
@@ -25,13 +25,13 @@ type Change = (KindInfo, DynamicObject);
 /// What was printed before the watch began: (kind, namespace, name) to resource version.
 pub type Printed = HashMap<(String, Option<String>, String), Option<String>>;
 
-/// Follows the images of `scope`, printing those that pass `filter` as they change;
+/// Follows the images of `scope`, printing those that `keep` passes as they change;
 /// `listed` is what was printed already (the watch's own first listing skips it unless changed).
 pub async fn images<'a>(
     cluster: &Cluster,
     scope: &Scope,
     listed: &Images,
-    filter: &Filter,
+    keep: impl Fn(&ImageEntry) -> bool,
     managed_fields: bool,
     printer: &mut Printer<'a, Row<'a>>,
     out: &mut impl Write,
@@ -56,7 +56,7 @@ pub async fn images<'a>(
         let Ok(entry) = ImageEntry::from_image(&image) else {
             return Ok(());
         };
-        if !filter.matches(&entry) {
+        if !keep(&entry) {
             return Ok(());
         }
         let details = Details::of_image(&image);

@@ -29,6 +29,7 @@ pub fn all() -> Vec<(&'static str, vmimage_testenv::suite::TestFn)> {
         crate::printing::resolve_and_versions_take_templates,
         crate::printing::each_command_refuses_what_it_cannot_print,
         crate::printing::list_watch_prints_a_row_when_an_image_appears,
+        crate::printing::get_watch_follows_the_image_it_showed,
         crate::printing::publish_status_watch_prints_a_row_per_change,
     ]
 }
@@ -685,6 +686,62 @@ pub async fn list_watch_prints_a_row_when_an_image_appears(ctx: Ctx) -> Result<(
         watch.0.try_wait()?.is_none(),
         "the watch ended by itself:\n{}",
         lines.seen.join("\n")
+    );
+    Ok(())
+}
+
+/// `get NAME -w`, as kubectl's: the image shown, printed again when it changes and when
+/// it is deleted; other images' changes print nothing.
+pub async fn get_watch_follows_the_image_it_showed(ctx: Ctx) -> Result<()> {
+    let ns = ctx.namespace.as_str();
+    let names = images(&ctx).await?;
+    let mut watch = Kill(ctx.kubectl_spawn(&["vmimage", "get", "alpha", "-n", ns, "-w"])?);
+    let mut lines = Lines::of(&mut watch.0)?;
+    lines.wait_for("header", |l| l.starts_with("NAME ") && l.contains("DISPLAY NAME"))?;
+    lines.wait_for("alpha's row", |l| l.starts_with(names[0].as_str()))?;
+    let rows_of = |lines: &Lines, name: &str| lines.seen.iter().filter(|l| l.starts_with(name)).count();
+    // Another image first: a watch delivers events in order, so a row for it would come
+    // before alpha's next one.
+    ok(&ctx, &["label", "vmi", "-n", ns, &names[1], "changed=yes"])?;
+    ok(&ctx, &["label", "vmi", "-n", ns, &names[0], "changed=yes"])?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while rows_of(&lines, &names[0]) < 2 {
+        ensure!(
+            Instant::now() < deadline,
+            "no new row after the label:\n{}",
+            lines.seen.join("\n")
+        );
+        if let Ok(line) = lines.rx.recv_timeout(Duration::from_millis(200)) {
+            lines.seen.push(line);
+        }
+    }
+    ensure!(
+        rows_of(&lines, &names[1]) == 0,
+        "beta was printed:\n{}",
+        lines.seen.join("\n")
+    );
+    ok(&ctx, &["delete", "vmi", "-n", ns, &names[0]])?;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while rows_of(&lines, &names[0]) < 3 {
+        ensure!(
+            Instant::now() < deadline,
+            "no row after the delete:\n{}",
+            lines.seen.join("\n")
+        );
+        if let Ok(line) = lines.rx.recv_timeout(Duration::from_millis(200)) {
+            lines.seen.push(line);
+        }
+    }
+    ensure!(
+        watch.0.try_wait()?.is_none(),
+        "the watch ended by itself:\n{}",
+        lines.seen.join("\n")
+    );
+    // Offline there is nothing to follow.
+    let offline = ctx.kubectl(&["vmimage", "get", "alpha", "-w", "--catalog", "/dev/null"])?;
+    ensure!(
+        !offline.status.success() && String::from_utf8_lossy(&offline.stderr).contains("--watch follows"),
+        "{offline:?}"
     );
     Ok(())
 }
