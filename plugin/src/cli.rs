@@ -466,6 +466,10 @@ pub struct PublishListArgs {
     /// go-template=… (templates see the List that -o json prints).
     #[arg(short = 'o', long, default_value = "table", value_parser = outputs(REQUEST_FORMATS))]
     pub output: Output,
+    /// After listing, print a row for each request added, changed or deleted (a watch;
+    /// Ctrl-C ends it, never the requests).
+    #[arg(short = 'w', long)]
+    pub watch: bool,
     /// kubectl's printing flags.
     #[command(flatten)]
     pub print: PrintFlags,

@@ -30,6 +30,7 @@ pub fn all() -> Vec<(&'static str, vmimage_testenv::suite::TestFn)> {
         crate::printing::each_command_refuses_what_it_cannot_print,
         crate::printing::list_watch_prints_a_row_when_an_image_appears,
         crate::printing::get_watch_follows_the_image_it_showed,
+        crate::printing::publish_list_watch_prints_requests_as_they_come_and_change,
         crate::printing::publish_status_watch_prints_a_row_per_change,
     ]
 }
@@ -742,6 +743,55 @@ pub async fn get_watch_follows_the_image_it_showed(ctx: Ctx) -> Result<()> {
     ensure!(
         !offline.status.success() && String::from_utf8_lossy(&offline.stderr).contains("--watch follows"),
         "{offline:?}"
+    );
+    Ok(())
+}
+
+/// `publish list -w`: nothing yet (said on stderr), then a row for a request created
+/// after the watch began, and one more when its status changes.
+pub async fn publish_list_watch_prints_requests_as_they_come_and_change(ctx: Ctx) -> Result<()> {
+    let ns = ctx.namespace.as_str();
+    let client = ctx.client().await?;
+    ok(&ctx, &["label", "namespace", ns, &format!("{MANUAL_LABEL}=true")])?;
+    let mut watch = Kill(ctx.kubectl_spawn(&["vmimage", "publish", "list", "-n", ns, "-w"])?);
+    let mut lines = Lines::of(&mut watch.0)?;
+    let request = json!({
+        "apiVersion": "vmoperator.vmware.com/v1alpha6", "kind": "VirtualMachinePublishRequest",
+        "metadata": {"name": "later", "namespace": ns},
+        "spec": {"source": {"name": "src"}, "target": {"item": {"name": "later-image"}}}
+    });
+    let out = ctx.kubectl_stdin(&["create", "-f", "-"], Some(&request.to_string()))?;
+    ensure!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    lines.wait_for("header", |l| l.starts_with("NAME ") && l.contains("ATTEMPTS"))?;
+    lines.wait_for("the new request's row", |l| {
+        l.starts_with("later ") && l.contains("later-image")
+    })?;
+    let requests: Api<DynamicObject> = Api::namespaced_with(
+        client,
+        ns,
+        &kube::api::ApiResource::from_gvk_with_plural(
+            &kube::api::GroupVersionKind::gvk(
+                "vmoperator.vmware.com",
+                "v1alpha6",
+                "VirtualMachinePublishRequest",
+            ),
+            "virtualmachinepublishrequests",
+        ),
+    );
+    requests
+        .patch_status(
+            "later",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"attempts": 2}})),
+        )
+        .await?;
+    lines.wait_for("a row with 2 attempts", |l| {
+        l.starts_with("later ") && l.split_whitespace().any(|c| c == "2")
+    })?;
+    ensure!(
+        watch.0.try_wait()?.is_none(),
+        "the watch ended by itself:\n{}",
+        lines.seen.join("\n")
     );
     Ok(())
 }

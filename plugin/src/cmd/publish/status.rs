@@ -1,6 +1,7 @@
 //! `publish list` and `publish status NAME`.
 
 use super::{api, progress::progress};
+use crate::cmd::watch::Printed;
 use crate::{
     cli::{PublishListArgs, PublishStatusArgs},
     client::Cluster,
@@ -107,8 +108,22 @@ pub async fn list(cluster: &Cluster, args: PublishListArgs) -> Result<ExitCode> 
         )))?;
     if list.items.is_empty() && args.output.is_table() {
         crate::note!("No publish requests found in namespace {}.", cluster.namespace);
-        return Ok(ExitCode::SUCCESS);
+        if !args.watch {
+            return Ok(ExitCode::SUCCESS);
+        }
     }
+    let printed: Printed = list
+        .items
+        .iter()
+        .map(|o| {
+            let key = (
+                VIRTUAL_MACHINE_PUBLISH_REQUEST.kind.to_string(),
+                o.metadata.namespace.clone(),
+                o.metadata.name.clone().unwrap_or_default(),
+            );
+            (key, o.metadata.resource_version.clone())
+        })
+        .collect();
     let mut requests = list
         .items
         .into_iter()
@@ -118,8 +133,25 @@ pub async fn list(cluster: &Cluster, args: PublishListArgs) -> Result<ExitCode> 
     let mut printer = Printer::new(kind(), &args.output, &options);
     printer.sort(&mut requests)?;
     let mut out = output::stdout();
-    printer.print(&mut out, &requests, false)?;
+    if args.watch && !args.output.is_table() {
+        // Watching, kubectl prints each object on its own, never a List.
+        for request in &requests {
+            printer.print(&mut out, std::slice::from_ref(request), true)?;
+        }
+    } else if !requests.is_empty() || !args.output.is_table() {
+        printer.print(&mut out, &requests, false)?;
+    }
     out.flush()?;
+    if !args.watch {
+        return Ok(ExitCode::SUCCESS);
+    }
+    drop(requests);
+    let changes = crate::cmd::watch::changes(VIRTUAL_MACHINE_PUBLISH_REQUEST, api, None, printed);
+    let managed_fields = args.print.show_managed_fields;
+    crate::cmd::watch::follow(changes, &mut out, |out, (_, object)| {
+        printer.print_event(out, Request::new(object, managed_fields)?)
+    })
+    .await?;
     Ok(ExitCode::SUCCESS)
 }
 
