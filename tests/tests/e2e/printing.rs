@@ -623,6 +623,22 @@ impl Lines {
         Ok(Self { rx, seen: Vec::new() })
     }
 
+    /// Waits (30 s at most) until `want` has accepted `n` of the lines printed so far.
+    fn wait_for_count(&mut self, what: &str, n: usize, want: impl Fn(&str) -> bool) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while self.seen.iter().filter(|l| want(l)).count() < n {
+            ensure!(
+                Instant::now() < deadline,
+                "no {what} after 30 s; printed so far:\n{}",
+                self.seen.join("\n")
+            );
+            if let Ok(line) = self.rx.recv_timeout(Duration::from_millis(200)) {
+                self.seen.push(line);
+            }
+        }
+        Ok(())
+    }
+
     /// The first line printed so far, or printed within 30 s, that `want` accepts.
     fn wait_for(&mut self, what: &str, want: impl Fn(&str) -> bool) -> Result<String> {
         if let Some(line) = self.seen.iter().find(|l| want(l)) {
@@ -672,17 +688,9 @@ pub async fn list_watch_prints_a_row_when_an_image_appears(ctx: Ctx) -> Result<(
     // A change to an image prints it again.
     ok(&ctx, &["label", "vmi", "-n", ns, &names[1], "changed=yes"])?;
     let before = lines.seen.iter().filter(|l| l.starts_with(&names[1])).count();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while lines.seen.iter().filter(|l| l.starts_with(&names[1])).count() == before {
-        ensure!(
-            Instant::now() < deadline,
-            "no new row after the label:\n{}",
-            lines.seen.join("\n")
-        );
-        if let Ok(line) = lines.rx.recv_timeout(Duration::from_millis(200)) {
-            lines.seen.push(line);
-        }
-    }
+    lines.wait_for_count("new row after the label", before + 1, |l| {
+        l.starts_with(&names[1])
+    })?;
     ensure!(
         watch.0.try_wait()?.is_none(),
         "the watch ended by itself:\n{}",
@@ -700,39 +708,19 @@ pub async fn get_watch_follows_the_image_it_showed(ctx: Ctx) -> Result<()> {
     let mut lines = Lines::of(&mut watch.0)?;
     lines.wait_for("header", |l| l.starts_with("NAME ") && l.contains("DISPLAY NAME"))?;
     lines.wait_for("alpha's row", |l| l.starts_with(names[0].as_str()))?;
-    let rows_of = |lines: &Lines, name: &str| lines.seen.iter().filter(|l| l.starts_with(name)).count();
+    let alpha = |l: &str| l.starts_with(names[0].as_str());
     // Another image first: a watch delivers events in order, so a row for it would come
     // before alpha's next one.
     ok(&ctx, &["label", "vmi", "-n", ns, &names[1], "changed=yes"])?;
     ok(&ctx, &["label", "vmi", "-n", ns, &names[0], "changed=yes"])?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while rows_of(&lines, &names[0]) < 2 {
-        ensure!(
-            Instant::now() < deadline,
-            "no new row after the label:\n{}",
-            lines.seen.join("\n")
-        );
-        if let Ok(line) = lines.rx.recv_timeout(Duration::from_millis(200)) {
-            lines.seen.push(line);
-        }
-    }
+    lines.wait_for_count("new row after the label", 2, alpha)?;
     ensure!(
-        rows_of(&lines, &names[1]) == 0,
+        !lines.seen.iter().any(|l| l.starts_with(names[1].as_str())),
         "beta was printed:\n{}",
         lines.seen.join("\n")
     );
     ok(&ctx, &["delete", "vmi", "-n", ns, &names[0]])?;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while rows_of(&lines, &names[0]) < 3 {
-        ensure!(
-            Instant::now() < deadline,
-            "no row after the delete:\n{}",
-            lines.seen.join("\n")
-        );
-        if let Ok(line) = lines.rx.recv_timeout(Duration::from_millis(200)) {
-            lines.seen.push(line);
-        }
-    }
+    lines.wait_for_count("row after the delete", 3, alpha)?;
     ensure!(
         watch.0.try_wait()?.is_none(),
         "the watch ended by itself:\n{}",
@@ -747,25 +735,20 @@ pub async fn get_watch_follows_the_image_it_showed(ctx: Ctx) -> Result<()> {
     Ok(())
 }
 
-/// `publish list -w`: nothing yet (said on stderr), then a row for a request created
-/// after the watch began, and one more when its status changes.
-pub async fn publish_list_watch_prints_requests_as_they_come_and_change(ctx: Ctx) -> Result<()> {
-    let ns = ctx.namespace.as_str();
-    let client = ctx.client().await?;
-    ok(&ctx, &["label", "namespace", ns, &format!("{MANUAL_LABEL}=true")])?;
-    let mut watch = Kill(ctx.kubectl_spawn(&["vmimage", "publish", "list", "-n", ns, "-w"])?);
-    let mut lines = Lines::of(&mut watch.0)?;
+/// Creates a VirtualMachinePublishRequest `name` of VM `src` for item `item`.
+fn create_request(ctx: &Ctx, name: &str, item: &str) -> Result<()> {
     let request = json!({
         "apiVersion": "vmoperator.vmware.com/v1alpha6", "kind": "VirtualMachinePublishRequest",
-        "metadata": {"name": "later", "namespace": ns},
-        "spec": {"source": {"name": "src"}, "target": {"item": {"name": "later-image"}}}
+        "metadata": {"name": name, "namespace": ctx.namespace},
+        "spec": {"source": {"name": "src"}, "target": {"item": {"name": item}}}
     });
     let out = ctx.kubectl_stdin(&["create", "-f", "-"], Some(&request.to_string()))?;
     ensure!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    lines.wait_for("header", |l| l.starts_with("NAME ") && l.contains("ATTEMPTS"))?;
-    lines.wait_for("the new request's row", |l| {
-        l.starts_with("later ") && l.contains("later-image")
-    })?;
+    Ok(())
+}
+
+/// Sets a request's `status.attempts`, as VM Operator would.
+async fn set_attempts(client: kube::Client, ns: &str, name: &str, attempts: u32) -> Result<()> {
     let requests: Api<DynamicObject> = Api::namespaced_with(
         client,
         ns,
@@ -780,11 +763,28 @@ pub async fn publish_list_watch_prints_requests_as_they_come_and_change(ctx: Ctx
     );
     requests
         .patch_status(
-            "later",
+            name,
             &PatchParams::default(),
-            &Patch::Merge(json!({"status": {"attempts": 2}})),
+            &Patch::Merge(json!({"status": {"attempts": attempts}})),
         )
         .await?;
+    Ok(())
+}
+
+/// `publish list -w`: nothing yet (said on stderr), then a row for a request created
+/// after the watch began, and one more when its status changes.
+pub async fn publish_list_watch_prints_requests_as_they_come_and_change(ctx: Ctx) -> Result<()> {
+    let ns = ctx.namespace.as_str();
+    let client = ctx.client().await?;
+    ok(&ctx, &["label", "namespace", ns, &format!("{MANUAL_LABEL}=true")])?;
+    let mut watch = Kill(ctx.kubectl_spawn(&["vmimage", "publish", "list", "-n", ns, "-w"])?);
+    let mut lines = Lines::of(&mut watch.0)?;
+    create_request(&ctx, "later", "later-image")?;
+    lines.wait_for("header", |l| l.starts_with("NAME ") && l.contains("ATTEMPTS"))?;
+    lines.wait_for("the new request's row", |l| {
+        l.starts_with("later ") && l.contains("later-image")
+    })?;
+    set_attempts(client, ns, "later", 2).await?;
     lines.wait_for("a row with 2 attempts", |l| {
         l.starts_with("later ") && l.split_whitespace().any(|c| c == "2")
     })?;
@@ -801,38 +801,14 @@ pub async fn publish_status_watch_prints_a_row_per_change(ctx: Ctx) -> Result<()
     let client = ctx.client().await?;
     // The simulated publisher leaves this namespace's requests alone: the test writes them.
     ok(&ctx, &["label", "namespace", ns, &format!("{MANUAL_LABEL}=true")])?;
-    let request = json!({
-        "apiVersion": "vmoperator.vmware.com/v1alpha6", "kind": "VirtualMachinePublishRequest",
-        "metadata": {"name": "req", "namespace": ns},
-        "spec": {"source": {"name": "src"}, "target": {"item": {"name": "src-image"}}}
-    });
-    let out = ctx.kubectl_stdin(&["create", "-f", "-"], Some(&request.to_string()))?;
-    ensure!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    create_request(&ctx, "req", "src-image")?;
     let mut watch = Kill(ctx.kubectl_spawn(&["vmimage", "publish", "status", "req", "-n", ns, "-w"])?);
     let mut lines = Lines::of(&mut watch.0)?;
     lines.wait_for("header", |l| l.starts_with("NAME ") && l.contains("ATTEMPTS"))?;
     lines.wait_for("the request's row", |l| {
         l.starts_with("req ") && l.contains("src-image")
     })?;
-    let requests: Api<DynamicObject> = Api::namespaced_with(
-        client,
-        ns,
-        &kube::api::ApiResource::from_gvk_with_plural(
-            &kube::api::GroupVersionKind::gvk(
-                "vmoperator.vmware.com",
-                "v1alpha6",
-                "VirtualMachinePublishRequest",
-            ),
-            "virtualmachinepublishrequests",
-        ),
-    );
-    requests
-        .patch_status(
-            "req",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"status": {"attempts": 3}})),
-        )
-        .await?;
+    set_attempts(client, ns, "req", 3).await?;
     let row = lines.wait_for("a row with 3 attempts", |l| {
         l.starts_with("req ") && l.split_whitespace().any(|c| c == "3")
     })?;
