@@ -54,6 +54,8 @@ impl Kind {
 /// One tmux server on a private socket, holding one shell. Dropping it ends the server.
 pub struct Shell {
     socket: PathBuf,
+    /// Which shell it is.
+    pub kind: Kind,
 }
 
 impl Shell {
@@ -82,7 +84,7 @@ impl Shell {
         if !status.success() {
             bail!("tmux new-session failed ({status})");
         }
-        let shell = Self { socket };
+        let shell = Self { socket, kind };
         shell.run(&format!("{}; clear", kind.settings()))?;
         shell.wait_for(Duration::from_secs(10), |s| s.trim() == "$")?;
         Ok(shell)

@@ -13,10 +13,8 @@ use vmimage_testenv::{
 
 pub fn all() -> Vec<(&'static str, vmimage_testenv::suite::TestFn)> {
     vmimage_testenv::tests![
-        crate::completion::kubectl_completes_the_plugin_from_the_cluster_in_bash,
-        crate::completion::the_completion_script_completes_the_standalone_binary,
-        crate::completion::kubectl_completes_the_plugin_in_zsh_and_fish,
-        crate::completion::the_completion_scripts_complete_the_standalone_binary_in_zsh_and_fish,
+        crate::completion::kubectl_completes_the_plugin_from_the_cluster_in_bash_zsh_and_fish,
+        crate::completion::the_completion_scripts_complete_the_standalone_binary_in_bash_zsh_and_fish,
     ]
 }
 
@@ -82,9 +80,12 @@ fn tab(shell: &Shell, line: &str, shown: &[&str], hidden: &[&str]) -> Result<()>
     };
     let screen = shell
         .wait_for(TAB, |s| shown.iter().all(|w| has(s, w)))
-        .with_context(|| format!("completing {line:?}: expected {shown:?}"))?;
+        .with_context(|| format!("completing {line:?} in {:?}: expected {shown:?}", shell.kind))?;
     if let Some(word) = hidden.iter().find(|w| has(&screen, w)) {
-        bail!("completing {line:?} offered {word:?}:\n{screen}");
+        bail!(
+            "completing {line:?} in {:?} offered {word:?}:\n{screen}",
+            shell.kind
+        );
     }
     shell.reset()
 }
@@ -111,10 +112,37 @@ async fn vm(ctx: &Ctx, name: &str) -> Result<()> {
     Ok(())
 }
 
-/// `kubectl vmimage … <TAB>` with kubectl's bash completion loaded: subcommands without
-/// the hidden one, namespaces, contexts, image names and IDs as `-n` sees them, each
-/// command's output formats, manifests and directories, VMs and publish requests.
-pub async fn kubectl_completes_the_plugin_from_the_cluster_in_bash(ctx: Ctx) -> Result<()> {
+/// The shells, each with what loads `kubectl`'s completion (`kubectl: true`) or the
+/// standalone binary's script; bash also needs its bash-completion helpers.
+fn shells(ctx: &Ctx, dir: &std::path::Path, kubectl: bool) -> Result<Vec<Shell>> {
+    let program = if kubectl { "kubectl" } else { "kubectl vmimage" };
+    let bash_setup = format!(
+        "source {}; source <({program} completion bash)",
+        tmux::BASH_COMPLETION
+    );
+    Ok(vec![
+        bash(ctx, dir, &bash_setup)?,
+        shell(
+            ctx,
+            Kind::Zsh,
+            dir,
+            &format!("source <({program} completion zsh)"),
+        )?,
+        shell(
+            ctx,
+            Kind::Fish,
+            dir,
+            &format!("{program} completion fish | source"),
+        )?,
+    ])
+}
+
+/// `kubectl vmimage … <TAB>` with kubectl's own completion loaded, in bash, zsh and fish:
+/// subcommands without the hidden one, namespaces, contexts, image names and IDs as `-n`
+/// sees them, each command's output formats, manifests and directories, VMs and publish
+/// requests. (kubectl's fish completion cannot filter files by extension, so `-f` and
+/// `--catalog` there offer every file; that is kubectl's, not vmimage's.)
+pub async fn kubectl_completes_the_plugin_from_the_cluster_in_bash_zsh_and_fish(ctx: Ctx) -> Result<()> {
     let ns = ctx.namespace.as_str();
     vm(&ctx, "web-1").await?;
     vm(&ctx, "web-2").await?;
@@ -130,216 +158,127 @@ pub async fn kubectl_completes_the_plugin_from_the_cluster_in_bash(ctx: Ctx) -> 
     ])?;
 
     let dir = workdir()?;
-    let shell = bash(
-        &ctx,
-        dir.path(),
-        &format!(
-            "source {}; source <(kubectl completion bash)",
-            tmux::BASH_COMPLETION
-        ),
-    )?;
-    tab(
-        &shell,
-        "kubectl vmimage ",
-        &["resolve", "list", "publish", "completion"],
-        &["__complete"],
-    )?;
-    tab(
-        &shell,
-        "kubectl vmimage -n ",
-        &[ns, "kube-system", "default"],
-        &["resolve"],
-    )?;
-    tab(&shell, "kubectl vmimage list --context ", &["vmimage-local"], &[])?;
-    // Image names as the namespace on the line sees them: prod has a hardened copy.
-    tab(
-        &shell,
-        "kubectl vmimage resolve -n prod ubuntu-24",
-        &["ubuntu-24.04", "ubuntu-24.04-hardened"],
-        &[],
-    )?;
-    tab(
-        &shell,
-        &format!("kubectl vmimage -n {ns} resolve ubuntu-2"),
-        &["ubuntu-22.04", "ubuntu-24.04"],
-        &["ubuntu-24.04-hardened"],
-    )?;
-    tab(
-        &shell,
-        "kubectl vmimage get vmi-0a00",
-        &["vmi-0a0044d7c690bcbea"],
-        &[],
-    )?;
-    tab(
-        &shell,
-        "kubectl vmimage resolve x -o ",
-        &["table", "json", "yaml", "name", "id"],
-        &["wide"],
-    )?;
-    tab(&shell, "kubectl vmimage list -o ", &["wide", "table", "id"], &[])?;
-    tab(
-        &shell,
-        "kubectl vmimage pin -f ",
-        &["vm.yaml", "base.yml", "vms/"],
-        &["notes.txt"],
-    )?;
-    tab(
-        &shell,
-        "kubectl vmimage --catalog ",
-        &["vm.yaml", "vms/"],
-        &["notes.txt"],
-    )?;
-    tab(
-        &shell,
-        &format!("kubectl vmimage publish -n {ns} "),
-        &["web-1", "web-2", "list", "status"],
-        &[],
-    )?;
-    tab(
-        &shell,
-        &format!("kubectl vmimage publish status -n {ns} "),
-        &["web-1-req"],
-        &["web-2"],
-    )?;
-    Ok(())
-}
-
-/// `source <(kubectl vmimage completion bash)` alone (no kubectl completion): the
-/// standalone `kubectl-vmimage` and `kubectl vmimage` complete through `__complete`,
-/// which is never offered itself.
-pub async fn the_completion_script_completes_the_standalone_binary(ctx: Ctx) -> Result<()> {
-    let dir = workdir()?;
-    let shell = bash(
-        &ctx,
-        dir.path(),
-        &format!(
-            "source {}; source <(kubectl vmimage completion bash)",
-            tmux::BASH_COMPLETION
-        ),
-    )?;
-    tab(
-        &shell,
-        "kubectl-vmimage ",
-        &["resolve", "pin", "publish"],
-        &["__complete"],
-    )?;
-    tab(
-        &shell,
-        "kubectl-vmimage -n ",
-        &[ctx.namespace.as_str(), "kube-system"],
-        &[],
-    )?;
-    tab(
-        &shell,
-        "kubectl-vmimage check -o ",
-        &["table", "json", "yaml"],
-        &["name"],
-    )?;
-    tab(
-        &shell,
-        "kubectl-vmimage pin -f ",
-        &["vm.yaml", "vms/"],
-        &["notes.txt"],
-    )?;
-    tab(
-        &shell,
-        "kubectl-vmimage resolve --context=",
-        &["vmimage-local"],
-        &[],
-    )?;
-    tab(
-        &shell,
-        "kubectl vmimage ",
-        &["resolve", "versions"],
-        &["__complete"],
-    )?;
-    tab(&shell, "kubectl vmimage get ubuntu-24", &["ubuntu-24.04"], &[])?;
-    Ok(())
-}
-
-/// `kubectl vmimage … <TAB>` with kubectl's own zsh and fish completion loaded: the same
-/// candidates as in bash, from the cluster. (kubectl's fish completion cannot filter files
-/// by extension, so `pin -f` there offers every file; that is kubectl's, not vmimage's.)
-pub async fn kubectl_completes_the_plugin_in_zsh_and_fish(ctx: Ctx) -> Result<()> {
-    let ns = ctx.namespace.as_str();
-    vm(&ctx, "web-1").await?;
-    let dir = workdir()?;
-    for (kind, setup) in [
-        (Kind::Zsh, "source <(kubectl completion zsh)"),
-        (Kind::Fish, "kubectl completion fish | source"),
-    ] {
-        let shell = shell(&ctx, kind, dir.path(), setup)?;
-        let tab = |line: &str, shown: &[&str], hidden: &[&str]| {
-            tab(&shell, line, shown, hidden).with_context(|| format!("in {kind:?}"))
+    for shell in shells(&ctx, dir.path(), true)? {
+        let not_manifests: &[&str] = if shell.kind == Kind::Fish {
+            &[]
+        } else {
+            &["notes.txt"]
         };
         tab(
+            &shell,
             "kubectl vmimage ",
             &["resolve", "list", "publish", "completion"],
             &["__complete"],
         )?;
         tab(
+            &shell,
             "kubectl vmimage -n ",
             &[ns, "kube-system", "default"],
             &["resolve"],
         )?;
-        tab("kubectl vmimage list --context ", &["vmimage-local"], &[])?;
+        tab(&shell, "kubectl vmimage list --context ", &["vmimage-local"], &[])?;
+        // Image names as the namespace on the line sees them: prod has a hardened copy.
         tab(
+            &shell,
             "kubectl vmimage resolve -n prod ubuntu-24",
             &["ubuntu-24.04", "ubuntu-24.04-hardened"],
             &[],
         )?;
         tab(
+            &shell,
             &format!("kubectl vmimage -n {ns} resolve ubuntu-2"),
             &["ubuntu-22.04", "ubuntu-24.04"],
             &["ubuntu-24.04-hardened"],
         )?;
-        tab("kubectl vmimage get vmi-0a00", &["vmi-0a0044d7c690bcbea"], &[])?;
         tab(
+            &shell,
+            "kubectl vmimage get vmi-0a00",
+            &["vmi-0a0044d7c690bcbea"],
+            &[],
+        )?;
+        tab(
+            &shell,
             "kubectl vmimage resolve x -o ",
             &["table", "json", "yaml", "name", "id"],
             &["wide"],
         )?;
-        let hidden: &[&str] = if kind == Kind::Zsh { &["notes.txt"] } else { &[] };
+        tab(&shell, "kubectl vmimage list -o ", &["wide", "table", "id"], &[])?;
         tab(
+            &shell,
             "kubectl vmimage pin -f ",
             &["vm.yaml", "base.yml", "vms/"],
-            hidden,
+            not_manifests,
         )?;
         tab(
+            &shell,
+            "kubectl vmimage --catalog ",
+            &["vm.yaml", "vms/"],
+            not_manifests,
+        )?;
+        tab(
+            &shell,
             &format!("kubectl vmimage publish -n {ns} "),
-            &["web-1", "list", "status"],
+            &["web-1", "web-2", "list", "status"],
             &[],
+        )?;
+        tab(
+            &shell,
+            &format!("kubectl vmimage publish status -n {ns} "),
+            &["web-1-req"],
+            &["web-2"],
         )?;
     }
     Ok(())
 }
 
-/// `kubectl vmimage completion zsh|fish` loaded alone: the standalone `kubectl-vmimage`
-/// completes subcommands, namespaces, formats, manifests only and contexts.
-pub async fn the_completion_scripts_complete_the_standalone_binary_in_zsh_and_fish(ctx: Ctx) -> Result<()> {
+/// `kubectl vmimage completion bash|zsh|fish` loaded alone (no kubectl completion): the
+/// standalone `kubectl-vmimage` completes through `__complete`, which is never offered
+/// itself; the bash script also registers `kubectl vmimage`.
+pub async fn the_completion_scripts_complete_the_standalone_binary_in_bash_zsh_and_fish(
+    ctx: Ctx,
+) -> Result<()> {
     let dir = workdir()?;
-    for (kind, setup) in [
-        (Kind::Zsh, "source <(kubectl vmimage completion zsh)"),
-        (Kind::Fish, "kubectl vmimage completion fish | source"),
-    ] {
-        let shell = shell(&ctx, kind, dir.path(), setup)?;
-        let tab = |line: &str, shown: &[&str], hidden: &[&str]| {
-            tab(&shell, line, shown, hidden).with_context(|| format!("in {kind:?}"))
-        };
+    for shell in shells(&ctx, dir.path(), false)? {
         tab(
+            &shell,
             "kubectl-vmimage ",
             &["resolve", "pin", "publish"],
             &["__complete"],
         )?;
         tab(
+            &shell,
             "kubectl-vmimage -n ",
             &[ctx.namespace.as_str(), "kube-system"],
             &[],
         )?;
-        tab("kubectl-vmimage check -o ", &["table", "json", "yaml"], &["name"])?;
-        tab("kubectl-vmimage pin -f ", &["vm.yaml", "vms/"], &["notes.txt"])?;
-        tab("kubectl-vmimage resolve --context=", &["vmimage-local"], &[])?;
-        tab("kubectl-vmimage get ubuntu-24", &["ubuntu-24.04"], &[])?;
+        tab(
+            &shell,
+            "kubectl-vmimage check -o ",
+            &["table", "json", "yaml"],
+            &["name"],
+        )?;
+        tab(
+            &shell,
+            "kubectl-vmimage pin -f ",
+            &["vm.yaml", "vms/"],
+            &["notes.txt"],
+        )?;
+        tab(
+            &shell,
+            "kubectl-vmimage resolve --context=",
+            &["vmimage-local"],
+            &[],
+        )?;
+        tab(&shell, "kubectl-vmimage get ubuntu-24", &["ubuntu-24.04"], &[])?;
+        if shell.kind == Kind::Bash {
+            tab(
+                &shell,
+                "kubectl vmimage ",
+                &["resolve", "versions"],
+                &["__complete"],
+            )?;
+            tab(&shell, "kubectl vmimage get ubuntu-24", &["ubuntu-24.04"], &[])?;
+        }
     }
     Ok(())
 }

@@ -663,6 +663,18 @@ impl Lines {
 /// Kills the watching kubectl (and so the plugin it became) when the test ends.
 struct Kill(std::process::Child);
 
+impl Kill {
+    /// Fails if the watch has ended on its own (only Ctrl-C or the reader may end it).
+    fn still_running(&mut self, lines: &Lines) -> Result<()> {
+        ensure!(
+            self.0.try_wait()?.is_none(),
+            "the watch ended by itself:\n{}",
+            lines.seen.join("\n")
+        );
+        Ok(())
+    }
+}
+
 impl Drop for Kill {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -691,11 +703,7 @@ pub async fn list_watch_prints_a_row_when_an_image_appears(ctx: Ctx) -> Result<(
     lines.wait_for_count("new row after the label", before + 1, |l| {
         l.starts_with(&names[1])
     })?;
-    ensure!(
-        watch.0.try_wait()?.is_none(),
-        "the watch ended by itself:\n{}",
-        lines.seen.join("\n")
-    );
+    watch.still_running(&lines)?;
     Ok(())
 }
 
@@ -721,11 +729,7 @@ pub async fn get_watch_follows_the_image_it_showed(ctx: Ctx) -> Result<()> {
     );
     ok(&ctx, &["delete", "vmi", "-n", ns, &names[0]])?;
     lines.wait_for_count("row after the delete", 3, alpha)?;
-    ensure!(
-        watch.0.try_wait()?.is_none(),
-        "the watch ended by itself:\n{}",
-        lines.seen.join("\n")
-    );
+    watch.still_running(&lines)?;
     // Offline there is nothing to follow.
     let offline = ctx.kubectl(&["vmimage", "get", "alpha", "-w", "--catalog", "/dev/null"])?;
     ensure!(
@@ -788,11 +792,7 @@ pub async fn publish_list_watch_prints_requests_as_they_come_and_change(ctx: Ctx
     lines.wait_for("a row with 2 attempts", |l| {
         l.starts_with("later ") && l.split_whitespace().any(|c| c == "2")
     })?;
-    ensure!(
-        watch.0.try_wait()?.is_none(),
-        "the watch ended by itself:\n{}",
-        lines.seen.join("\n")
-    );
+    watch.still_running(&lines)?;
     Ok(())
 }
 
