@@ -313,12 +313,12 @@ pub fn plan_in(
         let named = Some(reference)
             .filter(|r| !r.is_empty())
             .or(image.map(|i| i.name.as_str()));
-        let picked_already = matches!(selector, Ok(Some(_)))
-            && vm
-                .annotations
-                .get(SELECTED_ANNOTATION)
-                .zip(named)
-                .is_some_and(|(recorded, id)| crate::select::records_pick_of(recorded, id));
+        let picked_already = match (&selector, vm.annotations.get(SELECTED_ANNOTATION), named) {
+            (Ok(Some(selector)), Some(recorded), Some(id)) => {
+                crate::select::records_pick_of(recorded, id, selector)
+            }
+            _ => false,
+        };
         if !matches!(selector, Ok(None)) && !picked_already {
             plan.warnings.push(Warning::SelectorIgnored);
         }

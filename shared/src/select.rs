@@ -82,14 +82,14 @@ pub struct Selected {
     pub reason: String,
 }
 
-/// Whether `recorded` (a `vmimage.io/selected-image` value) says a selector picked `id`:
-/// the VM names the image its selector chose already (pinned by `kubectl vmimage pin`, or
-/// a stored VM applied again), so the selector has done its work.
-pub fn records_pick_of(recorded: &str, id: &str) -> bool {
+/// Whether `recorded` (a `vmimage.io/selected-image` value) says that `selector`, as it
+/// is written now, picked `id`: the VM names the image its selector chose already (pinned
+/// by `kubectl vmimage pin`, or a stored VM applied again), so the selector has done its
+/// work. A record of another selector (the annotation edited since) does not count.
+pub fn records_pick_of(recorded: &str, id: &str, selector: &ImageSelector) -> bool {
     recorded
-        .strip_prefix(id)
-        .and_then(|rest| rest.strip_prefix(" picked by "))
-        .is_some_and(|rest| rest.starts_with(IMAGE_SELECTOR_ANNOTATION))
+        .strip_prefix(&selector.reason_head(id))
+        .is_some_and(|rest| rest.starts_with(" ("))
 }
 
 impl ImageSelector {
@@ -117,6 +117,11 @@ impl ImageSelector {
         }
     }
 
+    /// The start of the reason recorded for picking `id`, up to the version said after it.
+    fn reason_head(&self, id: &str) -> String {
+        format!("{id} picked by {IMAGE_SELECTOR_ANNOTATION} as the newest Ready match of {self}")
+    }
+
     fn matches_labels(&self, image: &ImageEntry) -> bool {
         self.labels.matches_with(|key| image.labels.get(key))
     }
@@ -140,15 +145,13 @@ impl ImageSelector {
             Some(image) => Ok(Selected {
                 image: (*image).clone(),
                 matched: picked.len(),
-                reason: format!(
-                    "{} picked by {} as the newest Ready match of {}",
-                    image.name, IMAGE_SELECTOR_ANNOTATION, self
-                ) + &match (image.version(), picked.len()) {
-                    (Some(v), 1) => format!(" (version {v}; the only match)"),
-                    (Some(v), n) => format!(" (version {v}; {n} matched)"),
-                    (None, 1) => " (no version; the only match)".to_string(),
-                    (None, n) => format!(" (no version; {n} matched)"),
-                },
+                reason: self.reason_head(&image.name)
+                    + &match (image.version(), picked.len()) {
+                        (Some(v), 1) => format!(" (version {v}; the only match)"),
+                        (Some(v), n) => format!(" (version {v}; {n} matched)"),
+                        (None, 1) => " (no version; the only match)".to_string(),
+                        (None, n) => format!(" (no version; {n} matched)"),
+                    },
             }),
             None => Err(SelectError::NoMatch {
                 searched: self.to_string(),

@@ -499,33 +499,37 @@ mod beyond_exact_names {
         assert_eq!(plan.selected, None);
         assert_eq!(plan.warnings, vec![Warning::SelectorIgnored]);
         assert!(!plan.warnings[0].may_be_lag());
-        // Unless the VM records that its selector picked the image it names (a pinned
-        // manifest, a stored VM applied again), in spec.imageName or in spec.image alone.
+        // Unless the VM records that its selector, as written now, picked the image it
+        // names (a pinned manifest, a stored VM applied again), in spec.imageName or in
+        // spec.image alone.
         let recorded = selected.to_string();
+        let picking = [
+            (IMAGE_SELECTOR_ANNOTATION, sel.as_str()),
+            (IMAGE_VERSION_ANNOTATION, "<24"),
+            (SELECTED_ANNOTATION, &recorded),
+        ];
         for named in [
             vm(Some("vmi-a"), None),
             vm(None, Some(("ClusterVirtualMachineImage", "vmi-a"))),
         ] {
-            let plan = planned(&with_annotations(
-                named,
-                &[
-                    (IMAGE_SELECTOR_ANNOTATION, &sel),
-                    (SELECTED_ANNOTATION, &recorded),
-                ],
-            ))
-            .unwrap();
+            let plan = planned(&with_annotations(named, &picking)).unwrap();
             assert_eq!(plan.warnings, vec![], "{plan:?}");
         }
-        // A record of another image's pick does not silence it.
-        let plan = planned(&with_annotations(
-            vm(Some("vmi-b"), None),
-            &[
-                (IMAGE_SELECTOR_ANNOTATION, &sel),
-                (SELECTED_ANNOTATION, &recorded),
-            ],
-        ))
-        .unwrap();
-        assert_eq!(plan.warnings, vec![Warning::SelectorIgnored]);
+        // A record of another image's pick, or of the selector before it was edited, does
+        // not silence it.
+        let edited = [
+            (IMAGE_SELECTOR_ANNOTATION, sel.as_str()),
+            (IMAGE_VERSION_ANNOTATION, "<23"),
+            (SELECTED_ANNOTATION, &recorded),
+        ];
+        for (named, annotations) in [("vmi-b", &picking), ("vmi-a", &edited)] {
+            let plan = planned(&with_annotations(vm(Some(named), None), annotations)).unwrap();
+            assert_eq!(
+                plan.warnings,
+                vec![Warning::SelectorIgnored],
+                "{named} {annotations:?}"
+            );
+        }
     }
 
     #[test]
