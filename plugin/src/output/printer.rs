@@ -62,6 +62,9 @@ pub struct Printer<'a, T> {
     color: bool,
     /// The table's widths once printed, so watched rows line up.
     widths: Option<Widths>,
+    /// Whether a YAML document was written: the next one is preceded by `---`, as
+    /// kubectl's watch prints a stream of objects.
+    wrote_yaml: bool,
 }
 
 impl<'a, T: Serialize + Sync> Printer<'a, T> {
@@ -73,6 +76,7 @@ impl<'a, T: Serialize + Sync> Printer<'a, T> {
             options,
             color: super::use_color(),
             widths: None,
+            wrote_yaml: false,
         }
     }
 
@@ -117,6 +121,12 @@ impl<'a, T: Serialize + Sync> Printer<'a, T> {
         match self.output {
             Output::Format(Format::Json | Format::Yaml) => {
                 let format = self.output.format().unwrap_or(Format::Json);
+                if format == Format::Yaml {
+                    if self.wrote_yaml {
+                        writeln!(out, "---")?;
+                    }
+                    self.wrote_yaml = true;
+                }
                 match items {
                     [one] if single => write_data(out, format, one)?,
                     _ => write_data(out, format, &data::list(items))?,
@@ -626,5 +636,25 @@ mod tests {
         p.print(&mut out, &items(), false).unwrap();
         p.print_event(&mut out, obj("c", None, &[])).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "NAME\nb10\nb9\na\nc\n");
+    }
+
+    #[test]
+    fn watched_yaml_is_one_stream_of_documents() {
+        let output = Output::Format(Format::Yaml);
+        let options = Options::default();
+        let mut p = Printer::new(kind(), &output, &options);
+        let mut out = Vec::new();
+        for name in ["a", "b", "c"] {
+            p.print_event(&mut out, obj(name, None, &[])).unwrap();
+        }
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.matches("\n---\n").count(), 2, "{text}");
+        let names: Vec<String> = serde_norway::Deserializer::from_str(&text)
+            .map(|doc| {
+                let value = <serde_json::Value as serde::Deserialize>::deserialize(doc).unwrap();
+                value["metadata"]["name"].as_str().unwrap().to_string()
+            })
+            .collect();
+        assert_eq!(names, ["a", "b", "c"]);
     }
 }
