@@ -76,10 +76,9 @@ pub async fn run(global: &Global, args: GetArgs) -> Result<ExitCode> {
             .ok_or_else(|| Error::Usage("--watch needs a cluster".into()))?;
         // As `kubectl get NAME -w`: the objects shown, not whatever the name may later name.
         let shown: HashSet<(ImageKind, Option<&str>, &str)> = found.iter().map(|e| identity(e)).collect();
-        let scope = Scope::VisibleFrom(namespace.clone());
         super::watch::images(
             cluster,
-            &scope,
+            super::watch::Watched::Images(&found),
             &images,
             |entry| shown.contains(&identity(entry)),
             args.print.show_managed_fields,

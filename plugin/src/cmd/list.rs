@@ -343,7 +343,7 @@ pub async fn run(global: &Global, args: ListArgs) -> Result<ExitCode> {
         let filter = Filter::new(&args)?;
         super::watch::images(
             cluster,
-            &scope,
+            super::watch::Watched::Scope(&scope),
             &images,
             |entry| filter.matches(entry),
             args.print.show_managed_fields,

@@ -25,11 +25,19 @@ type Change = (KindInfo, DynamicObject);
 /// What was printed before the watch began: (kind, namespace, name) to resource version.
 pub type Printed = HashMap<(String, Option<String>, String), Option<String>>;
 
-/// Follows the images of `scope`, printing those that `keep` passes as they change;
+/// Which images to watch: the namespaced and cluster images of a scope (`list -w`), or
+/// named images one by one (`get -w`, by field selector, so following one image of
+/// 100,000 does not list them all again).
+pub enum Watched<'a> {
+    Scope(&'a Scope),
+    Images(&'a [Arc<ImageEntry>]),
+}
+
+/// Follows the images of `watched`, printing those that `keep` passes as they change;
 /// `listed` is what was printed already (the watch's own first listing skips it unless changed).
 pub async fn images<'a>(
     cluster: &Cluster,
-    scope: &Scope,
+    watched: Watched<'_>,
     listed: &Images,
     keep: impl Fn(&ImageEntry) -> bool,
     managed_fields: bool,
@@ -38,16 +46,34 @@ pub async fn images<'a>(
 ) -> Result<()> {
     let namespaced = client::resource(cluster, VIRTUAL_MACHINE_IMAGE).await?;
     let clustered = client::resource(cluster, CLUSTER_VIRTUAL_MACHINE_IMAGE).await?;
-    let namespaced = match scope {
-        Scope::VisibleFrom(ns) => Api::namespaced_with(cluster.client.clone(), ns, &namespaced),
-        Scope::All => Api::all_with(cluster.client.clone(), &namespaced),
-    };
-    let clustered = Api::all_with(cluster.client.clone(), &clustered);
     let printed: Printed = listed.resource_versions();
-    let changes = futures::stream::select(
-        changes(VIRTUAL_MACHINE_IMAGE, namespaced, None, printed.clone()),
-        changes(CLUSTER_VIRTUAL_MACHINE_IMAGE, clustered, None, printed),
-    );
+    let client = || cluster.client.clone();
+    let changes = match watched {
+        Watched::Scope(scope) => {
+            let namespaced = match scope {
+                Scope::VisibleFrom(ns) => Api::namespaced_with(client(), ns, &namespaced),
+                Scope::All => Api::all_with(client(), &namespaced),
+            };
+            let clustered = Api::all_with(client(), &clustered);
+            vec![
+                changes(VIRTUAL_MACHINE_IMAGE, namespaced, None, printed.clone()).boxed(),
+                changes(CLUSTER_VIRTUAL_MACHINE_IMAGE, clustered, None, printed).boxed(),
+            ]
+        }
+        Watched::Images(entries) => entries
+            .iter()
+            .map(|entry| {
+                let name = Some(format!("metadata.name={}", entry.name));
+                let kind = entry.kind().info();
+                let api = match entry.scope.namespace() {
+                    Some(ns) => Api::namespaced_with(client(), ns, &namespaced),
+                    None => Api::all_with(client(), &clustered),
+                };
+                changes(kind, api, name, printed.clone()).boxed()
+            })
+            .collect(),
+    };
+    let changes = futures::stream::select_all(changes);
     follow(changes, out, |out, (kind, object)| {
         let mut image: Image = serde_json::to_value(&object)
             .and_then(serde_json::from_value)
