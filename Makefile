@@ -35,11 +35,13 @@ tools: ## Check the toolchain (cargo, go) and say what to install if missing
 
 # The completion e2e tests type TAB into a real bash, zsh and fish under tmux, with
 # kubectl's completion; bash's needs the bash-completion package.
+# Unattended and lean: fish alone would recommend X clipboard tools and a text browser.
+APT_INSTALL := DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends
 .PHONY: shell-tools
 shell-tools: ## Check tmux, bash-completion, zsh and fish (the completion tests), installing them if missing
 	@command -v tmux >/dev/null && command -v zsh >/dev/null && command -v fish >/dev/null && [ -f /usr/share/bash-completion/bash_completion ] || { \
 	  echo "installing tmux, bash-completion, zsh and fish (the completion e2e tests drive real shells)"; \
-	  apt-get install -y -q tmux bash-completion zsh fish >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q tmux bash-completion zsh fish >/dev/null; } || \
+	  $(APT_INSTALL) tmux bash-completion zsh fish >/dev/null 2>&1 || { apt-get update -q >/dev/null && $(APT_INSTALL) tmux bash-completion zsh fish >/dev/null; } || \
 	    { echo "install them: apt-get install tmux bash-completion zsh fish"; exit 1; }; }
 
 .PHONY: krew-tools

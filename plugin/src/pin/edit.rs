@@ -193,7 +193,12 @@ fn record_selection(doc: &Document, text: &str, prefix: &str, plan: &Plan) -> Re
     let quoted = serde_json::to_string(&value).unwrap_or_default();
     let recorded = format!("{annotations}/{}", escape(SELECTED_ANNOTATION));
     if doc.nodes.contains_key(&recorded) {
-        let mut edit = replace(doc, text, &recorded, &value)?;
+        let mut edit = replace(doc, text, &recorded, &value).map_err(|_| {
+            format!(
+                "metadata.annotations[{SELECTED_ANNOTATION}] is written over several lines, \
+                 so pin cannot rewrite it with the new pick; delete it (pin writes it again) or put it on one line"
+            )
+        })?;
         edit.text = quoted;
         return Ok(Some(edit));
     }

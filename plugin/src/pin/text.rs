@@ -246,6 +246,31 @@ mod tests {
     }
 
     #[test]
+    fn a_record_pin_cannot_rewrite_is_a_problem_that_says_what_to_do() {
+        let index = sample();
+        // (An empty one is no string: refused as invalid before pinning.)
+        for record in [
+            " |\n      vmi-old picked\n      by a selector",
+            " vmi-old picked\n      by a selector",
+        ] {
+            let text = selector_vm(&format!(
+                ":\n    vmimage.io/selected-image:{record}\n    vmimage.io/image-selector: \
+                 os.image.vmoperator.vmware.com/id=ubuntu64Guest"
+            ));
+            let out = pin_text("vm.yaml", &text, &index, "default", PinOptions::default()).unwrap();
+            assert_eq!(out.problems.len(), 1, "{out:?}");
+            assert!(
+                out.problems[0].contains(
+                    "metadata.annotations[vmimage.io/selected-image] is written over several lines"
+                ),
+                "{}",
+                out.problems[0]
+            );
+            assert_eq!(out.text, text, "nothing is written when a VM cannot be pinned");
+        }
+    }
+
+    #[test]
     fn problems_name_the_file_document_and_vm_and_not_yaml_is_an_error() {
         let index = sample();
         let ambiguous = VM.replace("ubuntu-24.04", "debian-12");
