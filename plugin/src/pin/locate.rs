@@ -238,7 +238,6 @@ fn refuse_unprintable(text: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// JSON-pointer escaping of one token.
 /// A JSON pointer token for `token` (`~` and `/` escaped).
 pub fn escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
