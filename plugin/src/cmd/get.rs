@@ -1,6 +1,7 @@
 //! `kubectl vmimage get REF` and `describe REF`: one image, or every candidate of an
 //! ambiguous name, in full.
 
+use super::names::{Identity, identity};
 use crate::{
     cli::{DescribeArgs, GetArgs, Global},
     error::{Error, Result},
@@ -10,7 +11,7 @@ use crate::{
 use std::{collections::HashSet, fmt::Write as _, io::Write, process::ExitCode, sync::Arc};
 use vmimage_shared::{
     ImageEntry, ResolveError,
-    api::{Image, ImageKind, VIRTUAL_MACHINE, VmImageRefs},
+    api::{Image, VIRTUAL_MACHINE, VmImageRefs},
     resolve,
 };
 
@@ -75,12 +76,13 @@ pub async fn run(global: &Global, args: GetArgs) -> Result<ExitCode> {
             .cluster()
             .ok_or_else(|| Error::Usage("--watch needs a cluster".into()))?;
         // As `kubectl get NAME -w`: the objects shown, not whatever the name may later name.
-        let shown: HashSet<(ImageKind, Option<&str>, &str)> = found.iter().map(|e| identity(e)).collect();
+        let shown: HashSet<Identity> = found.iter().map(|e| identity(e)).collect();
         super::watch::images(
             cluster,
             super::watch::Watched::Images(&found),
             &images,
             |entry| shown.contains(&identity(entry)),
+            None,
             args.print.show_managed_fields,
             &mut printer,
             &mut out,
@@ -88,11 +90,6 @@ pub async fn run(global: &Global, args: GetArgs) -> Result<ExitCode> {
         .await?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// An image's kind, namespace and name: which object it is.
-fn identity(entry: &ImageEntry) -> (ImageKind, Option<&str>, &str) {
-    (entry.kind(), entry.scope.namespace(), &entry.name)
 }
 
 /// `describe REF`: everything about the image (or each candidate), with the VMs using it.

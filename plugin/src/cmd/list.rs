@@ -1,5 +1,6 @@
 //! `kubectl vmimage list`: images of both scopes visible from a namespace (or all).
 
+use super::names::Names;
 use crate::{
     cli::{Global, ListArgs},
     error::{Error, Result},
@@ -13,7 +14,7 @@ use std::{
     collections::{HashMap, HashSet},
     io::Write,
     process::ExitCode,
-    sync::Arc,
+    sync::{Arc, RwLock},
 };
 use vmimage_shared::{ImageEntry, Index, ResolveError, api::Image, resolve};
 
@@ -21,7 +22,7 @@ use vmimage_shared::{ImageEntry, Index, ResolveError, api::Image, resolve};
 /// image's own namespace (namespaced images), from `view_ns`, or, listing everything, from
 /// any namespace. Each (namespace, display name) is decided once: a table asks for every
 /// row twice (on two threads), and many rows share a name.
-struct Ambiguity<'a> {
+pub(super) struct Ambiguity<'a> {
     index: &'a Index,
     /// Display names of namespaced images (listing everything, a cluster image is
     /// ambiguous wherever a namespace has its name too), made when first needed.
@@ -35,7 +36,7 @@ struct Ambiguity<'a> {
 type Asked = (Option<Arc<str>>, Arc<str>);
 
 impl<'a> Ambiguity<'a> {
-    fn new(index: &'a Index, view_ns: Option<&'a str>) -> Self {
+    pub(super) fn new(index: &'a Index, view_ns: Option<&'a str>) -> Self {
         Self {
             index,
             namespaced_names: Default::default(),
@@ -44,7 +45,7 @@ impl<'a> Ambiguity<'a> {
         }
     }
 
-    fn of(&self, image: &ImageEntry) -> bool {
+    pub(super) fn of(&self, image: &ImageEntry) -> bool {
         let Some(display) = &image.display_name else {
             return false;
         };
@@ -223,7 +224,7 @@ pub const WIDE_COLUMNS: &[&str] = &["OS ID", "FIRMWARE", "PROVIDER"];
 
 /// The table of `rows`: the header when asked for no rows (the printer asks for a row at
 /// a time, and for the header once).
-fn table(rows: &[Row<'_>], wide: bool, ambiguity: &Ambiguity<'_>) -> Table {
+fn table(rows: &[Row<'_>], wide: bool, ambiguous: &(dyn Fn(&ImageEntry) -> bool + Sync)) -> Table {
     let mut table = Table::default();
     if rows.is_empty() {
         table = Table::new(COLUMNS);
@@ -235,7 +236,7 @@ fn table(rows: &[Row<'_>], wide: bool, ambiguity: &Ambiguity<'_>) -> Table {
         let entry = &row.entry;
         let details = row.details();
         let display = entry.display_name.as_deref().unwrap_or("<none>").to_string();
-        let display = if ambiguity.of(entry) {
+        let display = if ambiguous(entry) {
             Cell::styled(format!("{display} (ambiguous)"), Style::Warn)
         } else {
             display.into()
@@ -289,8 +290,24 @@ fn table(rows: &[Row<'_>], wide: bool, ambiguity: &Ambiguity<'_>) -> Table {
 /// How images print: the list table, their labels, `kind.group/name` and the VMI ID.
 pub fn kind<'a>(images: &'a Images, view_ns: Option<&'a str>) -> Kind<'a, Row<'a>> {
     let ambiguity = Ambiguity::new(&images.index, view_ns);
+    kind_judged(Box::new(move |entry| ambiguity.of(entry)))
+}
+
+/// [`kind`] while watching: names judged ambiguous on `names`, which the watch keeps
+/// current, so an image that arrives later can make its name ambiguous (or leave it not).
+pub fn kind_watched<'a>(view_ns: Option<&'a str>, names: Arc<RwLock<Names>>) -> Kind<'a, Row<'a>> {
+    kind_judged(Box::new(move |entry| {
+        let names = names.read().unwrap_or_else(|e| e.into_inner());
+        names.ambiguous(entry, view_ns)
+    }))
+}
+
+/// Judges whether an image's display name is ambiguous.
+type Judge<'a> = Box<dyn Fn(&ImageEntry) -> bool + Sync + 'a>;
+
+fn kind_judged<'a>(ambiguous: Judge<'a>) -> Kind<'a, Row<'a>> {
     Kind {
-        table: Box::new(move |rows: &[Row<'a>], wide| table(rows, wide, &ambiguity)),
+        table: Box::new(move |rows: &[Row<'a>], wide| table(rows, wide, &*ambiguous)),
         labels: Box::new(|r: &Row<'a>| Some(Cow::Owned(r.entry.labels.to_map()))),
         name: Box::new(|r: &Row<'a>| output::resource_name(&r.entry)),
         id: Box::new(|r: &Row<'a>| r.entry.name.to_string()),
@@ -320,7 +337,15 @@ pub async fn run(global: &Global, args: ListArgs) -> Result<ExitCode> {
     let images = source.images(&scope).await?;
     let entries = filtered(&images, &args)?;
     let options = args.print.options();
-    let mut printer = Printer::new(kind(&images, view_ns), &args.output, &options);
+    // Watching, names are counted (and kept current) rather than resolved on the listing.
+    let names = args
+        .watch
+        .then(|| Arc::new(RwLock::new(Names::of(&images.index))));
+    let kind = match &names {
+        Some(names) => kind_watched(view_ns, names.clone()),
+        None => kind(&images, view_ns),
+    };
+    let mut printer = Printer::new(kind, &args.output, &options);
     let mut rows = rows(&images, &entries, args.print.show_managed_fields);
     printer.sort(&mut rows)?;
     let mut out = output::stdout();
@@ -346,6 +371,7 @@ pub async fn run(global: &Global, args: ListArgs) -> Result<ExitCode> {
             super::watch::Watched::Scope(&scope),
             &images,
             |entry| filter.matches(entry),
+            names.as_deref(),
             args.print.show_managed_fields,
             &mut printer,
             &mut out,

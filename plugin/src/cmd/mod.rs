@@ -7,6 +7,7 @@ pub(crate) mod complete;
 mod get;
 mod id;
 mod list;
+mod names;
 mod outdated;
 mod pin;
 mod publish;

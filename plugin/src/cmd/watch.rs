@@ -2,6 +2,7 @@
 //! change, driven by Kubernetes watches (never polling). Ctrl-C ends the watch.
 
 use super::list::{Row, Shown};
+use super::names::{Identity, Names, identity};
 use crate::{
     client::{self, Cluster},
     error::{Error, Result},
@@ -13,10 +14,15 @@ use kube::{
     api::{Api, DynamicObject},
     runtime::{WatchStreamExt, watcher},
 };
-use std::{collections::HashMap, io::Write, pin::pin, sync::Arc};
+use std::{
+    collections::{HashMap, HashSet},
+    io::Write,
+    pin::pin,
+    sync::{Arc, RwLock},
+};
 use vmimage_shared::{
     ImageEntry,
-    api::{CLUSTER_VIRTUAL_MACHINE_IMAGE, Image, KindInfo, VIRTUAL_MACHINE_IMAGE},
+    api::{CLUSTER_VIRTUAL_MACHINE_IMAGE, Image, ImageKind, KindInfo, VIRTUAL_MACHINE_IMAGE},
 };
 
 /// A change to print: the object as it is now (or was, when deleted).
@@ -34,12 +40,16 @@ pub enum Watched<'a> {
 }
 
 /// Follows the images of `watched`, printing those that `keep` passes as they change;
-/// `listed` is what was printed already (the watch's own first listing skips it unless changed).
+/// `listed` is what was printed already (the watch's own first listing skips it unless
+/// changed). `names`, when given, is kept current with every image the watch sees, so
+/// rows are judged ambiguous on the images as they are now.
+#[allow(clippy::too_many_arguments)]
 pub async fn images<'a>(
     cluster: &Cluster,
     watched: Watched<'_>,
     listed: &Images,
     keep: impl Fn(&ImageEntry) -> bool,
+    names: Option<&RwLock<Names>>,
     managed_fields: bool,
     printer: &mut Printer<'a, Row<'a>>,
     out: &mut impl Write,
@@ -48,7 +58,7 @@ pub async fn images<'a>(
     let clustered = client::resource(cluster, CLUSTER_VIRTUAL_MACHINE_IMAGE).await?;
     let printed: Printed = listed.resource_versions();
     let client = || cluster.client.clone();
-    let changes = match watched {
+    let streams = match watched {
         Watched::Scope(scope) => {
             let namespaced = match scope {
                 Scope::VisibleFrom(ns) => Api::namespaced_with(client(), ns, &namespaced),
@@ -56,32 +66,66 @@ pub async fn images<'a>(
             };
             let clustered = Api::all_with(client(), &clustered);
             vec![
-                changes(VIRTUAL_MACHINE_IMAGE, namespaced, None, printed.clone()).boxed(),
-                changes(CLUSTER_VIRTUAL_MACHINE_IMAGE, clustered, None, printed).boxed(),
+                events(VIRTUAL_MACHINE_IMAGE, namespaced, None).boxed(),
+                events(CLUSTER_VIRTUAL_MACHINE_IMAGE, clustered, None).boxed(),
             ]
         }
         Watched::Images(entries) => entries
             .iter()
             .map(|entry| {
                 let name = Some(format!("metadata.name={}", entry.name));
-                let kind = entry.kind().info();
                 let api = match entry.scope.namespace() {
                     Some(ns) => Api::namespaced_with(client(), ns, &namespaced),
                     None => Api::all_with(client(), &clustered),
                 };
-                changes(kind, api, name, printed.clone()).boxed()
+                events(entry.kind().info(), api, name).boxed()
             })
             .collect(),
     };
-    let changes = futures::stream::select_all(changes);
-    follow(changes, out, |out, (kind, object)| {
-        let mut image: Image = serde_json::to_value(&object)
-            .and_then(serde_json::from_value)
-            .map_err(|e| Error::Failed(format!("a watched {} has an unexpected shape: {e}", kind.kind)))?;
-        image.kind = Some(kind.kind.to_string());
-        let Ok(entry) = ImageEntry::from_image(&image) else {
-            return Ok(());
+    // Each kind's images seen since its watch began (re-)listing.
+    let mut relisted: HashMap<&'static str, HashSet<Identity>> = HashMap::new();
+    let changes = futures::stream::select_all(streams).filter_map(move |(kind, event)| {
+        let seen = |o: &DynamicObject| image_of(kind, o).transpose();
+        let change = match event {
+            watcher::Event::Init => {
+                relisted.insert(kind.kind, HashSet::new());
+                None
+            }
+            watcher::Event::InitApply(o) => {
+                let shown = seen(&o);
+                if let (Some(names), Some(Ok((_, entry)))) = (names, &shown) {
+                    relisted.entry(kind.kind).or_default().insert(identity(entry));
+                    write(names).put(entry);
+                }
+                let same = printed
+                    .get(&printed_key(kind, &o))
+                    .is_some_and(|rv| *rv == o.metadata.resource_version);
+                shown.filter(|_| !same)
+            }
+            watcher::Event::InitDone => {
+                if let (Some(names), Some(listed)) = (names, relisted.remove(kind.kind)) {
+                    write(names).keep_only(image_kind(kind), &listed);
+                }
+                None
+            }
+            watcher::Event::Apply(o) => {
+                let shown = seen(&o);
+                if let (Some(names), Some(Ok((_, entry)))) = (names, &shown) {
+                    write(names).put(entry);
+                }
+                shown
+            }
+            watcher::Event::Delete(o) => {
+                let shown = seen(&o);
+                if let (Some(names), Some(Ok((_, entry)))) = (names, &shown) {
+                    write(names).remove(&identity(entry));
+                }
+                shown
+            }
         };
+        std::future::ready(change)
+    });
+    follow(changes, out, |out, (image, entry)| {
         if !keep(&entry) {
             return Ok(());
         }
@@ -98,6 +142,60 @@ pub async fn images<'a>(
     .await
 }
 
+/// A watched image and its entry; `None` for an image that cannot be indexed (skipped,
+/// as a listing skips it), an error for an object that does not read as an image.
+fn image_of(kind: KindInfo, object: &DynamicObject) -> Result<Option<(Image, ImageEntry)>> {
+    let mut image: Image = serde_json::to_value(object)
+        .and_then(serde_json::from_value)
+        .map_err(|e| Error::Failed(format!("a watched {} has an unexpected shape: {e}", kind.kind)))?;
+    image.kind = Some(kind.kind.to_string());
+    Ok(ImageEntry::from_image(&image).ok().map(|entry| (image, entry)))
+}
+
+fn image_kind(kind: KindInfo) -> ImageKind {
+    if kind.kind == CLUSTER_VIRTUAL_MACHINE_IMAGE.kind {
+        ImageKind::ClusterVirtualMachineImage
+    } else {
+        ImageKind::VirtualMachineImage
+    }
+}
+
+fn write(names: &RwLock<Names>) -> std::sync::RwLockWriteGuard<'_, Names> {
+    names.write().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The key [`Printed`] holds `object` under.
+fn printed_key(kind: KindInfo, object: &DynamicObject) -> (String, Option<String>, String) {
+    let m = &object.metadata;
+    (
+        kind.kind.to_string(),
+        m.namespace.clone(),
+        m.name.clone().unwrap_or_default(),
+    )
+}
+
+/// Every event of a watch of `kind` (optionally of objects matching the field selector
+/// `fields`); the watcher retries after each error, which is said on stderr.
+fn events(
+    kind: KindInfo,
+    api: Api<DynamicObject>,
+    fields: Option<String>,
+) -> impl Stream<Item = (KindInfo, watcher::Event<DynamicObject>)> + Send {
+    let mut config = watcher::Config::default();
+    if let Some(fields) = &fields {
+        config = config.fields(fields);
+    }
+    watcher(api, config).default_backoff().filter_map(move |event| {
+        std::future::ready(match event {
+            Ok(event) => Some((kind, event)),
+            Err(e) => {
+                crate::note!("warning: watching {}s: {e}; retrying", kind.kind);
+                None
+            }
+        })
+    })
+}
+
 /// The changes to `kind` as a stream; the watch's first listing yields only objects that
 /// changed since `printed` (the resource versions already shown).
 pub fn changes(
@@ -106,39 +204,25 @@ pub fn changes(
     fields: Option<String>,
     printed: Printed,
 ) -> impl Stream<Item = Result<Change>> + Send {
-    let mut config = watcher::Config::default();
-    if let Some(fields) = &fields {
-        config = config.fields(fields);
-    }
-    watcher(api, config).default_backoff().filter_map(move |event| {
-        let out = match event {
-            Ok(watcher::Event::Apply(o) | watcher::Event::Delete(o)) => Some(Ok((kind, o))),
-            Ok(watcher::Event::InitApply(o)) => {
-                let m = &o.metadata;
-                let key = (
-                    kind.kind.to_string(),
-                    m.namespace.clone(),
-                    m.name.clone().unwrap_or_default(),
-                );
-                let same = printed.get(&key).is_some_and(|rv| *rv == m.resource_version);
+    events(kind, api, fields).filter_map(move |(kind, event)| {
+        std::future::ready(match event {
+            watcher::Event::Apply(o) | watcher::Event::Delete(o) => Some(Ok((kind, o))),
+            watcher::Event::InitApply(o) => {
+                let same = printed
+                    .get(&printed_key(kind, &o))
+                    .is_some_and(|rv| *rv == o.metadata.resource_version);
                 (!same).then_some(Ok((kind, o)))
             }
-            Ok(watcher::Event::Init | watcher::Event::InitDone) => None,
-            // The watcher retries (with backoff) after each error; say what happened.
-            Err(e) => {
-                crate::note!("warning: watching {}s: {e}; retrying", kind.kind);
-                None
-            }
-        };
-        std::future::ready(out)
+            watcher::Event::Init | watcher::Event::InitDone => None,
+        })
     })
 }
 
 /// Prints each change with `show` until Ctrl-C (or the reader goes away).
-pub async fn follow<W: Write>(
-    changes: impl Stream<Item = Result<Change>>,
+pub async fn follow<W: Write, T>(
+    changes: impl Stream<Item = Result<T>>,
     out: &mut W,
-    mut show: impl FnMut(&mut W, Change) -> Result<()>,
+    mut show: impl FnMut(&mut W, T) -> Result<()>,
 ) -> Result<()> {
     let mut changes = pin!(changes);
     let ctrl_c = tokio::signal::ctrl_c();

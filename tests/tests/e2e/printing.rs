@@ -697,6 +697,26 @@ pub async fn list_watch_prints_a_row_when_an_image_appears(ctx: Ctx) -> Result<(
         })?;
         ensure!(row.contains(spec.display) && row.contains(ns), "{row}");
     }
+    // An image named like one shown since: its row is judged on the images as they are
+    // now, not on the first listing (which had neither).
+    let twin = VmiId::for_item(&uuid::Uuid::new_v4().to_string())?.to_string();
+    catalog::apply_image(
+        &ctx.client().await?,
+        json!({
+            "apiVersion": "vmoperator.vmware.com/v1alpha6", "kind": "VirtualMachineImage",
+            "metadata": {"name": twin, "namespace": ns, "labels": {MINE: ns}},
+            "status": {"name": SPECS[0].display, "type": "OVF", "conditions": [{"type": "Ready", "status": "True"}]}
+        }),
+    )
+    .await?;
+    // (Created, then given its status: the row with the display name is the second.)
+    let row = lines.wait_for("the twin's row", |l| {
+        l.starts_with(&twin) && l.contains(SPECS[0].display)
+    })?;
+    ensure!(
+        row.contains(&format!("{} (ambiguous)", SPECS[0].display)),
+        "{row}"
+    );
     // A change to an image prints it again.
     ok(&ctx, &["label", "vmi", "-n", ns, &names[1], "changed=yes"])?;
     let before = lines.seen.iter().filter(|l| l.starts_with(&names[1])).count();
