@@ -85,45 +85,34 @@ pub async fn images<'a>(
     // Each kind's images seen since its watch began (re-)listing.
     let mut relisted: HashMap<&'static str, HashSet<Identity>> = HashMap::new();
     let changes = futures::stream::select_all(streams).filter_map(move |(kind, event)| {
-        let seen = |o: &DynamicObject| image_of(kind, o).transpose();
-        let change = match event {
+        let (object, step) = match event {
             watcher::Event::Init => {
                 relisted.insert(kind.kind, HashSet::new());
-                None
-            }
-            watcher::Event::InitApply(o) => {
-                let shown = seen(&o);
-                if let (Some(names), Some(Ok((_, entry)))) = (names, &shown) {
-                    relisted.entry(kind.kind).or_default().insert(identity(entry));
-                    write(names).put(entry);
-                }
-                let same = printed
-                    .get(&printed_key(kind, &o))
-                    .is_some_and(|rv| *rv == o.metadata.resource_version);
-                shown.filter(|_| !same)
+                return std::future::ready(None);
             }
             watcher::Event::InitDone => {
                 if let (Some(names), Some(listed)) = (names, relisted.remove(kind.kind)) {
                     write(names).keep_only(image_kind(kind), &listed);
                 }
-                None
+                return std::future::ready(None);
             }
-            watcher::Event::Apply(o) => {
-                let shown = seen(&o);
-                if let (Some(names), Some(Ok((_, entry)))) = (names, &shown) {
-                    write(names).put(entry);
-                }
-                shown
-            }
-            watcher::Event::Delete(o) => {
-                let shown = seen(&o);
-                if let (Some(names), Some(Ok((_, entry)))) = (names, &shown) {
-                    write(names).remove(&identity(entry));
-                }
-                shown
-            }
+            watcher::Event::InitApply(o) => (o, Step::Listed),
+            watcher::Event::Apply(o) => (o, Step::Changed),
+            watcher::Event::Delete(o) => (o, Step::Deleted),
         };
-        std::future::ready(change)
+        let shown = image_of(kind, &object).transpose();
+        if let (Some(names), Some(Ok((_, entry)))) = (names, &shown) {
+            let mut names = write(names);
+            match step {
+                Step::Deleted => names.remove(&identity(entry)),
+                Step::Listed | Step::Changed => names.put(entry),
+            }
+            if step == Step::Listed {
+                relisted.entry(kind.kind).or_default().insert(identity(entry));
+            }
+        }
+        let unchanged = step == Step::Listed && was_printed(&printed, kind, &object);
+        std::future::ready(shown.filter(|_| !unchanged))
     });
     follow(changes, out, |out, (image, entry)| {
         if !keep(&entry) {
@@ -164,14 +153,24 @@ fn write(names: &RwLock<Names>) -> std::sync::RwLockWriteGuard<'_, Names> {
     names.write().unwrap_or_else(|e| e.into_inner())
 }
 
-/// The key [`Printed`] holds `object` under.
-fn printed_key(kind: KindInfo, object: &DynamicObject) -> (String, Option<String>, String) {
+/// What a watch event does to an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Step {
+    /// In the watch's (re-)listing.
+    Listed,
+    Changed,
+    Deleted,
+}
+
+/// Whether `object` is printed already, as it is now (a listing repeats what was shown).
+fn was_printed(printed: &Printed, kind: KindInfo, object: &DynamicObject) -> bool {
     let m = &object.metadata;
-    (
+    let key = (
         kind.kind.to_string(),
         m.namespace.clone(),
         m.name.clone().unwrap_or_default(),
-    )
+    );
+    printed.get(&key).is_some_and(|rv| *rv == m.resource_version)
 }
 
 /// Every event of a watch of `kind` (optionally of objects matching the field selector
@@ -207,12 +206,7 @@ pub fn changes(
     events(kind, api, fields).filter_map(move |(kind, event)| {
         std::future::ready(match event {
             watcher::Event::Apply(o) | watcher::Event::Delete(o) => Some(Ok((kind, o))),
-            watcher::Event::InitApply(o) => {
-                let same = printed
-                    .get(&printed_key(kind, &o))
-                    .is_some_and(|rv| *rv == o.metadata.resource_version);
-                (!same).then_some(Ok((kind, o)))
-            }
+            watcher::Event::InitApply(o) => (!was_printed(&printed, kind, &o)).then_some(Ok((kind, o))),
             watcher::Event::Init | watcher::Event::InitDone => None,
         })
     })
