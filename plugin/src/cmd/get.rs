@@ -45,11 +45,7 @@ async fn find(source: &Source, namespace: &str, reference: &str) -> Result<(Imag
 /// `get REF`: one image prints as the object itself, an ambiguous name as a List of its
 /// candidates (tables: a row each).
 pub async fn run(global: &Global, args: GetArgs) -> Result<ExitCode> {
-    if args.watch && global.catalog.is_some() {
-        return Err(Error::Usage(
-            "--watch follows the cluster's changes; a --catalog file has none (drop one of them)".into(),
-        ));
-    }
+    super::watch::refuse_offline(args.watch, global)?;
     let (source, namespace) = Source::open(global).await?;
     let (images, found) = find(&source, &namespace, &args.reference).await?;
     let options = args.print.options();
@@ -61,14 +57,7 @@ pub async fn run(global: &Global, args: GetArgs) -> Result<ExitCode> {
     let mut rows = super::list::rows(&images, &found, args.print.show_managed_fields);
     printer.sort(&mut rows)?;
     let mut out = output::stdout();
-    if args.watch && !args.output.is_table() {
-        // Watching, kubectl prints each object on its own, never a List.
-        for row in &rows {
-            printer.print(&mut out, std::slice::from_ref(row), true)?;
-        }
-    } else {
-        printer.print(&mut out, &rows, rows.len() == 1)?;
-    }
+    printer.print_first(&mut out, &rows, rows.len() == 1, args.watch)?;
     out.flush()?;
     drop(rows);
     if args.watch {

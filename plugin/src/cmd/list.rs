@@ -323,11 +323,7 @@ pub fn say_none_found(view_ns: Option<&str>) {
 }
 
 pub async fn run(global: &Global, args: ListArgs) -> Result<ExitCode> {
-    if args.watch && global.catalog.is_some() {
-        return Err(Error::Usage(
-            "--watch follows the cluster's changes; a --catalog file has none (drop one of them)".into(),
-        ));
-    }
+    super::watch::refuse_offline(args.watch, global)?;
     let (source, namespace) = Source::open(global).await?;
     let (scope, view_ns) = if args.all_namespaces {
         (Scope::All, None)
@@ -351,13 +347,8 @@ pub async fn run(global: &Global, args: ListArgs) -> Result<ExitCode> {
     let mut out = output::stdout();
     if rows.is_empty() && args.output.is_table() {
         say_none_found(view_ns);
-    } else if args.watch && !args.output.is_table() {
-        // Watching, kubectl prints each object on its own, never a List.
-        for row in &rows {
-            printer.print(&mut out, std::slice::from_ref(row), true)?;
-        }
     } else {
-        printer.print(&mut out, &rows, false)?;
+        printer.print_first(&mut out, &rows, false, args.watch)?;
     }
     out.flush()?;
     drop(rows);

@@ -4,12 +4,14 @@
 use super::list::{Row, Shown};
 use super::names::{Identity, Names, identity};
 use crate::{
+    cli::Global,
     client::{self, Cluster},
     error::{Error, Result},
     output::Printer,
     source::{Details, Images, Scope},
 };
 use futures::{Stream, StreamExt};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::{
     api::{Api, DynamicObject},
     runtime::{WatchStreamExt, watcher},
@@ -162,15 +164,44 @@ enum Step {
     Deleted,
 }
 
-/// Whether `object` is printed already, as it is now (a listing repeats what was shown).
-fn was_printed(printed: &Printed, kind: KindInfo, object: &DynamicObject) -> bool {
-    let m = &object.metadata;
-    let key = (
+/// The key [`Printed`] holds an object of `kind` under.
+fn printed_key(kind: KindInfo, m: &ObjectMeta) -> (String, Option<String>, String) {
+    (
         kind.kind.to_string(),
         m.namespace.clone(),
         m.name.clone().unwrap_or_default(),
-    );
-    printed.get(&key).is_some_and(|rv| *rv == m.resource_version)
+    )
+}
+
+/// What printing `objects` of `kind` showed, for a watch to begin after them.
+pub fn printed_of<'o>(kind: KindInfo, objects: impl IntoIterator<Item = &'o DynamicObject>) -> Printed {
+    objects
+        .into_iter()
+        .map(|o| {
+            (
+                printed_key(kind, &o.metadata),
+                o.metadata.resource_version.clone(),
+            )
+        })
+        .collect()
+}
+
+/// Whether `object` is printed already, as it is now (a listing repeats what was shown).
+fn was_printed(printed: &Printed, kind: KindInfo, object: &DynamicObject) -> bool {
+    let m = &object.metadata;
+    printed
+        .get(&printed_key(kind, m))
+        .is_some_and(|rv| *rv == m.resource_version)
+}
+
+/// `--watch` with `--catalog` is a usage error: a file has no changes to follow.
+pub fn refuse_offline(watch: bool, global: &Global) -> Result<()> {
+    if watch && global.catalog.is_some() {
+        return Err(Error::Usage(
+            "--watch follows the cluster's changes; a --catalog file has none (drop one of them)".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Every event of a watch of `kind` (optionally of objects matching the field selector

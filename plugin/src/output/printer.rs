@@ -160,6 +160,26 @@ impl<'a, T: Serialize + Sync> Printer<'a, T> {
         Ok(())
     }
 
+    /// Prints what a command shows before it may watch: `items` (`single`: one object
+    /// itself, not a List), or, `watching` in a format other than a table, each object on
+    /// its own, as kubectl's watch never prints a List.
+    pub fn print_first(
+        &mut self,
+        out: &mut impl Write,
+        items: &[T],
+        single: bool,
+        watching: bool,
+    ) -> Result<()> {
+        if watching && !self.output.is_table() {
+            for item in items {
+                self.print(out, std::slice::from_ref(item), true)?;
+            }
+            Ok(())
+        } else {
+            self.print(out, items, single)
+        }
+    }
+
     /// Prints one changed object while watching: a row lined up with the table printed
     /// first, or the object in the chosen format.
     pub fn print_event(&mut self, out: &mut impl Write, item: T) -> Result<()> {

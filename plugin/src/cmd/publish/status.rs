@@ -1,7 +1,7 @@
 //! `publish list` and `publish status NAME`.
 
 use super::{api, progress::progress};
-use crate::cmd::watch::Printed;
+use crate::cmd::watch::printed_of;
 use crate::{
     cli::{PublishListArgs, PublishStatusArgs},
     client::Cluster,
@@ -10,7 +10,7 @@ use crate::{
 };
 use kube::api::{Api, DynamicObject, ListParams};
 use serde::Serialize;
-use std::{collections::HashMap, io::Write, process::ExitCode};
+use std::{io::Write, process::ExitCode};
 use vmimage_shared::api::{PublishRequest, VIRTUAL_MACHINE_PUBLISH_REQUEST};
 
 fn stage(req: &PublishRequest) -> String {
@@ -112,18 +112,7 @@ pub async fn list(cluster: &Cluster, args: PublishListArgs) -> Result<ExitCode> 
             return Ok(ExitCode::SUCCESS);
         }
     }
-    let printed: Printed = list
-        .items
-        .iter()
-        .map(|o| {
-            let key = (
-                VIRTUAL_MACHINE_PUBLISH_REQUEST.kind.to_string(),
-                o.metadata.namespace.clone(),
-                o.metadata.name.clone().unwrap_or_default(),
-            );
-            (key, o.metadata.resource_version.clone())
-        })
-        .collect();
+    let printed = printed_of(VIRTUAL_MACHINE_PUBLISH_REQUEST, &list.items);
     let mut requests = list
         .items
         .into_iter()
@@ -133,13 +122,9 @@ pub async fn list(cluster: &Cluster, args: PublishListArgs) -> Result<ExitCode> 
     let mut printer = Printer::new(kind(), &args.output, &options);
     printer.sort(&mut requests)?;
     let mut out = output::stdout();
-    if args.watch && !args.output.is_table() {
-        // Watching, kubectl prints each object on its own, never a List.
-        for request in &requests {
-            printer.print(&mut out, std::slice::from_ref(request), true)?;
-        }
-    } else if !requests.is_empty() || !args.output.is_table() {
-        printer.print(&mut out, &requests, false)?;
+    // (An empty table was said on stderr: no header alone.)
+    if !requests.is_empty() || !args.output.is_table() {
+        printer.print_first(&mut out, &requests, false, args.watch)?;
     }
     out.flush()?;
     if !args.watch {
@@ -166,12 +151,7 @@ async fn print_request(
     let options = args.print.options();
     let mut printer = Printer::new(kind(), &output, &options);
     let mut out = output::stdout();
-    let key = (
-        VIRTUAL_MACHINE_PUBLISH_REQUEST.kind.to_string(),
-        object.metadata.namespace.clone(),
-        args.name.clone(),
-    );
-    let printed = HashMap::from([(key, object.metadata.resource_version.clone())]);
+    let printed = printed_of(VIRTUAL_MACHINE_PUBLISH_REQUEST, [&object]);
     printer.print(
         &mut out,
         &[Request::new(object, args.print.show_managed_fields)?],
