@@ -175,6 +175,9 @@ pub struct Plan {
     pub notes: Vec<String>,
     /// With an image selector: which image it picked, and why.
     pub selected: Option<String>,
+    /// The VM's own record of its selector's pick of the image it names, kept when newest
+    /// selection adds notes to the same annotation.
+    pub recorded_pick: Option<String>,
     /// What will not resolve but does not stop the VM (VM Operator does not look at it).
     pub warnings: Vec<Warning>,
 }
@@ -313,13 +316,13 @@ pub fn plan_in(
         let named = Some(reference)
             .filter(|r| !r.is_empty())
             .or(image.map(|i| i.name.as_str()));
-        let picked_already = match (&selector, vm.annotations.get(SELECTED_ANNOTATION), named) {
+        plan.recorded_pick = match (&selector, vm.annotations.get(SELECTED_ANNOTATION), named) {
             (Ok(Some(selector)), Some(recorded), Some(id)) => {
-                crate::select::records_pick_of(recorded, id, selector)
+                crate::select::recorded_pick(recorded, id, selector).map(str::to_string)
             }
-            _ => false,
+            _ => None,
         };
-        if !matches!(selector, Ok(None)) && !picked_already {
+        if !matches!(selector, Ok(None)) && plan.recorded_pick.is_none() {
             plan.warnings.push(Warning::SelectorIgnored);
         }
     } else {

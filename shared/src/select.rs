@@ -86,10 +86,12 @@ pub struct Selected {
 /// is written now, picked `id`: the VM names the image its selector chose already (pinned
 /// by `kubectl vmimage pin`, or a stored VM applied again), so the selector has done its
 /// work. A record of another selector (the annotation edited since) does not count.
-pub fn records_pick_of(recorded: &str, id: &str, selector: &ImageSelector) -> bool {
-    recorded
-        .strip_prefix(&selector.reason_head(id))
-        .is_some_and(|rest| rest.starts_with(" ("))
+/// Returns the record of that pick alone (newest selection may have added notes after it).
+pub fn recorded_pick<'r>(recorded: &'r str, id: &str, selector: &ImageSelector) -> Option<&'r str> {
+    let head = selector.reason_head(id);
+    let rest = recorded.strip_prefix(&head)?.strip_prefix(" (")?;
+    let close = rest.find(')')?;
+    recorded.get(..head.len() + 2 + close + 1)
 }
 
 impl ImageSelector {

@@ -51,14 +51,19 @@ impl Plan {
 
     /// With newest selection or a selector: the [`SELECTED_ANNOTATION`] value recording
     /// which image was picked and why.
+    /// A record of the selector's pick that the VM carries stays first.
     pub fn selected_annotation(&self) -> Option<String> {
+        if self.selected.is_none() && self.notes.is_empty() {
+            return None;
+        }
         let picked: Vec<&str> = self
             .selected
             .iter()
+            .chain(self.recorded_pick.iter().filter(|_| self.selected.is_none()))
             .chain(&self.notes)
             .map(String::as_str)
             .collect();
-        (!picked.is_empty()).then(|| picked.join("; "))
+        Some(picked.join("; "))
     }
 
     /// Sets every field of [`Plan::fields`] in `object`, adding absent maps on the way.

@@ -530,6 +530,41 @@ mod beyond_exact_names {
                 "{named} {annotations:?}"
             );
         }
+        // Newest selection for a CD-ROM adds its note after the record, not over it.
+        let json = serde_json::json!({
+            "apiVersion": "vmoperator.vmware.com/v1alpha6",
+            "metadata": {"name": "web", "namespace": "ns1", "annotations": {
+                IMAGE_SELECTOR_ANNOTATION: sel, IMAGE_VERSION_ANNOTATION: "<24",
+                SELECTED_ANNOTATION: recorded, "vmimage.io/select": "newest"}},
+            "spec": {"imageName": "vmi-a", "hardware": {"cdrom": [{"name": "cd", "image": {"name": "ubuntu"}}]}}
+        });
+        let newest = |json: &serde_json::Value| {
+            let (index, libraries) = catalog();
+            let images = Images {
+                index: &index,
+                libraries: &libraries,
+            };
+            plan_in(
+                &images,
+                &VmImageRefs::from_json(json).unwrap(),
+                Selection::NewestReady,
+                None,
+            )
+            .unwrap()
+        };
+        let plan = newest(&json);
+        assert!(!plan.notes.is_empty(), "{plan:?}");
+        let written = plan.selected_annotation().unwrap();
+        assert!(written.starts_with(&format!("{recorded}; ")), "{written}");
+        let mut again = json.clone();
+        again["metadata"]["annotations"][SELECTED_ANNOTATION] = serde_json::json!(written);
+        let plan = newest(&again);
+        assert_eq!(plan.warnings, vec![], "a VM stored with both is quiet: {plan:?}");
+        assert_eq!(
+            plan.selected_annotation().as_deref(),
+            Some(&*written),
+            "and records the same"
+        );
     }
 
     #[test]
