@@ -82,11 +82,11 @@ pub struct Selected {
     pub reason: String,
 }
 
-/// Whether `recorded` (a `vmimage.io/selected-image` value) says that `selector`, as it
-/// is written now, picked `id`: the VM names the image its selector chose already (pinned
-/// by `kubectl vmimage pin`, or a stored VM applied again), so the selector has done its
-/// work. A record of another selector (the annotation edited since) does not count.
-/// Returns the record of that pick alone (newest selection may have added notes after it).
+/// The record, in `recorded` (a `vmimage.io/selected-image` value), of `selector` as it
+/// is written now picking `id`, without the notes newest selection may have added after
+/// it. Found, the VM names the image its selector chose already (pinned by `kubectl
+/// vmimage pin`, or a stored VM applied again): the selector has done its work. A record
+/// of another selector (the annotation edited since) is `None`.
 pub fn recorded_pick<'r>(recorded: &'r str, id: &str, selector: &ImageSelector) -> Option<&'r str> {
     let head = selector.reason_head(id);
     let rest = recorded.strip_prefix(&head)?.strip_prefix(" (")?;
