@@ -1,14 +1,13 @@
 //! `kubectl vmimage get REF` and `describe REF`: one image, or every candidate of an
 //! ambiguous name, in full.
 
-use super::names::{Identity, identity};
 use crate::{
     cli::{DescribeArgs, GetArgs, Global},
     error::{Error, Result},
     output::{self, Printer},
     source::{Images, Scope, Source, list_objects},
 };
-use std::{collections::HashSet, fmt::Write as _, io::Write, process::ExitCode, sync::Arc};
+use std::{fmt::Write as _, io::Write, process::ExitCode, sync::Arc};
 use vmimage_shared::{
     ImageEntry, ResolveError,
     api::{Image, VIRTUAL_MACHINE, VmImageRefs},
@@ -64,13 +63,13 @@ pub async fn run(global: &Global, args: GetArgs) -> Result<ExitCode> {
         let cluster = source
             .cluster()
             .ok_or_else(|| Error::Usage("--watch needs a cluster".into()))?;
-        // As `kubectl get NAME -w`: the objects shown, not whatever the name may later name.
-        let shown: HashSet<Identity> = found.iter().map(|e| identity(e)).collect();
         super::watch::images(
             cluster,
             super::watch::Watched::Images(&found),
             &images,
-            |entry| shown.contains(&identity(entry)),
+            // As `kubectl get NAME -w`: the watches are of the objects shown (by name),
+            // not of whatever the name may later name, so each of their changes prints.
+            |_| true,
             None,
             args.print.show_managed_fields,
             &mut printer,

@@ -93,8 +93,10 @@ pub async fn images<'a>(
                 return std::future::ready(None);
             }
             watcher::Event::InitDone => {
-                if let (Some(names), Some(listed)) = (names, relisted.remove(kind.kind)) {
-                    write(names).keep_only(image_kind(kind), &listed);
+                if let (Some(names), Some(listed), Ok(image_kind)) =
+                    (names, relisted.remove(kind.kind), kind.kind.parse::<ImageKind>())
+                {
+                    write(names).keep_only(image_kind, &listed);
                 }
                 return std::future::ready(None);
             }
@@ -141,14 +143,6 @@ fn image_of(kind: KindInfo, object: &DynamicObject) -> Result<Option<(Image, Ima
         .map_err(|e| Error::Failed(format!("a watched {} has an unexpected shape: {e}", kind.kind)))?;
     image.kind = Some(kind.kind.to_string());
     Ok(ImageEntry::from_image(&image).ok().map(|entry| (image, entry)))
-}
-
-fn image_kind(kind: KindInfo) -> ImageKind {
-    if kind.kind == CLUSTER_VIRTUAL_MACHINE_IMAGE.kind {
-        ImageKind::ClusterVirtualMachineImage
-    } else {
-        ImageKind::VirtualMachineImage
-    }
 }
 
 fn write(names: &RwLock<Names>) -> std::sync::RwLockWriteGuard<'_, Names> {
